@@ -1,0 +1,74 @@
+"""One typed settings object, built once: explicit argument, then ``OBSCONF_*`` env var, then default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Where provisioned binaries, built images' inputs and the run registry live.
+ENV_CACHE = "OBSCONF_CACHE"
+#: How the backend stack is run: auto | process | container | external.
+ENV_STACK = "OBSCONF_STACK"
+#: Seconds to wait for each backend to become ready.
+ENV_READY_TIMEOUT = "OBSCONF_READY_TIMEOUT"
+#: External backends (``--obsconf-stack=external``): base URLs of running servers.
+ENV_JAEGER_URL = "OBSCONF_JAEGER_URL"  # Jaeger query, e.g. http://127.0.0.1:16686
+ENV_OTLP_HTTP_URL = "OBSCONF_OTLP_HTTP_URL"  # e.g. http://127.0.0.1:4318
+ENV_OTLP_GRPC_ENDPOINT = "OBSCONF_OTLP_GRPC_ENDPOINT"  # e.g. 127.0.0.1:4317
+ENV_PROMETHEUS_URL = "OBSCONF_PROMETHEUS_URL"
+ENV_LOKI_URL = "OBSCONF_LOKI_URL"  # a Grafana Loki base URL (push and LogQL query)
+ENV_POCKETBASE_URL = "OBSCONF_POCKETBASE_URL"
+ENV_POCKETBASE_ADMIN = "OBSCONF_POCKETBASE_ADMIN"  # "email:password" of a superuser
+ENV_TOXIPROXY_URL = "OBSCONF_TOXIPROXY_URL"
+
+STACK_MODES = ("auto", "process", "container", "external")
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "obsconf")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of one obsconf session. Build with :meth:`from_env` and override what the user passed."""
+
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    stack: str = "auto"
+    ready_timeout: float = 30.0
+    external: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        external = {
+            key: env[var]
+            for key, var in (
+                ("jaeger", ENV_JAEGER_URL),
+                ("otlp_http", ENV_OTLP_HTTP_URL),
+                ("otlp_grpc", ENV_OTLP_GRPC_ENDPOINT),
+                ("prometheus", ENV_PROMETHEUS_URL),
+                ("loki", ENV_LOKI_URL),
+                ("pocketbase", ENV_POCKETBASE_URL),
+                ("pocketbase_admin", ENV_POCKETBASE_ADMIN),
+                ("toxiproxy", ENV_TOXIPROXY_URL),
+            )
+            if env.get(var)
+        }
+        values: dict[str, object] = {
+            "cache_dir": default_cache_dir(),
+            "stack": env.get(ENV_STACK, "auto"),
+            "ready_timeout": float(env.get(ENV_READY_TIMEOUT, "30")),
+            "external": external,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.cache_dir / "bin"
+
+    @property
+    def run_dir(self) -> Path:
+        """Registry of running sessions' process groups, read by the reaper."""
+        return self.cache_dir / "run"

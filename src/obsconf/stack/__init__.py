@@ -1,0 +1,211 @@
+"""The backend stack of a session: Jaeger, Prometheus, the log store, PocketBase, Toxiproxy, an S3 store.
+
+``start_stack(settings)`` returns a :class:`Stack` (a context manager) whose ``endpoints`` say where each
+backend answers. Modes: ``process`` (local processes, the binaries from ``obsconf provision``),
+``container`` (testcontainers), ``external`` (URLs of backends the user already runs), ``auto``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+
+from obsconf import provision
+from obsconf.errors import BackendNotReady, UsageError
+from obsconf.ports import LOOPBACK, free_ports
+from obsconf.readers.pocketbase import PocketBaseClient
+from obsconf.settings import STACK_MODES, Settings
+from obsconf.stack.endpoints import Endpoints
+from obsconf.stack.jaeger import JaegerPorts, jaeger_process
+from obsconf.stack.logstore import PUSH_PATH, logstore_process
+from obsconf.stack.objectstore import ACCESS_KEY, SECRET_KEY, objectstore_process
+from obsconf.stack.pocketbase import ADMIN_EMAIL, ADMIN_PASSWORD, PocketBaseProcess
+from obsconf.stack.process import reap_orphans
+from obsconf.stack.prometheus import PrometheusProcess
+from obsconf.stack.readiness import http_ok, wait_ready
+from obsconf.stack.toxiproxy import ToxiproxyClient, toxiproxy_process
+
+__all__ = ["Endpoints", "Stack", "start_stack"]
+
+
+class Stack:
+    """Running backends and the handles a test needs to steer them. Stops everything on exit."""
+
+    def __init__(self, mode: str, endpoints: Endpoints, exit_stack: ExitStack, *, workdir: Path | None,
+                 prometheus: PrometheusProcess | None = None, timings: dict[str, float] | None = None,
+                 log_files: dict[str, Path] | None = None) -> None:
+        self.mode = mode
+        self.endpoints = endpoints
+        self.workdir = workdir
+        self.timings = timings or {}
+        self.log_files = log_files or {}
+        self._exit_stack = exit_stack
+        self._prometheus = prometheus
+
+    @property
+    def toxiproxy(self) -> ToxiproxyClient | None:
+        return ToxiproxyClient(self.endpoints.toxiproxy_url) if self.endpoints.toxiproxy_url else None
+
+    def pocketbase(self) -> PocketBaseClient:
+        e = self.endpoints
+        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password)
+
+    def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics") -> None:
+        """Have Prometheus scrape ``address`` (host:port) as ``job`` from now on."""
+        if self._prometheus is None:
+            raise UsageError(
+                f"cannot add scrape target {address} to an external Prometheus ({self.endpoints.prometheus_url}); "
+                f"configure it to scrape job {job!r} at {address}{metrics_path} yourself"
+            )
+        self._prometheus.add_target(job, address, metrics_path)
+
+    def add_rules(self, name: str, rules_file: Path) -> None:
+        if self._prometheus is None:
+            raise UsageError(f"cannot load rules into an external Prometheus; load {rules_file} there yourself")
+        self._prometheus.add_rules(name, rules_file)
+
+    def stop(self) -> None:
+        self._exit_stack.close()
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def engine_available() -> bool:
+    """True when a Docker-compatible engine answers (DOCKER_HOST or the default socket)."""
+    try:
+        from obsconf.stack.container import engine_available as probe
+    except ImportError:
+        return False
+    return probe()
+
+
+def resolve_mode(mode: str) -> str:
+    if mode not in STACK_MODES:
+        raise UsageError(f"unknown stack mode {mode!r}: use one of {', '.join(STACK_MODES)}")
+    if mode == "auto":
+        return "container" if engine_available() else "process"
+    return mode
+
+
+def start_stack(settings: Settings, *, mode: str | None = None, progress: Callable[[str], None] = print,
+                keep_workdir: bool = False) -> Stack:
+    """Start (or, in external mode, reach) every backend; on any failure stop what started, then raise."""
+    chosen = resolve_mode(mode or settings.stack)
+    if chosen == "external":
+        return _external_stack(settings, progress)
+    if chosen == "container":
+        from obsconf.stack.container import start_container_stack
+
+        return start_container_stack(settings, progress=progress)
+    return _process_stack(settings, progress, keep_workdir=keep_workdir)
+
+
+def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_workdir: bool) -> Stack:
+    registry = settings.run_dir
+    reaped = reap_orphans(registry)
+    if reaped:
+        progress(f"reaped {len(reaped)} process(es) left by a dead session: {', '.join(reaped)}")
+    # Resolve every binary first: a missing one fails before anything starts.
+    bins = {name: provision.binary(settings, name) for name in
+            ("jaeger", "prometheus", "victoria-logs", "pocketbase", "toxiproxy-server", "rclone")}
+    workdir = Path(tempfile.mkdtemp(prefix="obsconf-stack-"))
+    stack = ExitStack()
+    if not keep_workdir:
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+    timings: dict[str, float] = {}
+    logs: dict[str, Path] = {}
+    t = settings.ready_timeout
+    try:
+        (otlp_grpc, otlp_http, q_http, q_grpc, health, prom, logs_port, pb, toxi, s3) = free_ports(10)
+
+        def run(name: str, starter: Callable[[], object], stopper: Callable[[], None], log: Path) -> None:
+            began = time.monotonic()
+            progress(f"starting {name} ...")
+            stack.callback(stopper)  # registered first: a failed start is stopped too
+            starter()
+            timings[name] = time.monotonic() - began
+            logs[name] = log
+            progress(f"  {name} ready in {timings[name]:.2f} s")
+
+        jaeger = jaeger_process(bins["jaeger"], JaegerPorts(otlp_grpc, otlp_http, q_http, q_grpc, health), workdir,
+                                timeout=t, registry=registry)
+        run("jaeger", jaeger.start, jaeger.stop, jaeger.log_path)
+        prometheus = PrometheusProcess(bins["prometheus"], prom, workdir, timeout=t, registry=registry)
+        run("prometheus", prometheus.start, prometheus.stop, prometheus.process.log_path)
+        logstore = logstore_process(bins["victoria-logs"], logs_port, workdir, timeout=t, registry=registry)
+        run("logs (victoria-logs)", logstore.start, logstore.stop, logstore.log_path)
+        pocketbase = PocketBaseProcess(bins["pocketbase"], pb, workdir, timeout=t, registry=registry)
+        run("pocketbase", pocketbase.start, pocketbase.stop, pocketbase.process.log_path)
+        toxiproxy = toxiproxy_process(bins["toxiproxy-server"], toxi, workdir, timeout=t, registry=registry)
+        run("toxiproxy", toxiproxy.start, toxiproxy.stop, toxiproxy.log_path)
+        objectstore = objectstore_process(bins["rclone"], s3, workdir, timeout=t, registry=registry)
+        run("s3 (rclone)", objectstore.start, objectstore.stop, objectstore.log_path)
+    except BaseException:
+        stack.close()
+        raise
+    host = f"http://{LOOPBACK}"
+    endpoints = Endpoints(
+        jaeger_query_url=f"{host}:{q_http}",
+        otlp_http_url=f"{host}:{otlp_http}",
+        otlp_grpc_endpoint=f"{LOOPBACK}:{otlp_grpc}",
+        prometheus_url=f"{host}:{prom}",
+        logs_push_url=f"{host}:{logs_port}{PUSH_PATH}",
+        logs_query_url=f"{host}:{logs_port}",
+        logs_dialect="logsql",
+        pocketbase_url=f"{host}:{pb}",
+        pocketbase_admin_email=ADMIN_EMAIL,
+        pocketbase_admin_password=ADMIN_PASSWORD,
+        toxiproxy_url=f"{host}:{toxi}",
+        s3_url=f"{host}:{s3}",
+        s3_access_key=ACCESS_KEY,
+        s3_secret_key=SECRET_KEY,
+    )
+    return Stack("process", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings, log_files=logs)
+
+
+def _external_stack(settings: Settings, progress: Callable[[str], None]) -> Stack:
+    ext = settings.external
+    needed = {"jaeger": "OBSCONF_JAEGER_URL / --obsconf-jaeger-url", "otlp_http": "OBSCONF_OTLP_HTTP_URL / --obsconf-otlp-url",
+              "prometheus": "OBSCONF_PROMETHEUS_URL / --obsconf-prometheus-url", "loki": "OBSCONF_LOKI_URL / --obsconf-loki-url",
+              "pocketbase": "OBSCONF_POCKETBASE_URL / --obsconf-pocketbase-url"}
+    missing = [f"{k} ({how})" for k, how in needed.items() if not ext.get(k)]
+    if missing:
+        raise UsageError("--obsconf-stack=external needs the URL of every backend; missing: " + "; ".join(missing)
+                         + ". Or use --obsconf-stack=process to start them here.")
+    probes = {
+        "jaeger": f"{ext['jaeger'].rstrip('/')}/api/services",
+        "prometheus": f"{ext['prometheus'].rstrip('/')}/-/ready",
+        "loki": f"{ext['loki'].rstrip('/')}/ready",
+        "pocketbase": f"{ext['pocketbase'].rstrip('/')}/api/health",
+    }
+    for name, url in probes.items():
+        progress(f"checking external {name} at {url}")
+        try:
+            wait_ready(f"external {name} ({url})", http_ok(url), timeout=min(settings.ready_timeout, 10))
+        except BackendNotReady as exc:
+            raise BackendNotReady(f"{exc}. Check the URL, or use --obsconf-stack=process to start one here.") from None
+    email, _, password = ext.get("pocketbase_admin", ":").partition(":")
+    loki = ext["loki"].rstrip("/")
+    endpoints = Endpoints(
+        jaeger_query_url=ext["jaeger"].rstrip("/"),
+        otlp_http_url=ext["otlp_http"].rstrip("/"),
+        otlp_grpc_endpoint=ext.get("otlp_grpc", ""),
+        prometheus_url=ext["prometheus"].rstrip("/"),
+        logs_push_url=f"{loki}/loki/api/v1/push",
+        logs_query_url=loki,
+        logs_dialect="logql",
+        pocketbase_url=ext["pocketbase"].rstrip("/"),
+        pocketbase_admin_email=email,
+        pocketbase_admin_password=password,
+        toxiproxy_url=ext.get("toxiproxy", ""),
+    )
+    return Stack("external", endpoints, ExitStack(), workdir=None)
