@@ -7,7 +7,7 @@ so a pytest run that uses no obsconf fixture pays nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -53,6 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(RunSummary(config), "obsconf-run-summary")
     config.addinivalue_line("markers", "obsconf(contract, section): a conformance check generated from a contract")
     config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")
     config.addinivalue_line("markers", "stack: needs the real backend stack")
@@ -160,3 +161,47 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     return None
 
 
+
+
+# --- the run summary in reports/: one CheckResult per test that records `obsconf_contract` ----------------
+
+
+class RunSummary:
+    """Collects conformance results of one pytest run and writes reports/conformance.{json,md} at its end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[Any] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" and not (report.when == "setup" and report.failed):
+            return
+        props = dict(report.user_properties)
+        if "obsconf_contract" not in props:
+            return
+        from obsconf.report import CheckResult
+
+        outcome = "passed" if report.passed else ("error" if report.when == "setup" else "failed")
+        self.results.append(CheckResult(
+            contract=props["obsconf_contract"], section=props.get("obsconf_section", ""), test_id=report.nodeid,
+            outcome=outcome, duration_s=report.duration, findings=tuple(props.get("obsconf_findings", ())),
+            message="" if report.passed else str(report.longrepr)[-4000:],
+        ))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.results:
+            return
+        from pathlib import Path
+
+        from obsconf.report import render_json, render_markdown
+
+        out = Path(self.config.getoption("--obsconf-report-dir"))
+        if not out.is_absolute():
+            out = self.config.rootpath / out
+        out.mkdir(parents=True, exist_ok=True)
+        meta = {"stack": _stack_mode(self.config), "target": self.config.getoption("--obsconf-target") or "reference",
+                "exit_status": int(exitstatus)}
+        (out / "conformance.json").write_text(render_json(self.results, meta=meta))
+        (out / "conformance.md").write_text(render_markdown(self.results, meta=meta))
+        _progress(self.config)(f"run summary: {out / 'conformance.md'}")

@@ -1,0 +1,88 @@
+"""The conformance run summary: per contract, checks passed and failed, with their findings.
+
+Pure: the pytest plugin feeds it one :class:`CheckResult` per conformance test and writes what
+:func:`render_json` and :func:`render_markdown` return into ``reports/``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    contract: str
+    section: str
+    test_id: str
+    outcome: str  # "passed" | "failed" | "error"
+    duration_s: float
+    findings: tuple[dict[str, Any], ...] = ()
+    message: str = ""  # the failure text when there are no structured findings
+
+
+@dataclass
+class ContractSummary:
+    contract: str
+    passed: int = 0
+    failed: int = 0
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+def summarize(results: list[CheckResult]) -> dict[str, ContractSummary]:
+    by_contract: dict[str, ContractSummary] = {}
+    for result in results:
+        summary = by_contract.setdefault(result.contract, ContractSummary(result.contract))
+        summary.checks.append(result)
+        if result.outcome == "passed":
+            summary.passed += 1
+        else:
+            summary.failed += 1
+    return dict(sorted(by_contract.items()))
+
+
+def render_json(results: list[CheckResult], *, meta: dict[str, Any] | None = None) -> str:
+    summaries = summarize(results)
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "meta": meta or {},
+        "totals": {"passed": sum(s.passed for s in summaries.values()),
+                   "failed": sum(s.failed for s in summaries.values())},
+        "contracts": {
+            name: {"passed": s.passed, "failed": s.failed, "checks": [asdict(c) for c in s.checks]}
+            for name, s in summaries.items()
+        },
+    }
+    return json.dumps(doc, indent=2, default=str)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(results: list[CheckResult], *, meta: dict[str, Any] | None = None) -> str:
+    summaries = summarize(results)
+    lines = ["# Conformance run", ""]
+    for key, value in (meta or {}).items():
+        lines.append(f"- {key}: {value}")
+    lines += ["", "| contract | passed | failed |", "|---|---:|---:|"]
+    lines += [f"| {name} | {s.passed} | {s.failed} |" for name, s in summaries.items()]
+    for name, s in summaries.items():
+        failed = [c for c in s.checks if c.outcome != "passed"]
+        if not failed:
+            continue
+        lines += ["", f"## {name}: {len(failed)} failed", ""]
+        for check in failed:
+            lines.append(f"### `{check.test_id}` ({check.section})")
+            if check.findings:
+                lines += ["", "| check | where | message | expected | actual |", "|---|---|---|---|---|"]
+                for f in check.findings:
+                    lines.append("| " + " | ".join(_cell(str(f.get(k, "") if f.get(k) is not None else ""))
+                                                   for k in ("check", "where", "message", "expected", "actual")) + " |")
+            else:
+                lines += ["", "```", check.message.strip()[:2000], "```"]
+            lines.append("")
+    return "\n".join(lines) + "\n"
