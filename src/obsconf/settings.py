@@ -21,8 +21,21 @@ ENV_LOKI_URL = "OBSCONF_LOKI_URL"  # a Grafana Loki base URL (push and LogQL que
 ENV_POCKETBASE_URL = "OBSCONF_POCKETBASE_URL"
 ENV_POCKETBASE_ADMIN = "OBSCONF_POCKETBASE_ADMIN"  # "email:password" of a superuser
 ENV_TOXIPROXY_URL = "OBSCONF_TOXIPROXY_URL"
+#: Container stack: which images to run. ``auto`` (default) prefers local ``localhost/obsconf/*`` images
+#: (``obsconf images build``) when present, else the official ones; ``local`` or ``official`` force one.
+ENV_IMAGES = "OBSCONF_IMAGES"
+#: Container stack: one image per backend, e.g. OBSCONF_IMAGE_JAEGER=jaegertracing/jaeger:2.13.0 (wins over
+#: OBSCONF_IMAGES). Backends: jaeger, prometheus, victoria-logs, pocketbase, toxiproxy, rclone.
+ENV_IMAGE_PREFIX = "OBSCONF_IMAGE_"
+IMAGE_BACKENDS = ("jaeger", "prometheus", "victoria-logs", "pocketbase", "toxiproxy", "rclone")
+IMAGE_SOURCES = ("auto", "local", "official")
 
 STACK_MODES = ("auto", "process", "container", "external")
+
+
+def image_env_var(backend: str) -> str:
+    """``victoria-logs`` -> ``OBSCONF_IMAGE_VICTORIA_LOGS``."""
+    return ENV_IMAGE_PREFIX + backend.upper().replace("-", "_")
 
 
 def default_cache_dir() -> Path:
@@ -37,6 +50,8 @@ class Settings:
     stack: str = "auto"
     ready_timeout: float = 30.0
     external: dict[str, str] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)  # backend -> image reference (overrides)
+    image_source: str = "auto"  # auto | local | official
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -60,6 +75,8 @@ class Settings:
             "stack": env.get(ENV_STACK, "auto"),
             "ready_timeout": float(env.get(ENV_READY_TIMEOUT, "30")),
             "external": external,
+            "images": {name: env[image_env_var(name)] for name in IMAGE_BACKENDS if env.get(image_env_var(name))},
+            "image_source": env.get(ENV_IMAGES, "auto"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -99,7 +99,11 @@ def resolve_mode(mode: str) -> str:
 def start_stack(settings: Settings, *, mode: str | None = None, progress: Callable[[str], None] = print,
                 keep_workdir: bool = False) -> Stack:
     """Start (or, in external mode, reach) every backend; on any failure stop what started, then raise."""
-    chosen = resolve_mode(mode or settings.stack)
+    requested = mode or settings.stack
+    chosen = resolve_mode(requested)
+    if requested == "auto":
+        progress(f"stack mode auto -> {chosen}: " + ("a container engine answers" if chosen == "container" else
+                 "no container engine answers (`bash scripts/setup-podman` starts one)"))
     if chosen == "external":
         return _external_stack(settings, progress)
     if chosen == "container":

@@ -1,0 +1,34 @@
+"""Pure check that every workload request got the status its step expects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from obsconf.contract.model import Step
+from obsconf.model import Finding, HttpExchange
+from obsconf.workload import expand_steps
+
+
+def check_expected_status(steps: Sequence[Step], exchanges: Sequence[HttpExchange]) -> list[Finding]:
+    """``exchanges`` must be what ``run_workload(steps)`` returned: one per step repetition, in order."""
+    plan = expand_steps(steps)
+    if len(plan) != len(exchanges):
+        return [
+            Finding("http.status", "workload", "the exchanges do not match the workload steps one to one; pass "
+                    "exactly what run_workload returned", expected=len(plan), actual=len(exchanges))
+        ]
+    findings = []
+    for step, x in zip(plan, exchanges, strict=True):
+        if x.status not in step.expect_status:
+            findings.append(
+                Finding(
+                    "http.status",
+                    step.loc or f"workload {step.name}",
+                    f"{x.method} {x.url} answered {x.status}"
+                    + (f": {str(x.body)[:160]}" if x.status >= 400 else ""),
+                    expected=list(step.expect_status),
+                    actual=x.status,
+                    query=f"{x.method} {x.url}",
+                )
+            )
+    return findings

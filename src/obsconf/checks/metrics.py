@@ -1,0 +1,261 @@
+"""Pure checks of metric families (/metrics text) and PromQL series against the contract."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from obsconf.contract.model import MetricSpec
+from obsconf.model import Finding, MetricFamily, MetricSample, Series
+
+
+def find_family(families: Sequence[MetricFamily], name: str) -> MetricFamily | None:
+    """The family for contract name ``name``; counters match with or without ``_total``
+    (prometheus_client's parser strips it from the family name)."""
+    base = name.removesuffix("_total")
+    for fam in families:
+        if fam.name in (name, base) or fam.name.removesuffix("_total") == base:
+            return fam
+    return None
+
+
+def _data_samples(fam: MetricFamily) -> list[MetricSample]:
+    """Samples that carry data (``_created`` timestamps are metadata, not series)."""
+    return [s for s in fam.samples if not s.name.endswith("_created")]
+
+
+def _label_key(sample: MetricSample) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le"))
+
+
+def _le(value: str) -> float:
+    return float("inf") if value in ("+Inf", "Inf", "inf") else float(value)
+
+
+def _fmt_buckets(values: Sequence[float]) -> list[str]:
+    return ["+Inf" if v == float("inf") else f"{v:g}" for v in values]
+
+
+def _value_sample_name(spec: MetricSpec, fam: MetricFamily) -> set[str]:
+    """Sample names whose value grows with activity: ``_total`` for counters, ``_count`` for histograms."""
+    base = spec.name.removesuffix("_total")
+    if spec.type == "counter":
+        return {base + "_total", base}
+    if spec.type in ("histogram", "summary"):
+        return {base + "_count"}
+    return {spec.name, fam.name}
+
+
+def _selected_sum(spec: MetricSpec, fam: MetricFamily | None) -> tuple[float, int]:
+    """(sum of values of the series the selector picks, number of such series)."""
+    if fam is None:
+        return 0.0, 0
+    names = _value_sample_name(spec, fam)
+    total, count = 0.0, 0
+    for s in fam.samples:
+        if s.name in names and all(s.labels.get(k) == v for k, v in spec.selector.items()):
+            total += s.value
+            count += 1
+    return total, count
+
+
+def check_metric(
+    spec: MetricSpec,
+    families: Sequence[MetricFamily],
+    *,
+    before: Sequence[MetricFamily] | None = None,
+    query: str = "",
+    link: str = "",
+) -> list[Finding]:
+    """One metric: present, type, exact label set, bucket layout, HELP, increase after the workload."""
+    where = spec.loc or f"metrics {spec.name}"
+    fam = find_family(families, spec.name)
+    if fam is None:
+        close = difflib.get_close_matches(spec.name, [f.name for f in families], n=3)
+        hint = f"; similar names exposed: {', '.join(close)}" if close else ""
+        return [
+            Finding(
+                "metrics.present",
+                where,
+                f"metric {spec.name!r} is not exposed ({len(families)} families scraped){hint}",
+                expected=spec.name,
+                actual="absent",
+                query=query,
+                link=link,
+            )
+        ]
+    findings: list[Finding] = []
+    if fam.type != spec.type:
+        findings.append(
+            Finding("metrics.type", where, f"metric {spec.name!r} has the wrong type", expected=spec.type,
+                    actual=fam.type, query=query, link=link)
+        )
+    if spec.help_required and not fam.help.strip():
+        findings.append(
+            Finding("metrics.help", where, f"metric {spec.name!r} has no HELP text: pass a description when "
+                    "creating it", expected="non-empty # HELP", actual=repr(fam.help), query=query, link=link)
+        )
+    samples = _data_samples(fam)
+    if not samples:
+        findings.append(
+            Finding(
+                "metrics.present",
+                where,
+                f"metric {spec.name!r} is declared but has no series: the workload never touched it "
+                "(labelled metrics expose nothing until a child is used)",
+                expected="at least one series",
+                actual="0 series",
+                query=query,
+                link=link,
+            )
+        )
+        return findings
+    if spec.labels is not None:
+        wanted = set(spec.labels)
+        bad = [s for s in samples if set(s.labels) - {"le", "quantile"} != wanted]
+        if bad:
+            got = sorted(set(bad[0].labels) - {"le", "quantile"})
+            missing, extra = sorted(wanted - set(got)), sorted(set(got) - wanted)
+            parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {extra}"] if extra else [])
+            findings.append(
+                Finding(
+                    "metrics.labels",
+                    where,
+                    f"metric {spec.name!r}: {len(bad)} of {len(samples)} samples have the wrong label set "
+                    f"({'; '.join(parts)}); first: {bad[0].name}{bad[0].labels}",
+                    expected=sorted(wanted),
+                    actual=got,
+                    query=query,
+                    link=link,
+                )
+            )
+    if spec.buckets is not None:
+        layouts: dict[tuple[tuple[str, str], ...], list[float]] = {}
+        for s in samples:
+            if s.name.endswith("_bucket") and "le" in s.labels:
+                layouts.setdefault(_label_key(s), []).append(_le(s.labels["le"]))
+        if not layouts:
+            findings.append(
+                Finding("metrics.buckets", where, f"metric {spec.name!r} exposes no _bucket samples",
+                        expected=_fmt_buckets(spec.buckets), actual="no buckets", query=query, link=link)
+            )
+        for key, les in layouts.items():
+            got = sorted(les)
+            if got != list(spec.buckets):
+                findings.append(
+                    Finding(
+                        "metrics.buckets",
+                        where,
+                        f"metric {spec.name!r}{dict(key)} has the wrong bucket layout: set the histogram's "
+                        "buckets to the contract's",
+                        expected=_fmt_buckets(spec.buckets),
+                        actual=_fmt_buckets(got),
+                        query=query,
+                        link=link,
+                    )
+                )
+                break
+    if spec.increases:
+        after_sum, after_n = _selected_sum(spec, fam)
+        before_sum, _ = _selected_sum(spec, find_family(before or [], spec.name))
+        sel = f"{spec.selector}" if spec.selector else "(all series)"
+        if after_n == 0:
+            findings.append(
+                Finding(
+                    "metrics.increase",
+                    where,
+                    f"metric {spec.name!r} has no series matching {sel} after the workload",
+                    expected=f"a series {sel} that increased",
+                    actual="no matching series",
+                    query=query,
+                    link=link,
+                )
+            )
+        elif after_sum <= before_sum:
+            findings.append(
+                Finding(
+                    "metrics.increase",
+                    where,
+                    f"metric {spec.name!r}{sel} did not increase during the workload: the code path does not "
+                    "update it",
+                    expected=f"> {before_sum:g}",
+                    actual=f"{after_sum:g}",
+                    query=query,
+                    link=link,
+                )
+            )
+    return findings
+
+
+def check_metrics(
+    specs: Sequence[MetricSpec],
+    families: Sequence[MetricFamily],
+    *,
+    before: Sequence[MetricFamily] | None = None,
+    query: str = "",
+    link: str = "",
+) -> list[Finding]:
+    """Every metric of the contract against one scrape (``before``: a scrape taken before the workload)."""
+    if not families:
+        return [
+            Finding(
+                "metrics.present",
+                "metrics",
+                "the scrape returned no metric family at all: is the metrics endpoint wired to the registry?",
+                expected=[s.name for s in specs],
+                actual="0 families",
+                query=query,
+                link=link,
+            )
+        ]
+    out: list[Finding] = []
+    for spec in specs:
+        out += check_metric(spec, families, before=before, query=query, link=link)
+    return out
+
+
+def check_series(
+    spec: MetricSpec, series: Sequence[Series], *, query: str = "", link: str = ""
+) -> list[Finding]:
+    """A PromQL result for ``spec`` (Prometheus adds job/instance): series exist, carry the contract's
+    labels, and - for ``increases`` over a range query - the selected series grew."""
+    where = spec.loc or f"metrics {spec.name}"
+    if not series:
+        return [
+            Finding(
+                "metrics.present",
+                where,
+                f"Prometheus returned no series for {spec.name!r}: is the target scraped (up == 1) and did the "
+                "workload touch the metric?",
+                expected="at least one series",
+                actual="0 series",
+                query=query,
+                link=link,
+            )
+        ]
+    findings = []
+    if spec.labels is not None:
+        missing = [s for s in series if not set(spec.labels) <= set(s.labels)]
+        if missing:
+            findings.append(
+                Finding("metrics.labels", where, f"{len(missing)} of {len(series)} series of {spec.name!r} lack "
+                        "contract labels", expected=sorted(spec.labels), actual=sorted(missing[0].labels),
+                        query=query, link=link)
+            )
+    if spec.increases:
+        picked = [s for s in series if all(s.labels.get(k) == v for k, v in spec.selector.items())]
+        grew = [s for s in picked if len(s.points) >= 2 and s.points[-1][1] > s.points[0][1]]
+        if not grew:
+            findings.append(
+                Finding(
+                    "metrics.increase",
+                    where,
+                    f"no series of {spec.name!r} matching {spec.selector or '(all)'} increased over the range "
+                    f"({len(picked)} matched; a range query with >= 2 points is needed)",
+                    expected="an increasing series",
+                    actual=[s.points[-1][1] - s.points[0][1] for s in picked if s.points][:5],
+                    query=query,
+                    link=link,
+                )
+            )
+    return findings

@@ -1,0 +1,177 @@
+"""Drive a target with a contract's workload, then read what arrived in every backend.
+
+This is the one place where the conformance suite talks to the network: it runs the workload, then
+waits, with a deadline, for spans, log lines, records and series to arrive. Waiting ends early once
+everything the workload should have produced is there. The result is a :class:`Collected` snapshot that
+the pure checks read.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from obsconf.contract.model import Contract
+from obsconf.model import HttpExchange, LogRecord, MetricFamily, Span
+from obsconf.readers.jaeger import JaegerReader
+from obsconf.readers.logs import LogReader, selector
+from obsconf.readers.metrics_text import scrape
+from obsconf.readers.pocketbase import PocketBaseClient
+from obsconf.workload import run_workload
+
+TRACE_HEADER = "x-trace-id"
+
+
+@dataclass
+class Collected:
+    """Everything one contract's workload left in the backends, plus where it was read."""
+
+    contract: Contract
+    base_url: str
+    run_id: str
+    started_ns: int
+    exchanges: list[HttpExchange] = field(default_factory=list)
+    traces: dict[str, list[Span]] = field(default_factory=dict)  # trace id -> spans
+    logs: list[LogRecord] = field(default_factory=list)  # from the Loki-protocol log store
+    store_records: list[LogRecord] = field(default_factory=list)  # e.g. PocketBase daemon_logs
+    metrics_before: list[MetricFamily] = field(default_factory=list)
+    metrics_after: list[MetricFamily] = field(default_factory=list)
+    metrics_text: str = ""
+    queries: dict[str, str] = field(default_factory=dict)  # what was asked of each backend
+    links: dict[str, str] = field(default_factory=dict)  # where to see it in each backend's UI
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def spans(self) -> list[Span]:
+        return [s for spans in self.traces.values() for s in spans]
+
+    def response_trace_ids(self) -> list[str]:
+        ids = []
+        for ex in self.exchanges:
+            value = _header(ex, TRACE_HEADER)
+            if value:
+                ids.append(value.lower())
+        return ids
+
+
+def _header(exchange: HttpExchange, name: str) -> str | None:
+    for key, value in exchange.headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _poll(fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float, interval: float = 0.3) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def read_traces(jaeger: JaegerReader, service: str, trace_ids: list[str], *, timeout: float) -> dict[str, list[Span]]:
+    """The spans of each trace id, waiting until every trace arrived and its span count stopped growing."""
+    wanted = set(trace_ids)
+    found: dict[str, list[Span]] = {}
+
+    def fetch() -> dict[str, list[Span]]:
+        for trace in jaeger.traces(service, lookback_s=900, limit=max(200, 4 * len(wanted))):
+            if trace and trace[0].trace_id in wanted:
+                found[trace[0].trace_id] = trace
+        for missing in wanted - found.keys():
+            spans = jaeger.trace(missing) if len(wanted - found.keys()) <= 20 else []
+            if spans:
+                found[missing] = spans
+        return found
+
+    _poll(fetch, lambda f: wanted <= f.keys(), timeout=timeout)
+    # late children: the batch processors of service and collector flush on their own timers
+    counts = {tid: len(spans) for tid, spans in found.items()}
+    time.sleep(0.6)
+    for tid in list(found):
+        if len(found[tid]) == counts[tid]:
+            refreshed = jaeger.trace(tid)
+            if len(refreshed) > len(found[tid]):
+                found[tid] = refreshed
+    return dict(found)
+
+
+def read_logs(reader: LogReader, labels: dict[str, str], start_ns: int, trace_ids: list[str], *,
+              timeout: float) -> list[LogRecord]:
+    """Log lines of the stream since ``start_ns``, waiting until lines of each trace id arrived (or the
+    count stops growing when the workload produced no traced lines)."""
+    wanted = set(trace_ids)
+    previous: list[int] = []
+
+    def fetch() -> list[LogRecord]:
+        return reader.lines(labels, start_ns=start_ns)
+
+    def done(lines: list[LogRecord]) -> bool:
+        seen = {str(r.fields.get("trace_id", "")).lower() for r in lines}
+        previous.append(len(lines))
+        stable = len(previous) >= 3 and previous[-1] == previous[-2] == previous[-3] and previous[-1] > 0
+        return (bool(wanted) and wanted <= seen) or (not wanted and stable)
+
+    return list(_poll(fetch, done, timeout=timeout))
+
+
+def read_store(client: PocketBaseClient, collection: str, since_ns: int, *, timeout: float,
+               min_count: int = 1) -> list[LogRecord]:
+    """Records written to a PocketBase log collection since ``since_ns``, as LogRecords (fields = the record)."""
+    since = datetime.fromtimestamp(since_ns / 1e9 - 1, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.000Z")
+    query = f"timestamp >= '{since}'"
+
+    def fetch() -> list[dict[str, Any]]:
+        return client.records(collection, filter=query, sort="timestamp")
+
+    records = _poll(fetch, lambda r: len(r) >= min_count, timeout=timeout)
+    import json
+
+    return [LogRecord(timestamp_ns=0, line=json.dumps(r, sort_keys=True), fields=r,
+                      labels={"collection": collection}, source="pocketbase") for r in records]
+
+
+def collect(contract: Contract, base_url: str, *, jaeger: JaegerReader, logs: LogReader,
+            pocketbase: PocketBaseClient | None, metrics_headers: dict[str, str] | None = None,
+            timeout: float = 15.0, run_id: str | None = None) -> Collected:
+    """Run the contract's workload against ``base_url`` and read every backend."""
+    service = contract.service.name
+    run_id = run_id or uuid.uuid4().hex[:10]
+    metrics_url = base_url.rstrip("/") + contract.service.metrics_path
+    got = Collected(contract=contract, base_url=base_url, run_id=run_id, started_ns=time.time_ns())
+    began = time.monotonic()
+    _, got.metrics_before = scrape(metrics_url, headers=metrics_headers)
+    got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": run_id})
+    got.timings["workload"] = time.monotonic() - began
+
+    mark = time.monotonic()
+    trace_ids = got.response_trace_ids()
+    got.traces = read_traces(jaeger, service, trace_ids, timeout=timeout)
+    got.queries["traces"] = f"GET {jaeger.url}/api/traces?service={service} (+ /api/traces/<id> per X-Trace-Id)"
+    got.links["traces"] = jaeger.search_link(service)
+    got.timings["traces"] = time.monotonic() - mark
+
+    mark = time.monotonic()
+    labels = {"service": service}
+    got.logs = read_logs(logs, labels, got.started_ns, trace_ids, timeout=timeout)
+    got.queries["logs"] = selector(labels, None, logs.dialect)
+    got.links["logs"] = logs.link(got.queries["logs"])
+    got.timings["logs"] = time.monotonic() - mark
+
+    store = contract.logs.store if contract.logs else None
+    if store is not None and pocketbase is not None:
+        mark = time.monotonic()
+        got.store_records = read_store(pocketbase, store.collection, got.started_ns, timeout=timeout)
+        got.queries["store"] = f"GET {pocketbase.url}/api/collections/{store.collection}/records"
+        got.links["store"] = pocketbase.record_link(store.collection)
+        got.timings["store"] = time.monotonic() - mark
+
+    got.metrics_text, got.metrics_after = scrape(metrics_url, headers=metrics_headers)
+    got.queries["metrics"] = f"GET {metrics_url}"
+    got.links["metrics"] = metrics_url
+    return got

@@ -1,0 +1,619 @@
+"""Load contract files: YAML -> JSON Schema validation -> semantic checks -> frozen dataclasses.
+
+Any problem is one :class:`~obsconf.errors.ContractError` naming ``file:line``, the path inside the file
+(``spans.operations[2].attributes.size_bytes``) and what is wrong, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema import Draft202012Validator
+
+from obsconf.contract.kinds import CHECK_KINDS
+from obsconf.contract.model import (
+    AlertRuleSpec,
+    AlertsSpec,
+    AttributeSpec,
+    BackoffSpec,
+    Budgets,
+    Contract,
+    CorrelationSpec,
+    DeliverySpec,
+    EmitStep,
+    FaultSpec,
+    FieldMatch,
+    HealthSpec,
+    LogEventSpec,
+    LogsSpec,
+    LogStoreSpec,
+    MetricSpec,
+    RedactionSpec,
+    RequestStep,
+    RetryLogSpec,
+    RetrySpec,
+    SamplingSpec,
+    ServiceSpec,
+    SkipSpec,
+    SloSpec,
+    SpanSpec,
+    SpansSpec,
+    StatusRule,
+    Step,
+)
+from obsconf.contract.schema import CONTRACT_SCHEMA
+from obsconf.errors import ContractError
+
+PathT = tuple[str | int, ...]
+
+#: Env var naming a directory of contracts to use instead of the shipped ones.
+ENV_CONTRACTS_DIR = "OBSCONF_CONTRACTS_DIR"
+
+_VALIDATOR = Draft202012Validator(CONTRACT_SCHEMA)
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """``("spans", "operations", 2, "name")`` -> ``spans.operations[2].name``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Doc:
+    """The parsed document plus the line of every key and list item, for error messages."""
+
+    def __init__(self, file: Path, text: str) -> None:
+        self.file = file
+        self.lines: dict[PathT, int] = {}
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{file}:{mark.line + 1}" if mark is not None else str(file)
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ContractError(where, "", f"YAML syntax error: {problem}") from None
+        if node is None:
+            raise ContractError(str(file), "", "the file is empty; a contract needs at least version, seed, service")
+        self._walk(node, ())
+        # Construct the data with the same loader, so values are exactly what the nodes say.
+        self.data = yaml.SafeLoader(text).get_single_data()
+
+    def _walk(self, node: yaml.Node, path: PathT) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    raise ContractError(
+                        f"{self.file}:{key_node.start_mark.line + 1}",
+                        format_path(path + (key,)),
+                        f"duplicate key {key!r}: the later value would silently replace the earlier one",
+                    )
+                seen.add(key)
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+                self._walk(value_node, path + (key,))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, path + (index,))
+
+    def line(self, path: PathT) -> int | None:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+    def where(self, path: PathT) -> str:
+        line = self.line(path)
+        return f"{self.file.name}:{line}" if line else self.file.name
+
+    def error(self, path: PathT, problem: str) -> ContractError:
+        line = self.line(path)
+        return ContractError(f"{self.file}:{line}" if line else str(self.file), format_path(path), problem)
+
+    def loc(self, path: PathT) -> str:
+        """Short location for findings: ``persist.yaml:42 spans.operations[2]``."""
+        return f"{self.where(path)} {format_path(path)}"
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return "a string"
+    return f"a YAML {type(value).__name__} (quote it to make it a string)"
+
+
+_JSON_TYPE_WORD = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _explain(error: jsonschema.ValidationError) -> tuple[PathT, str]:
+    """Turn a jsonschema error into (path, one actionable sentence)."""
+    path: PathT = tuple(error.absolute_path)
+    value = error.instance
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(str(k) for k in value if k not in allowed)
+        word = "section" if not path else "key"
+        return path + (unknown[0],), f"unknown {word} {unknown[0]!r}; allowed {word}s: {', '.join(allowed)}"
+    if error.validator == "required":
+        missing = next(k for k in error.validator_value if k not in value)
+        return path, f"missing required key {missing!r}"
+    if error.validator == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        words = " or ".join(_JSON_TYPE_WORD.get(w, w) for w in wanted)
+        return path, f"expected {words}, got {_type_name(value)}: {value!r}"
+    if error.validator == "enum":
+        options = ", ".join(str(o) for o in error.validator_value)
+        if path and path[0] == "skip":
+            return path, f"unknown check kind {value!r}; known kinds: {', '.join(CHECK_KINDS)}"
+        return path, f"{value!r} is not allowed here; use one of: {options}"
+    if error.validator == "const":
+        return path, f"{value!r} is not supported; this obsconf reads contract version {error.validator_value}"
+    if error.validator == "pattern":
+        if error.validator_value == "^/":
+            return path, f"{value!r} must be a path starting with '/'"
+        return path, f"{value!r} does not match {error.validator_value}"
+    if error.validator == "anyOf" and error.context:
+        # Explain with the alternative meant for this kind of value (a mapping -> the object branch).
+        kind = {dict: "object", list: "array"}.get(type(value))
+        branches = error.validator_value
+        meant = [
+            e
+            for e in error.context
+            if kind is not None and isinstance(branches[e.schema_path[0]], dict)
+            and branches[e.schema_path[0]].get("type") == kind
+        ]
+        best = jsonschema.exceptions.best_match(meant or error.context)
+        sub_path, sub = _explain(best)
+        return path + sub_path[len(path) :] if sub_path[: len(path)] == path else path, sub
+    return path, error.message
+
+
+def _first_error(doc: _Doc) -> ContractError | None:
+    errors = list(_VALIDATOR.iter_errors(doc.data))
+    if not errors:
+        return None
+    # The first problem in the file's own order is the one a person fixes first.
+    errors.sort(key=lambda e: (doc.line(tuple(e.absolute_path)) or 0, -len(e.absolute_path)))
+    path, problem = _explain(errors[0])
+    return doc.error(path, problem)
+
+
+def _compile(doc: _Doc, path: PathT, pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise doc.error(path, f"bad regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+def _statuses(value: Any) -> tuple[int, ...]:
+    if value is None:
+        return (200,)
+    return tuple(value) if isinstance(value, list) else (int(value),)
+
+
+def _steps(doc: _Doc, items: list[dict[str, Any]], base: PathT) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    for i, item in enumerate(items):
+        path = base + (i,)
+        kinds = [k for k in ("request", "emit") if k in item]
+        if len(kinds) != 1:
+            given = ", ".join(sorted(k for k in item if k != "name")) or "nothing"
+            raise doc.error(path, f"unknown step kind ({given}); give exactly one of 'request' or 'emit'")
+        name = item.get("name", "")
+        body = item[kinds[0]]
+        loc = doc.loc(path)
+        if kinds[0] == "request":
+            steps.append(
+                RequestStep(
+                    method=body["method"],
+                    path=body["path"],
+                    json=body.get("json"),
+                    headers=dict(body.get("headers", {})),
+                    repeat=body.get("repeat", 1),
+                    expect_status=_statuses(body.get("expect_status")),
+                    name=name,
+                    loc=loc,
+                )
+            )
+        else:
+            steps.append(
+                EmitStep(
+                    n=body["n"],
+                    level=body.get("level", "INFO"),
+                    path=body.get("path", "/logs/emit"),
+                    expect_status=_statuses(body.get("expect_status")),
+                    name=name,
+                    loc=loc,
+                )
+            )
+    return tuple(steps)
+
+
+def _logs(doc: _Doc, raw: dict[str, Any]) -> LogsSpec:
+    base: PathT = ("logs",)
+    red = raw.get("redaction", {})
+    for i, pattern in enumerate(red.get("patterns", [])):
+        _compile(doc, base + ("redaction", "patterns", i), pattern)
+    redaction = RedactionSpec(
+        values=tuple(red.get("values", [])),
+        patterns=tuple(red.get("patterns", [])),
+        fields=dict(red.get("fields", {})),
+        loc=doc.loc(base + ("redaction",)),
+    )
+    correlation = None
+    if "correlation" in raw:
+        cor = raw["correlation"]
+        exempt = []
+        for i, item in enumerate(cor.get("exempt", [])):
+            pattern = _compile(doc, base + ("correlation", "exempt", i, "pattern"), item.get("pattern", ".*"))
+            exempt.append(FieldMatch(field=item["field"], pattern=pattern))
+        correlation = CorrelationSpec(
+            trace_id_field=cor.get("trace_id_field", "trace_id"),
+            span_id_field=cor.get("span_id_field", "span_id"),
+            exempt=tuple(exempt),
+            request_log_required=cor.get("request_log_required", True),
+            loc=doc.loc(base + ("correlation",)),
+        )
+    events = []
+    for i, ev in enumerate(raw.get("events", [])):
+        path = base + ("events", i)
+        events.append(
+            LogEventSpec(
+                name=ev["name"],
+                message=_compile(doc, path + ("message",), ev["message"]),
+                level=ev.get("level"),
+                fields=dict(ev.get("fields", {})),
+                min_count=ev.get("min_count", 1),
+                loc=doc.loc(path),
+            )
+        )
+    store = None
+    if "store" in raw:
+        st = raw["store"]
+        store = LogStoreSpec(
+            kind=st["kind"],
+            collection=st["collection"],
+            required_fields=dict(st.get("required_fields", {})),
+            levels=tuple(st.get("levels", [])),
+            indexes=tuple(st.get("indexes", [])),
+            loc=doc.loc(base + ("store",)),
+        )
+    delivery = None
+    if "delivery" in raw:
+        dl = raw["delivery"]
+        delivery = DeliverySpec(
+            seq_field=dl.get("seq_field", "seq"),
+            sinks=tuple(dl.get("sinks", ["loki"])),
+            allow_duplicates=dl.get("allow_duplicates", False),
+            loc=doc.loc(base + ("delivery",)),
+        )
+    return LogsSpec(
+        format=raw["format"],
+        required_fields=dict(raw.get("required_fields", {})),
+        levels=tuple(raw.get("levels", [])),
+        level_field=raw.get("level_field", "level"),
+        message_field=raw.get("message_field", "message"),
+        redaction=redaction,
+        correlation=correlation,
+        events=tuple(events),
+        store=store,
+        delivery=delivery,
+        loc=doc.loc(base),
+    )
+
+
+def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
+    base: PathT = ("spans",)
+    ops: list[SpanSpec] = []
+    seen: set[str] = set()
+    for i, op in enumerate(raw.get("operations", [])):
+        path = base + ("operations", i)
+        if op["name"] in seen:
+            raise doc.error(path + ("name",), f"span {op['name']!r} is listed twice; merge the two entries")
+        seen.add(op["name"])
+        if op.get("root") and (op.get("parent") or op.get("parent_kind")):
+            raise doc.error(path, "a span with 'root: true' cannot also name a parent or parent_kind")
+        attrs = []
+        for name, spec in op.get("attributes", {}).items():
+            apath = path + ("attributes", name)
+            if isinstance(spec, str):
+                attrs.append(AttributeSpec(name=name, type=spec, loc=doc.loc(apath)))
+            else:
+                pattern = spec.get("pattern")
+                if pattern is not None:
+                    _compile(doc, apath + ("pattern",), pattern)
+                attrs.append(
+                    AttributeSpec(
+                        name=name, type=spec["type"], equals=spec.get("equals"), pattern=pattern, loc=doc.loc(apath)
+                    )
+                )
+        ops.append(
+            SpanSpec(
+                name=op["name"],
+                parent=tuple(op["parent"]) if isinstance(op.get("parent"), list) else op.get("parent"),
+                parent_kind=op.get("parent_kind"),
+                root=op.get("root", False),
+                kind=op.get("kind"),
+                attributes=tuple(attrs),
+                loc=doc.loc(path),
+            )
+        )
+    rules = []
+    for i, rule in enumerate(raw.get("status_rules", [])):
+        attr = rule["attribute"]
+        rules.append(
+            StatusRule(
+                attribute=(attr,) if isinstance(attr, str) else tuple(attr),
+                gte=rule["gte"],
+                status=rule["status"],
+                span_kind=rule.get("span_kind", "server"),
+                loc=doc.loc(base + ("status_rules", i)),
+            )
+        )
+    sampling = None
+    if "sampling" in raw:
+        smp = raw["sampling"]
+        sampling = SamplingSpec(
+            env=smp.get("env"),
+            seed_default=smp.get("seed_default"),
+            run_rate=smp.get("run_rate", 1.0),
+            always_sample_errors=smp.get("always_sample_errors", False),
+            loc=doc.loc(base + ("sampling",)),
+        )
+    return SpansSpec(operations=tuple(ops), status_rules=tuple(rules), sampling=sampling, loc=doc.loc(base))
+
+
+def _buckets(doc: _Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
+    values = tuple(float("inf") if b == "+Inf" else float(b) for b in raw)
+    if values[-1] != float("inf"):
+        raise doc.error(path, "a bucket layout must end with '+Inf' (Prometheus always exposes it)")
+    if any(b >= a for a, b in zip(values[1:], values[:-1], strict=False)):
+        raise doc.error(path, f"buckets must be strictly increasing, got {raw!r}")
+    return values
+
+
+def _metrics(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[MetricSpec, ...]:
+    out = []
+    seen: set[str] = set()
+    for i, m in enumerate(raw):
+        path: PathT = ("metrics", i)
+        if m["name"] in seen:
+            raise doc.error(path + ("name",), f"metric {m['name']!r} is listed twice")
+        seen.add(m["name"])
+        labels = m.get("labels")
+        if labels is not None and "le" in labels:
+            raise doc.error(path + ("labels",), "do not list 'le': bucket bounds go under 'buckets'")
+        buckets = None
+        if "buckets" in m:
+            if m["type"] != "histogram":
+                raise doc.error(path + ("buckets",), f"'buckets' applies to histograms, this is a {m['type']}")
+            buckets = _buckets(doc, path + ("buckets",), m["buckets"])
+        after = m.get("after_workload", {})
+        if after.get("selector") and labels is not None:
+            extra = sorted(set(after["selector"]) - set(labels))
+            if extra:
+                raise doc.error(
+                    path + ("after_workload", "selector"), f"selector names labels {extra} not in labels {labels}"
+                )
+        out.append(
+            MetricSpec(
+                name=m["name"],
+                type=m["type"],
+                labels=tuple(labels) if labels is not None else None,
+                buckets=buckets,
+                help_required=m.get("help", True),
+                increases=after.get("increases", False),
+                selector=dict(after.get("selector", {})),
+                loc=doc.loc(path),
+            )
+        )
+    return tuple(out)
+
+
+def _retries(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[RetrySpec, ...]:
+    out = []
+    for i, r in enumerate(raw):
+        path: PathT = ("retries", i)
+        b = r["backoff"]
+        backoff = BackoffSpec(
+            base_ms=b["base_ms"],
+            factor=b.get("factor", 2.0),
+            tolerance=b.get("tolerance", 0.5),
+            slack_ms=b.get("slack_ms", 50.0),
+            max_ms=b.get("max_ms"),
+            loc=doc.loc(path + ("backoff",)),
+        )
+        log = None
+        if "log" in r:
+            lg = r["log"]
+            log = RetryLogSpec(
+                message=_compile(doc, path + ("log", "message"), lg["message"]),
+                level=lg.get("level", "WARN"),
+                attempt_field=lg.get("attempt_field", "retry_attempt"),
+                max_field=lg.get("max_field"),
+            )
+        if not (r.get("attempt_span") or log):
+            raise doc.error(path, "name 'attempt_span' or 'log': without one the retry intervals cannot be measured")
+        fault = None
+        if "fault" in r:
+            f = r["fault"]
+            fault = FaultSpec(target=f["target"], toxic=f["toxic"], attributes=dict(f.get("attributes", {})))
+        metric = r.get("metric", {})
+        out.append(
+            RetrySpec(
+                operation=r["operation"],
+                max_attempts=r["max_attempts"],
+                backoff=backoff,
+                attempt_span=r.get("attempt_span"),
+                span=r.get("span"),
+                count_attribute=r.get("count_attribute", "retry_count"),
+                metric=metric.get("name"),
+                metric_selector=dict(metric.get("selector", {})),
+                log=log,
+                fault=fault,
+                workload=_steps(doc, r.get("workload", []), path + ("workload",)),
+                loc=doc.loc(path),
+            )
+        )
+    return tuple(out)
+
+
+def _health(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[HealthSpec, ...]:
+    out = []
+    for i, h in enumerate(raw):
+        path: PathT = ("health", i)
+        try:
+            Draft202012Validator.check_schema(h["schema"])
+        except jsonschema.SchemaError as exc:
+            sub = format_path(exc.absolute_path)
+            raise doc.error(path + ("schema",), f"not a valid JSON Schema{f' at {sub}' if sub else ''}: {exc.message}") from None
+        out.append(
+            HealthSpec(
+                path=h["path"],
+                method=h.get("method", "GET"),
+                expect_status=_statuses(h.get("expect_status")),
+                schema=h["schema"],
+                loc=doc.loc(path),
+            )
+        )
+    return tuple(out)
+
+
+def _alerts(doc: _Doc, raw: dict[str, Any]) -> AlertsSpec:
+    base: PathT = ("alerts",)
+    here = doc.file.parent
+    rules_file = (here / raw["rules_file"]).resolve()
+    if not rules_file.is_file():
+        raise doc.error(base + ("rules_file",), f"rules file {rules_file} does not exist (paths are relative to the contract)")
+    tests_file = None
+    if "tests_file" in raw:
+        tests_file = (here / raw["tests_file"]).resolve()
+        if not tests_file.is_file():
+            raise doc.error(base + ("tests_file",), f"promtool tests file {tests_file} does not exist")
+    rules = tuple(
+        AlertRuleSpec(
+            name=r["name"], expr=r.get("expr"), for_=r.get("for"), severity=r.get("severity"), loc=doc.loc(base + ("rules", i))
+        )
+        for i, r in enumerate(raw["rules"])
+    )
+    return AlertsSpec(rules_file=rules_file, tests_file=tests_file, rules=rules, loc=doc.loc(base))
+
+
+def _build(doc: _Doc) -> Contract:
+    d = doc.data
+    svc = d["service"]
+    service = ServiceSpec(
+        name=svc["name"],
+        profile=svc["profile"],
+        metrics_path=svc.get("metrics_path", "/metrics"),
+        env={k: str(v) for k, v in svc.get("env", {}).items()},
+        loc=doc.loc(("service",)),
+    )
+    slos = tuple(
+        SloSpec(
+            name=s["name"],
+            target=float(s["target"]),
+            comparison=s.get("comparison", ">="),
+            unit=s.get("unit", "ratio"),
+            expression=s.get("expression", ""),
+            env=s.get("env"),
+            loc=doc.loc(("slos", i)),
+        )
+        for i, s in enumerate(d.get("slos", []))
+    )
+    budgets = Budgets(**d["budgets"], loc=doc.loc(("budgets",))) if "budgets" in d else None
+    skip = tuple(
+        SkipSpec(check=s["check"], reason=s["reason"], loc=doc.loc(("skip", i))) for i, s in enumerate(d.get("skip", []))
+    )
+    return Contract(
+        path=doc.file,
+        seed=d["seed"],
+        service=service,
+        workload=_steps(doc, d.get("workload", []), ("workload",)),
+        logs=_logs(doc, d["logs"]) if "logs" in d else None,
+        spans=_spans(doc, d["spans"]) if "spans" in d else None,
+        metrics=_metrics(doc, d.get("metrics", [])),
+        retries=_retries(doc, d.get("retries", [])),
+        health=_health(doc, d.get("health", [])),
+        alerts=_alerts(doc, d["alerts"]) if "alerts" in d else None,
+        slos=slos,
+        budgets=budgets,
+        skip=skip,
+    )
+
+
+def load_contract(path: str | os.PathLike[str]) -> Contract:
+    """Read, validate and return one contract; raise ContractError naming file:line, path and problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContractError(str(file), "", f"cannot read the contract: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ContractError(str(file), "", f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    doc = _Doc(file, text)
+    if not isinstance(doc.data, dict):
+        raise doc.error((), f"a contract is a mapping of sections, got {_type_name(doc.data)}")
+    error = _first_error(doc)
+    if error is not None:
+        raise error
+    return _build(doc)
+
+
+def load_contracts(paths: Sequence[str | os.PathLike[str]]) -> list[Contract]:
+    """Load several contracts; the first malformed one raises. Two contracts for one service are refused."""
+    contracts = [load_contract(p) for p in paths]
+    by_name: dict[str, Path] = {}
+    for c in contracts:
+        if c.service.name in by_name:
+            raise ContractError(
+                str(c.path), "service.name", f"service {c.service.name!r} is already described by {by_name[c.service.name]}"
+            )
+        by_name[c.service.name] = c.path
+    return contracts
+
+
+def contracts_dir() -> Path:
+    """Directory of the shipped contracts (``fixtures/contracts``), or ``$OBSCONF_CONTRACTS_DIR``."""
+    override = os.environ.get(ENV_CONTRACTS_DIR)
+    if override:
+        return Path(override)
+    # src/obsconf/contract/loader.py -> repository root
+    return Path(__file__).resolve().parents[3] / "fixtures" / "contracts"
+
+
+def default_contract_paths() -> list[Path]:
+    """The contract files shipped with obsconf, one per seed, sorted by name."""
+    directory = contracts_dir()
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise ContractError(
+            str(directory), "", f"no *.yaml contracts found; set {ENV_CONTRACTS_DIR} to a directory that has them"
+        )
+    return paths

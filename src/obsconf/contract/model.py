@@ -1,0 +1,374 @@
+"""The contract as frozen dataclasses: what a contract file says, after validation.
+
+Every item carries ``loc`` ("persist.yaml:42 spans.operations[2]") so that a finding can point at the line
+of the contract it was checked against. ``loc`` defaults to "" so tests can build items by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Value types a contract may name for a log field or a span attribute. The formats (rfc3339, hex32, ...)
+# are strings of a given shape; ``timestamp`` accepts an RFC 3339 string or epoch number.
+VALUE_TYPES = (
+    "string",
+    "integer",
+    "number",
+    "boolean",
+    "object",
+    "array",
+    "rfc3339",
+    "timestamp",
+    "hex32",
+    "hex16",
+    "uuid",
+)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Which service the contract is about and how to start its reference implementation."""
+
+    name: str  # Jaeger service name / OTel service.name / log stream label ``service``
+    profile: str  # reference-service profile (persist, syncd, aurum, prethrift, assistant)
+    metrics_path: str = "/metrics"
+    env: dict[str, str] = field(default_factory=dict)  # env the seed names, set when starting the service
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class RequestStep:
+    """One HTTP request of the workload, sent ``repeat`` times; ``{run_id}`` in path/body is substituted."""
+
+    method: str
+    path: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    repeat: int = 1
+    expect_status: tuple[int, ...] = (200,)
+    name: str = ""
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class EmitStep:
+    """Ask the service to emit ``n`` numbered log lines (``POST {path}?n=N&level=L``, field ``seq``)."""
+
+    n: int
+    level: str = "INFO"
+    path: str = "/logs/emit"
+    expect_status: tuple[int, ...] = (200,)
+    name: str = ""
+    loc: str = ""
+
+
+Step = RequestStep | EmitStep
+
+
+@dataclass(frozen=True)
+class FieldMatch:
+    """Selects log lines: the field at dotted ``field`` path is present and matches regex ``pattern``."""
+
+    field: str
+    pattern: str = ".*"
+
+
+@dataclass(frozen=True)
+class RedactionSpec:
+    """Secrets that must never appear in a log line or a span attribute.
+
+    ``values`` are literal canaries the workload sends; ``patterns`` are regexes of secret shapes;
+    ``fields`` maps a field/attribute name to the only value it may carry (e.g. ``password: [REDACTED]``).
+    """
+
+    values: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class CorrelationSpec:
+    """How log lines carry trace context; lines matching any ``exempt`` selector need none."""
+
+    trace_id_field: str = "trace_id"
+    span_id_field: str = "span_id"
+    exempt: tuple[FieldMatch, ...] = ()
+    request_log_required: bool = True  # every traced request leaves at least one log line with its trace id
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class LogEventSpec:
+    """A log event the workload must produce: level, message regex and typed fields."""
+
+    name: str
+    message: str  # regex, searched in the message field
+    level: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # dotted field path -> value type
+    min_count: int = 1
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class LogStoreSpec:
+    """A second log sink with its own record schema (syncd's PocketBase ``daemon_logs`` collection)."""
+
+    kind: str  # "pocketbase"
+    collection: str
+    required_fields: dict[str, str] = field(default_factory=dict)
+    levels: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class DeliverySpec:
+    """Every line emitted by ``emit`` steps must arrive exactly once in each named sink."""
+
+    seq_field: str = "seq"
+    sinks: tuple[str, ...] = ("loki",)
+    allow_duplicates: bool = False
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class LogsSpec:
+    """What every log line looks like and what must (never) be in it."""
+
+    format: str = "json"
+    required_fields: dict[str, str] = field(default_factory=dict)  # dotted path -> value type
+    levels: tuple[str, ...] = ()
+    level_field: str = "level"
+    message_field: str = "message"
+    redaction: RedactionSpec = field(default_factory=RedactionSpec)
+    correlation: CorrelationSpec | None = None
+    events: tuple[LogEventSpec, ...] = ()
+    store: LogStoreSpec | None = None
+    delivery: DeliverySpec | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """A required span attribute: its type and optionally its exact value or a regex on its text."""
+
+    name: str
+    type: str
+    equals: Any = None
+    pattern: str | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class SpanSpec:
+    """One expected span. ``parent`` names the parent span, or alternatives (None: no parent by name); ``parent_kind``
+    pins only the parent's kind (e.g. the HTTP server span, whose name a seed may not give); ``root``
+    demands no parent at all."""
+
+    name: str
+    parent: str | tuple[str, ...] | None = None
+    parent_kind: str | None = None
+    root: bool = False
+    kind: str | None = None
+    attributes: tuple[AttributeSpec, ...] = ()
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    """Spans whose status-code attribute is >= ``gte`` must have status ``status``."""
+
+    attribute: tuple[str, ...]  # alternative attribute names, first present wins
+    gte: int = 400
+    status: str = "error"
+    span_kind: str | None = "server"
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class SamplingSpec:
+    """The sampling the seed configures, and the rate a conformance run sets."""
+
+    env: str | None = None
+    seed_default: float | None = None
+    run_rate: float = 1.0
+    always_sample_errors: bool = False
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class SpansSpec:
+    operations: tuple[SpanSpec, ...] = ()
+    status_rules: tuple[StatusRule, ...] = ()
+    sampling: SamplingSpec | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric family on /metrics: type, exact label set, bucket layout, HELP, change after workload."""
+
+    name: str
+    type: str
+    labels: tuple[str, ...] | None = None  # exact label names (histogram: without ``le``); None = any
+    buckets: tuple[float, ...] | None = None  # exact ``le`` values, +Inf included
+    help_required: bool = True
+    increases: bool = False
+    selector: dict[str, str] = field(default_factory=dict)  # the series that must increase
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class BackoffSpec:
+    """Delay before retry n (n = 1, 2, ...) is ``base_ms * factor**(n-1)``, capped at ``max_ms``,
+    accepted within ``[expected*(1-tolerance), expected*(1+tolerance) + slack_ms]``."""
+
+    base_ms: float
+    factor: float = 2.0
+    tolerance: float = 0.5
+    slack_ms: float = 50.0
+    max_ms: float | None = None
+    loc: str = ""
+
+    def expected_ms(self, retry: int) -> float:
+        """Expected delay before retry number ``retry`` (1-based)."""
+        delay = self.base_ms * self.factor ** (retry - 1)
+        return min(delay, self.max_ms) if self.max_ms is not None else delay
+
+    def window_ms(self, retry: int) -> tuple[float, float]:
+        expected = self.expected_ms(retry)
+        return expected * (1.0 - self.tolerance), expected * (1.0 + self.tolerance) + self.slack_ms
+
+
+@dataclass(frozen=True)
+class RetryLogSpec:
+    """The WARN line logged before each retry and the field carrying the retry number."""
+
+    message: str  # regex
+    level: str = "WARN"
+    attempt_field: str = "retry_attempt"
+    max_field: str | None = None
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """The fault that makes the operation retry (injected by the caller, e.g. with Toxiproxy)."""
+
+    target: str  # "s3" | "pocketbase"
+    toxic: str  # "reset_peer" | "timeout" | "down" | "http_503"
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetrySpec:
+    """An operation that retries: how many attempts, how far apart, and which signals must agree."""
+
+    operation: str
+    max_attempts: int
+    backoff: BackoffSpec
+    attempt_span: str | None = None  # one span per attempt, children of ``span``
+    span: str | None = None  # the span around all attempts, carrying ``count_attribute``
+    count_attribute: str | None = "retry_count"
+    metric: str | None = None  # retry counter (family name, with or without _total)
+    metric_selector: dict[str, str] = field(default_factory=dict)
+    log: RetryLogSpec | None = None
+    fault: FaultSpec | None = None
+    workload: tuple[Step, ...] = ()
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class HealthSpec:
+    """One health endpoint: the status it answers and the JSON schema of its body."""
+
+    path: str
+    method: str = "GET"
+    expect_status: tuple[int, ...] = (200,)
+    schema: dict[str, Any] = field(default_factory=dict)
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class AlertRuleSpec:
+    name: str
+    expr: str | None = None
+    for_: str | None = None
+    severity: str | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class AlertsSpec:
+    rules_file: Path
+    tests_file: Path | None = None
+    rules: tuple[AlertRuleSpec, ...] = ()
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class SloSpec:
+    """A service-level objective as the seed defines it (target as a ratio, or a bound with a unit)."""
+
+    name: str
+    target: float
+    comparison: str = ">="  # ">=": the SLI must be at least the target; "<=": at most
+    unit: str = "ratio"
+    expression: str = ""  # PromQL of the SLI
+    env: str | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Overhead budgets the seeds state; None where a seed states none."""
+
+    log_line_ms: float | None = None
+    span_ms: float | None = None
+    metric_update_ms: float | None = None
+    request_overhead_ms: float | None = None
+    cpu_overhead_percent: float | None = None
+    memory_baseline_mb: float | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class SkipSpec:
+    """A check kind this contract opts out of, with the reason (never silent)."""
+
+    check: str
+    reason: str
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A whole contract file."""
+
+    path: Path
+    seed: str
+    service: ServiceSpec
+    workload: tuple[Step, ...] = ()
+    logs: LogsSpec | None = None
+    spans: SpansSpec | None = None
+    metrics: tuple[MetricSpec, ...] = ()
+    retries: tuple[RetrySpec, ...] = ()
+    health: tuple[HealthSpec, ...] = ()
+    alerts: AlertsSpec | None = None
+    slos: tuple[SloSpec, ...] = ()
+    budgets: Budgets | None = None
+    skip: tuple[SkipSpec, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The file name, used in findings (``persist.yaml``)."""
+        return self.path.name
+
+    def skipped(self, check: str) -> SkipSpec | None:
+        """The skip entry for ``check`` (or for its section, e.g. ``spans`` covers ``spans.tree``)."""
+        for item in self.skip:
+            if item.check == check or check.startswith(item.check + "."):
+                return item
+        return None

@@ -1,0 +1,220 @@
+"""``obsconf gate REPORT``: pass or fail a build on an overhead report, deciding on confidence bounds.
+
+Exit codes (stable, scripts may rely on them):
+
+* ``0`` pass: every limit holds even at the *upper* bound of its 95 % confidence interval;
+* ``1`` fail: some limit is broken even at the *lower* bound (the excess is real, not noise);
+* ``3`` undecided: an interval straddles a limit, or the run itself is unusable (errors, empty rounds);
+  the run was too noisy (or too short) to decide, and the message says how many more rounds to try;
+* ``4`` the report (or baseline) cannot be read or is not an overhead report.
+
+(``2`` stays with argparse, which uses it for a wrong command line.)
+
+Limits: ``--max-overhead-us`` (extra CPU microseconds per request, instrumented minus off, paired by
+round), ``--max-overhead-pct`` (the same as a percentage of the uninstrumented cost) and, with
+``--baseline OLD``, ``--max-regression-pct`` (how much the instrumented/off ratio may grow from the old
+report to this one). With no limit given, the gate applies the report's goal
+(``--max-overhead-us 100``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from obsconf.errors import ContractError
+from obsconf.overhead.schema import load_report, pair_values
+from obsconf.overhead.stats import compare_pairs, ratio_change
+
+EXIT_PASS = 0
+EXIT_FAIL = 1
+EXIT_UNDECIDED = 3
+EXIT_BAD_INPUT = 4
+
+PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
+DEFAULT_MAX_REGRESSION_PCT = 10.0
+#: Rounds whose error share exceeds this make a run unusable: their CPU per request is not comparable.
+MAX_ERROR_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit and what the report says about it."""
+
+    name: str
+    verdict: str  # PASS | FAIL | UNDECIDED
+    detail: str
+
+
+@dataclass
+class GateResult:
+    """All checks of one gate run; the overall verdict is the worst of them."""
+
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        verdicts = {c.verdict for c in self.checks}
+        if FAIL in verdicts:
+            return FAIL
+        if UNDECIDED in verdicts or not self.checks:
+            return UNDECIDED
+        return PASS
+
+    @property
+    def exit_code(self) -> int:
+        return {PASS: EXIT_PASS, FAIL: EXIT_FAIL, UNDECIDED: EXIT_UNDECIDED}[self.verdict]
+
+    def render(self) -> str:
+        """A one-screen explanation: the verdict, each check, then notes."""
+        head = {
+            PASS: "GATE PASS: every limit holds at the upper bound of its 95% confidence interval.",
+            FAIL: "GATE FAIL: a limit is exceeded even at the lower bound of its 95% confidence interval.",
+            UNDECIDED: "GATE UNDECIDED: the run is too noisy or too short to decide (exit 3).",
+        }[self.verdict]
+        lines = [head]
+        lines += [f"  [{c.verdict.upper():9}] {c.name}: {c.detail}" for c in self.checks]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def decide_limit(
+    name: str, point: float, low: float, high: float, limit: float, unit: str, detection: float,
+    more_rounds_hint: str,
+) -> Check:
+    """Pass when the upper bound is within ``limit``, fail when the lower bound exceeds it, else undecided."""
+    interval = f"median {point:+.1f}{unit}, 95% CI [{low:+.1f}, {high:+.1f}]{unit}, limit {limit:g}{unit}"
+    if high <= limit:
+        return Check(name, PASS, f"{interval}: upper bound within the limit")
+    if low > limit:
+        return Check(name, FAIL, f"{interval}: even the lower bound exceeds the limit")
+    return Check(
+        name, UNDECIDED,
+        f"{interval}: the interval straddles the limit (this run only resolves about +/-{detection:.1f}{unit}); "
+        f"{more_rounds_hint}",
+    )
+
+
+def _more_rounds_hint(pairs: int) -> str:
+    # the interval narrows like 1/sqrt(pairs): 4x the pairs halves it
+    return f"re-run with --rounds {4 * pairs} (4x the pairs halves the interval)"
+
+
+def _usability(doc: dict[str, Any], source: str) -> list[Check]:
+    checks = []
+    for rnd in doc["rounds"]:
+        total = rnd["requests"] + rnd["errors"]
+        if rnd["requests"] == 0:
+            checks.append(Check(f"round {rnd['index']} ({source})", UNDECIDED,
+                                "no request completed: the service did not answer; see the service log"))
+        elif total and rnd["errors"] / total > MAX_ERROR_SHARE:
+            checks.append(Check(
+                f"round {rnd['index']} ({source})", UNDECIDED,
+                f"{rnd['errors']} of {total} requests failed: CPU per request is not comparable; fix the "
+                "service or the route (--path) first"))
+    return checks
+
+
+def evaluate(
+    doc: dict[str, Any],
+    *,
+    baseline: dict[str, Any] | None = None,
+    max_overhead_pct: float | None = None,
+    max_overhead_us: float | None = None,
+    max_regression_pct: float | None = None,
+) -> GateResult:
+    """Decide on a validated report (and optional baseline). Pure: no files, no clock."""
+    result = GateResult()
+    result.checks += _usability(doc, "report")
+    a, b = pair_values(doc)
+    if not a:
+        result.checks.append(Check("pairs", UNDECIDED, "the report holds no complete A/B pair of rounds"))
+        return result
+    cmp = compare_pairs(a, b)
+    hint = _more_rounds_hint(cmp.pairs)
+    if max_overhead_pct is None and max_overhead_us is None:
+        max_overhead_us = float(doc["goal"]["max_overhead_us_per_request"])
+        result.notes.append(f"no limit given: applying the report's goal --max-overhead-us {max_overhead_us:g}")
+    if max_overhead_us is not None:
+        result.checks.append(decide_limit(
+            "overhead CPU per request", cmp.diff_median, cmp.diff_ci_low, cmp.diff_ci_high, max_overhead_us,
+            " us", cmp.detection_limit_abs, hint))
+    if max_overhead_pct is not None:
+        result.checks.append(decide_limit(
+            "overhead CPU per request (relative)", cmp.pct_median, cmp.pct_ci_low, cmp.pct_ci_high,
+            max_overhead_pct, "%", cmp.detection_limit_pct, hint))
+    result.notes.append(
+        f"{cmp.pairs} pairs; instrumented {cmp.a_median:.1f} us vs off {cmp.b_median:.1f} us CPU per request "
+        f"(medians); smallest change this run can see: about {cmp.detection_limit_abs:.1f} us "
+        f"({cmp.detection_limit_pct:.1f}%)")
+    if baseline is not None:
+        result.checks += _usability(baseline, "baseline")
+        base_a, base_b = pair_values(baseline)
+        if not base_a:
+            result.checks.append(Check("regression", UNDECIDED, "the baseline holds no complete A/B pair"))
+        else:
+            limit = DEFAULT_MAX_REGRESSION_PCT if max_regression_pct is None else max_regression_pct
+            change = ratio_change([x / y for x, y in zip(a, b, strict=True)],
+                                  [x / y for x, y in zip(base_a, base_b, strict=True)])
+            detection = (change.ci_high_pct - change.ci_low_pct) / 2
+            result.checks.append(decide_limit(
+                "regression of the instrumented/off ratio vs baseline", change.change_pct, change.ci_low_pct,
+                change.ci_high_pct, limit, "%", detection, hint))
+    elif max_regression_pct is not None:
+        result.notes.append("--max-regression-pct needs --baseline OLD_REPORT: regression was not checked")
+    _saturation_notes(doc, result)
+    return result
+
+
+def _saturation_notes(doc: dict[str, Any], result: GateResult) -> None:
+    late = [r for r in doc["rounds"] if r.get("target_rate_rps") and r["throughput_rps"] < 0.9 * r["target_rate_rps"]]
+    if late:
+        result.notes.append(
+            f"{len(late)} round(s) reached < 90% of the target rate: the service was saturated, so latency "
+            "includes queueing; lower --rate for latency numbers (CPU per request stays comparable)")
+    if any(not math.isfinite(float(r["cpu_us_per_request"])) for r in doc["rounds"]):
+        result.notes.append("a round has no CPU figure (the service process could not be read)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``obsconf gate``."""
+    parser.add_argument("report", type=Path, help="overhead report (reports/overhead.json)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="an older overhead.json to compare with (regression check)")
+    parser.add_argument("--max-overhead-pct", type=float, default=None,
+                        help="limit on extra CPU per request, percent of the uninstrumented cost")
+    parser.add_argument("--max-overhead-us", type=float, default=None,
+                        help="limit on extra CPU per request in microseconds (default: the report's goal, 100)")
+    parser.add_argument("--max-regression-pct", type=float, default=None,
+                        help=f"limit on growth of the instrumented/off ratio vs --baseline "
+                             f"(default {DEFAULT_MAX_REGRESSION_PCT:g})")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the gate; print the explanation; return the exit code (0 pass, 1 fail, 3 undecided, 4 bad input)."""
+    try:
+        doc = load_report(args.report)
+        baseline = load_report(args.baseline) if args.baseline is not None else None
+    except ContractError as exc:
+        print(f"GATE ERROR: {exc}")
+        return EXIT_BAD_INPUT
+    result = evaluate(doc, baseline=baseline, max_overhead_pct=args.max_overhead_pct,
+                      max_overhead_us=args.max_overhead_us, max_regression_pct=args.max_regression_pct)
+    print(result.render())
+    return result.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point until the ``obsconf`` CLI wires this subcommand: ``python -m obsconf.overhead.gate``."""
+    parser = argparse.ArgumentParser(prog="obsconf gate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,233 @@
+"""The overhead report: its dataclasses and its versioned JSON schema (``reports/overhead.json``).
+
+The report keeps every round's raw numbers, so a reader (the gate, a later comparison) recomputes what it
+needs instead of trusting a summary. ``schema_version`` changes whenever a field changes meaning or is
+removed; adding an optional field keeps the version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from obsconf.errors import ContractError
+
+SCHEMA_VERSION = 1
+REPORT_KIND = "obsconf-overhead-report"
+
+#: The project's own goal: instrumentation (span, RED metrics, a log line, export) costs at most this much
+#: extra CPU per request, at the median.
+GOAL_MAX_OVERHEAD_US = 100.0
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """Percentiles of one round's latencies, in microseconds."""
+
+    p50_us: float
+    p95_us: float
+    p99_us: float
+    max_us: float
+    mean_us: float
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """One measured round of one variant.
+
+    ``latency`` runs from the moment a request was *due* (fixed arrival rate) to the end of its answer,
+    so queueing behind a slow answer counts (no coordinated omission); ``service_time`` runs from the
+    moment it was actually written to the socket. ``late_sends`` counts requests written more than 2 ms
+    after they were due: many of them mean the service (or the generator) could not keep up.
+    """
+
+    index: int
+    pair: int
+    variant: str  # "A" (instrumented) | "B" (instrumentation off)
+    requests: int
+    errors: int
+    duration_s: float
+    target_rate_rps: float
+    throughput_rps: float
+    latency: LatencySummary
+    service_time: LatencySummary
+    late_sends: int
+    max_send_lag_us: float
+    cpu_us_per_request: float  # from per-thread schedstat (ns resolution)
+    cpu_us_per_request_ticks: float  # from /proc/PID/stat utime+stime (10 ms ticks, includes exited threads)
+    rss_bytes: int
+
+
+@dataclass(frozen=True)
+class MicroResult:
+    """Cost of one operation, measured in many samples of ``ops_per_sample`` calls each (microseconds)."""
+
+    name: str
+    description: str
+    median_us: float
+    q1_us: float
+    q3_us: float
+    p5_us: float
+    p95_us: float
+    samples: int
+    ops_per_sample: int
+    budget_us: float | None = None
+    budget_source: str = ""
+
+    @property
+    def within_budget(self) -> bool | None:
+        return None if self.budget_us is None else self.median_us <= self.budget_us
+
+
+@dataclass
+class OverheadReport:
+    """Everything one ``obsconf overhead`` run found; :meth:`to_dict` is the JSON document."""
+
+    created_utc: str
+    obsconf_version: str
+    machine: dict[str, Any]
+    config: dict[str, Any]
+    variants: dict[str, str]
+    rounds: list[RoundResult] = field(default_factory=list)
+    comparison: dict[str, dict[str, float | int]] = field(default_factory=dict)
+    latency_histogram: dict[str, list[float]] = field(default_factory=dict)
+    micro: list[MicroResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    goal_max_overhead_us: float = GOAL_MAX_OVERHEAD_US
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": REPORT_KIND,
+            "created_utc": self.created_utc,
+            "obsconf_version": self.obsconf_version,
+            "machine": self.machine,
+            "config": self.config,
+            "variants": self.variants,
+            "goal": {"max_overhead_us_per_request": self.goal_max_overhead_us},
+            "rounds": [asdict(r) for r in self.rounds],
+            "comparison": self.comparison,
+            "latency_histogram": self.latency_histogram,
+            "micro": [dict(asdict(m), within_budget=m.within_budget) for m in self.micro],
+            "warnings": self.warnings,
+        }
+
+
+_NUM = {"type": "number"}
+_LAT = {
+    "type": "object",
+    "required": ["p50_us", "p95_us", "p99_us", "max_us", "mean_us"],
+    "properties": {k: _NUM for k in ("p50_us", "p95_us", "p99_us", "max_us", "mean_us")},
+}
+_COMPARISON = {
+    "type": "object",
+    "required": ["pairs", "ratio_median", "ratio_ci_low", "ratio_ci_high", "diff_median", "diff_ci_low",
+                 "diff_ci_high", "detection_limit_pct"],
+    "properties": {"pairs": {"type": "integer", "minimum": 1}},
+}
+
+#: JSON Schema (draft 2020-12) of ``overhead.json``.
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "obsconf overhead report",
+    "type": "object",
+    "required": ["schema_version", "kind", "created_utc", "config", "variants", "rounds", "comparison", "goal",
+                 "micro", "warnings"],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "kind": {"const": REPORT_KIND},
+        "created_utc": {"type": "string"},
+        "obsconf_version": {"type": "string"},
+        "machine": {"type": "object"},
+        "config": {
+            "type": "object",
+            "required": ["profile", "rounds", "round_seconds", "rate", "path"],
+            "properties": {
+                "profile": {"type": "string"},
+                "rounds": {"type": "integer", "minimum": 1},
+                "round_seconds": _NUM,
+                "rate": _NUM,
+                "path": {"type": "string"},
+            },
+        },
+        "variants": {"type": "object", "required": ["A", "B"]},
+        "goal": {"type": "object", "required": ["max_overhead_us_per_request"]},
+        "rounds": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "pair", "variant", "requests", "errors", "duration_s", "throughput_rps",
+                             "latency", "service_time", "cpu_us_per_request", "rss_bytes"],
+                "properties": {
+                    "index": {"type": "integer", "minimum": 0},
+                    "pair": {"type": "integer", "minimum": 0},
+                    "variant": {"enum": ["A", "B"]},
+                    "requests": {"type": "integer", "minimum": 0},
+                    "errors": {"type": "integer", "minimum": 0},
+                    "duration_s": _NUM,
+                    "throughput_rps": _NUM,
+                    "latency": _LAT,
+                    "service_time": _LAT,
+                    "cpu_us_per_request": _NUM,
+                    "rss_bytes": {"type": "integer"},
+                },
+            },
+        },
+        "comparison": {"type": "object", "additionalProperties": _COMPARISON},
+        "latency_histogram": {"type": "object"},
+        "micro": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "median_us", "q1_us", "q3_us", "p5_us", "p95_us", "samples"],
+            },
+        },
+        "warnings": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def validate_report(doc: Any, source: str) -> dict[str, Any]:
+    """Check ``doc`` against :data:`REPORT_SCHEMA`; raise :class:`ContractError` naming ``source`` and the field."""
+    if isinstance(doc, dict) and doc.get("schema_version") not in (None, SCHEMA_VERSION):
+        raise ContractError(
+            source, "schema_version",
+            f"version {doc.get('schema_version')!r} is not supported (this obsconf reads {SCHEMA_VERSION}); "
+            "re-run `obsconf overhead` with this version to produce a comparable report",
+        )
+    validator = jsonschema.Draft202012Validator(REPORT_SCHEMA)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        path = ".".join(str(p) for p in err.absolute_path)
+        raise ContractError(source, path, f"{err.message} (is this an `obsconf overhead` report?)")
+    return doc  # type: ignore[no-any-return]
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """Read and validate an overhead report; errors name the file and the field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContractError(str(path), "", "no such file; run `obsconf overhead --out-dir DIR` first") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ContractError(str(path), f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
+    return validate_report(doc, str(path))
+
+
+def pair_values(doc: dict[str, Any], metric: str = "cpu_us_per_request") -> tuple[list[float], list[float]]:
+    """The A and B values of ``metric`` for every complete pair of a report, in pair order."""
+    by_pair: dict[int, dict[str, float]] = {}
+    for rnd in doc["rounds"]:
+        value: Any = rnd
+        for part in metric.split("."):  # "latency.p99_us" reaches into a summary
+            value = value[part]
+        by_pair.setdefault(int(rnd["pair"]), {})[rnd["variant"]] = float(value)
+    pairs = [by_pair[k] for k in sorted(by_pair) if {"A", "B"} <= set(by_pair[k])]
+    return [p["A"] for p in pairs], [p["B"] for p in pairs]

@@ -1,0 +1,120 @@
+"""The live :class:`~obsconf.suite.Probe`: reads real backends for one contract, lazily and once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from obsconf.collect import Collected, collect, read_logs, read_traces
+from obsconf.contract.model import MetricSpec, RequestStep, RetrySpec
+from obsconf.model import HttpExchange, Series
+from obsconf.readers.jaeger import JaegerReader
+from obsconf.readers.logs import LogReader, selector
+from obsconf.readers.metrics_text import scrape
+from obsconf.readers.pocketbase import PocketBaseClient
+from obsconf.readers.prometheus import PrometheusReader
+from obsconf.stack.toxiproxy import ToxiproxyClient
+from obsconf.suite import RetryRun
+from obsconf.target import Target
+from obsconf.workload import run_workload
+
+# Toxiproxy toxics for the fault names a contract may use (FaultSpec.toxic); "down" disables the proxy.
+TOXICS: dict[str, tuple[str, dict[str, Any]]] = {
+    "reset_peer": ("reset_peer", {"timeout": 0}),
+    "timeout": ("timeout", {"timeout": 500}),
+    "latency": ("latency", {"latency": 1000, "jitter": 0}),
+}
+
+
+class LiveProbe:
+    def __init__(self, contract: Any, target: Target, *, jaeger: JaegerReader, logs: LogReader,
+                 prometheus: PrometheusReader, pocketbase: PocketBaseClient | None,
+                 toxiproxy: ToxiproxyClient | None) -> None:
+        self.contract = contract
+        self.target = target
+        self.jaeger, self.logs, self.prometheus = jaeger, logs, prometheus
+        self.pocketbase, self.toxiproxy = pocketbase, toxiproxy
+        self._collected: Collected | None = None
+        self._retries: dict[str, RetryRun] = {}
+        self._health: list[HttpExchange] | None = None
+        self._scraped = False
+
+    def collected(self) -> Collected:
+        if self._collected is None:
+            self._collected = collect(self.contract, self.target.base_url, jaeger=self.jaeger, logs=self.logs,
+                                      pocketbase=self.pocketbase)
+        return self._collected
+
+    def trace_url(self) -> str:
+        return f"{self.jaeger.url}/trace/"
+
+    def health(self) -> list[HttpExchange]:
+        if self._health is None:
+            steps = [RequestStep(method=h.method, path=h.path, expect_status=h.expect_status) for h in self.contract.health]
+            self._health = run_workload(self.target.base_url, steps)
+        return self._health
+
+    def slo_report(self) -> tuple[Any, str]:
+        url = f"{self.target.base_url}/v1/observability/slos"
+        resp = requests.get(url, timeout=10)
+        try:
+            return resp.json(), url
+        except ValueError:
+            return resp.text, url
+
+    def rules_text(self) -> str:
+        alerts = self.contract.alerts
+        return alerts.rules_file.read_text() if alerts is not None else ""
+
+    def series(self, spec: MetricSpec) -> tuple[list[Series], str, str]:
+        self.collected()  # the workload ran, so the metric has values
+        if not self._scraped:
+            self.prometheus.wait_for_target_up(self.target.job, timeout=15)
+            self._scraped = True
+        name = f"{spec.name}_count" if spec.type in ("histogram", "summary") else spec.name
+        query = f'{name}{{job="{self.target.job}"}}'
+        # the series is there after the next scrape (1 s interval) following the workload
+        found = self.prometheus.wait_for(query, timeout=8)
+        return found, query, self.prometheus.graph_link(query)
+
+    def retry(self, spec: RetrySpec) -> RetryRun:
+        if spec.operation not in self._retries:
+            self._retries[spec.operation] = self._run_fault(spec)
+        return self._retries[spec.operation]
+
+    def _run_fault(self, spec: RetrySpec) -> RetryRun:
+        self.collected()  # the normal workload first, so the fault does not leak into it
+        metrics_url = self.target.base_url + self.contract.service.metrics_path
+        _, before = scrape(metrics_url)
+        started = time.time_ns()
+        fault = spec.fault
+        proxy = self.target.proxies.get(fault.target) if fault else None
+        if fault is not None and (proxy is None or self.toxiproxy is None):
+            raise AssertionError(
+                f"{spec.loc or spec.operation}: fault on {fault.target!r} needs the target's {fault.target} traffic "
+                f"to go through Toxiproxy; that is only set up for the reference service (proxies: "
+                f"{sorted(self.target.proxies)})")
+        # hold the fault long enough for every attempt to fail: the sum of the backoff schedule, plus slack
+        hold_s = sum(spec.backoff.window_ms(n)[1] for n in range(1, spec.max_attempts)) / 1000 + 0.5
+        if fault is None or proxy is None or self.toxiproxy is None:
+            exchanges = run_workload(self.target.base_url, spec.workload, variables={"run_id": f"r{started}"})
+        elif fault.toxic == "down":
+            with self.toxiproxy.outage(proxy.name):
+                began = time.monotonic()
+                exchanges = run_workload(self.target.base_url, spec.workload, variables={"run_id": f"r{started}"})
+                time.sleep(max(0.0, hold_s - (time.monotonic() - began)))
+        else:
+            kind, attributes = TOXICS[fault.toxic]
+            with self.toxiproxy.toxic(proxy.name, kind, {**attributes, **fault.attributes}):
+                exchanges = run_workload(self.target.base_url, spec.workload, variables={"run_id": f"r{started}"})
+        trace_ids = [v.lower() for ex in exchanges for k, v in ex.headers.items() if k.lower() == "x-trace-id"]
+        spans = [s for spans in read_traces(self.jaeger, self.contract.service.name, trace_ids, timeout=10).values()
+                 for s in spans]
+        labels = {"service": self.contract.service.name}
+        time.sleep(1.0)  # retry WARN lines after the last request, shipped on the next flush
+        logs = read_logs(self.logs, labels, started, [], timeout=10)
+        _, after = scrape(metrics_url)
+        return RetryRun(exchanges, spans, logs, before, after,
+                        query=f"{selector(labels, None, self.logs.dialect)} since the fault", trace_url=self.trace_url())

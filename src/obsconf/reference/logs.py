@@ -1,0 +1,256 @@
+"""A small, fast structured logger: one dict per event, redacted, serialised once with orjson, fanned out
+to sinks (stdout, a rotating file, the Loki shipper, the PocketBase shipper).
+
+Each profile supplies a *formatter* that turns a :class:`LogEvent` into its seed's JSON shape (Rust
+``tracing`` JSON for persist/syncd, Python JSON for aurum, structlog for prethrift, Go ``slog`` for the
+assistant). Every line emitted inside a request carries top-level ``trace_id`` and ``span_id``.
+Cost is a few microseconds per line; no stdlib ``logging`` machinery on the hot path.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Protocol
+
+import orjson
+from opentelemetry.trace import get_current_span
+
+from obsconf.reference.redact import Redactor
+
+LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "WARN": 30, "ERROR": 40}
+_ALIASES = {"WARNING": "WARN", "FATAL": "ERROR", "CRITICAL": "ERROR", "ERR": "ERROR"}
+
+
+def parse_level(text: str | None, default: str = "INFO") -> str:
+    """Canonical level name from ``info``, ``WARNING``, ``persist_core=debug,hyper=warn`` (RUST_LOG)..."""
+    if not text:
+        return default
+    chosen = None
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name = part.rsplit("=", 1)[-1].strip().upper()
+        name = _ALIASES.get(name, name)
+        if name in LEVELS and (chosen is None or "=" not in part or LEVELS[name] < LEVELS[chosen]):
+            chosen = name  # the most verbose directive wins: the reference has one logical crate
+    return chosen or default
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What the middleware knows about the request being handled (read by log formatters)."""
+
+    trace_id: str
+    span_id: str
+    request_id: str = ""
+    tenant_id: str | None = None
+    user_id: str | None = None
+    method: str = ""
+    path: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: The request being handled in this task/thread (contextvars flow into FastAPI's threadpool).
+CURRENT_REQUEST: ContextVar[RequestContext | None] = ContextVar("obsconf_reference_request", default=None)
+
+
+@dataclass(slots=True)
+class LogEvent:
+    """One log call, before formatting."""
+
+    time_ns: int
+    level: str
+    message: str
+    target: str
+    fields: dict[str, Any]
+    trace_id: str | None = None
+    span_id: str | None = None
+    request: RequestContext | None = None
+    file: str = ""
+    line: int = 0
+    function: str = ""
+
+
+Formatter = Callable[[LogEvent], dict[str, Any]]
+
+
+class Sink(Protocol):
+    """Receives every emitted line: the serialised JSON (redacted) and the redacted record."""
+
+    def emit(self, line: bytes, record: Mapping[str, Any], event: LogEvent) -> None: ...
+
+
+class _SecondCache:
+    """``time.strftime`` costs ~1 us; log lines mostly share the second, so cache its text."""
+
+    __slots__ = ("sec", "text")
+
+    def __init__(self) -> None:
+        self.sec = -1
+        self.text = ""
+
+
+_ISO_CACHE = threading.local()
+
+
+def iso_utc(time_ns: int, digits: int = 3) -> str:
+    """``2024-01-01T12:00:00.123Z`` (``digits`` = 3, 6 or 9 fractional digits)."""
+    sec, frac = divmod(time_ns, 1_000_000_000)
+    cache = getattr(_ISO_CACHE, "c", None)
+    if cache is None:
+        cache = _ISO_CACHE.c = _SecondCache()
+    if cache.sec != sec:
+        cache.sec = sec
+        cache.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    if digits == 3:
+        return f"{cache.text}.{frac // 1_000_000:03d}Z"
+    if digits == 6:
+        return f"{cache.text}.{frac // 1_000:06d}Z"
+    return f"{cache.text}.{frac:09d}Z"
+
+
+def pretty_line(record: Mapping[str, Any]) -> bytes:
+    """Human-readable rendering for ``*_LOG_FORMAT=pretty|text|console`` on stdout."""
+    ts = record.get("timestamp") or record.get("time") or ""
+    level = str(record.get("level", "")).upper()
+    target = record.get("target") or record.get("logger") or record.get("component") or ""
+    msg = record.get("message") or record.get("msg") or record.get("event") or ""
+    skip = {"timestamp", "time", "level", "target", "logger", "message", "msg", "event"}
+    rest = []
+    for key, val in record.items():
+        if key in skip or val is None:
+            continue
+        if isinstance(val, Mapping):
+            rest.extend(f"{k}={_pretty_value(v)}" for k, v in val.items())
+        else:
+            rest.append(f"{key}={_pretty_value(val)}")
+    head = f"{ts} {level:<5} {target}: {msg}" if target else f"{ts} {level:<5} {msg}"
+    return (head + ("  " + " ".join(rest) if rest else "")).encode()
+
+
+def _pretty_value(val: Any) -> str:
+    return f'"{val}"' if isinstance(val, str) else orjson.dumps(val).decode()
+
+
+class StreamSink:
+    """Writes lines to a binary stream (stdout by default); buffered, flushed by :meth:`flush`."""
+
+    def __init__(self, stream: BinaryIO | None = None, pretty: bool = False) -> None:
+        self.stream = stream if stream is not None else sys.stdout.buffer
+        self.pretty = pretty
+
+    def emit(self, line: bytes, record: Mapping[str, Any], event: LogEvent) -> None:
+        try:
+            self.stream.write((pretty_line(record) if self.pretty else line) + b"\n")
+        except (OSError, ValueError):
+            pass  # stdout closed (shutdown) or broken pipe: a log line is not worth crashing a request
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # same as above
+
+
+class Logger:
+    """The shared core: level filter, formatter, redactor and sinks. Use :meth:`bind` for a target."""
+
+    def __init__(
+        self,
+        formatter: Formatter,
+        *,
+        level: str = "INFO",
+        redactor: Redactor | None = None,
+        want_caller: bool = False,
+        enabled: bool = True,
+    ) -> None:
+        self.formatter = formatter
+        self.threshold = LEVELS[parse_level(level)]
+        self.redactor = redactor or Redactor()
+        self.want_caller = want_caller
+        self.enabled = enabled
+        self.sinks: list[Sink] = []
+        self.on_emit: Callable[[str, str], None] | None = None  # (level, target): e.g. log_entries_total
+        self.emitted = 0
+
+    def add_sink(self, sink: Sink) -> None:
+        self.sinks.append(sink)
+
+    def enabled_for(self, level: str) -> bool:
+        return self.enabled and LEVELS[level] >= self.threshold
+
+    def bind(self, target: str) -> BoundLogger:
+        return BoundLogger(self, target)
+
+    def log(
+        self,
+        level: str,
+        target: str,
+        message: str,
+        fields: dict[str, Any],
+        depth: int = 1,
+        sinks: list[Sink] | None = None,
+    ) -> None:
+        """Emit one event to every sink (or only to ``sinks``, e.g. stdout for telemetry diagnostics)."""
+        if not self.enabled or LEVELS[level] < self.threshold:
+            return
+        req = CURRENT_REQUEST.get()
+        ctx = get_current_span().get_span_context()
+        if ctx.is_valid:
+            trace_id: str | None = f"{ctx.trace_id:032x}"
+            span_id: str | None = f"{ctx.span_id:016x}"
+        elif req is not None:
+            trace_id, span_id = req.trace_id, req.span_id
+        else:
+            trace_id = span_id = None
+        # only what callers pass can hold a secret: redact the fields and message, not the whole record
+        # (timestamps, levels and ids the formatter adds are ours), which keeps a line to a few us
+        red = self.redactor
+        event = LogEvent(time.time_ns(), level, red.text(message), target, red.mapping(fields) if fields else fields,
+                         trace_id, span_id, req)
+        if self.want_caller:
+            frame = sys._getframe(depth)
+            event.file = frame.f_code.co_filename
+            event.line = frame.f_lineno
+            event.function = frame.f_code.co_name
+        record = self.formatter(event)
+        line = orjson.dumps(record, default=str)
+        self.emitted += 1
+        for sink in self.sinks if sinks is None else sinks:
+            sink.emit(line, record, event)
+        if self.on_emit is not None:
+            self.on_emit(level, target)
+
+
+class BoundLogger:
+    """A logger with a fixed ``target`` (Rust target / Python logger name / slog source group)."""
+
+    __slots__ = ("core", "target")
+
+    def __init__(self, core: Logger, target: str) -> None:
+        self.core = core
+        self.target = target
+
+    def trace(self, message: str, **fields: Any) -> None:
+        self.core.log("TRACE", self.target, message, fields, 2)
+
+    def debug(self, message: str, **fields: Any) -> None:
+        self.core.log("DEBUG", self.target, message, fields, 2)
+
+    def info(self, message: str, **fields: Any) -> None:
+        self.core.log("INFO", self.target, message, fields, 2)
+
+    def warn(self, message: str, **fields: Any) -> None:
+        self.core.log("WARN", self.target, message, fields, 2)
+
+    def error(self, message: str, **fields: Any) -> None:
+        self.core.log("ERROR", self.target, message, fields, 2)
+
+    def log(self, level: str, message: str, **fields: Any) -> None:
+        self.core.log(level, self.target, message, fields, 2)

@@ -1,0 +1,217 @@
+"""Ships syncd's log entries to PocketBase's ``daemon_logs`` collection (seed 001) in batches.
+
+Records carry the seed's fields: timestamp, level, message, target, module_path, file, line, fields,
+daemon_id, session_id. Batches go through PocketBase's batch API (``POST /api/batch``, at most 100
+requests per call; the stack enables it), authenticated as a superuser
+(``POST /api/collections/_superusers/auth-with-password``, then ``Authorization: <token>``).
+Records are validated before sending because PocketBase silently coerces bad values (``line: "abc"``
+becomes 0) and one bad item rolls back the whole batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+import requests
+
+from obsconf.reference.logs import LogEvent
+from obsconf.reference.shipping import BatchShipper, ShipError, classify_status
+
+PB_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+PB_MAX_BATCH = 100  # PocketBase's default settings.batch.maxRequests
+
+#: PocketBase collection definition for seed 001's ``daemon_logs`` (0.23+ ``fields`` syntax), for stacks
+#: and tests that create the collection themselves.
+DAEMON_LOGS_COLLECTION: dict[str, Any] = {
+    "name": "daemon_logs",
+    "type": "base",
+    "fields": [
+        {"name": "timestamp", "type": "date", "required": True},
+        {"name": "level", "type": "select", "values": list(PB_LEVELS), "maxSelect": 1, "required": True},
+        {"name": "message", "type": "text", "required": True},
+        {"name": "target", "type": "text"},
+        {"name": "module_path", "type": "text"},
+        {"name": "file", "type": "text"},
+        {"name": "line", "type": "number"},
+        {"name": "fields", "type": "json"},
+        {"name": "daemon_id", "type": "text", "required": True},
+        {"name": "session_id", "type": "text", "required": True},
+    ],
+    "indexes": [
+        "CREATE INDEX idx_daemon_logs_timestamp ON daemon_logs (timestamp)",
+        "CREATE INDEX idx_daemon_logs_level ON daemon_logs (level)",
+        "CREATE INDEX idx_daemon_logs_daemon_id ON daemon_logs (daemon_id)",
+        "CREATE INDEX idx_daemon_logs_session_id ON daemon_logs (session_id)",
+    ],
+}
+
+
+def pb_timestamp(time_ns: int) -> str:
+    """PocketBase's date format: ``2024-01-01 12:00:00.123Z``."""
+    sec, frac = divmod(time_ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sec)) + f".{frac // 1_000_000:03d}Z"
+
+
+def validate_record(rec: Mapping[str, Any]) -> str | None:
+    """Why PocketBase would reject or silently mangle ``rec``, or None if it is fine."""
+    if rec.get("level") not in PB_LEVELS:
+        return f"level {rec.get('level')!r} is not one of {PB_LEVELS}"
+    if not isinstance(rec.get("message"), str) or not rec["message"]:
+        return "message must be a non-empty string"
+    if not isinstance(rec.get("line"), int) or isinstance(rec.get("line"), bool):
+        return f"line {rec.get('line')!r} must be an integer"
+    for key in ("daemon_id", "session_id", "timestamp"):
+        if not isinstance(rec.get(key), str) or not rec[key]:
+            return f"{key} must be a non-empty string"
+    if not isinstance(rec.get("fields"), dict):
+        return "fields must be an object"
+    return None
+
+
+class PocketBaseShipper(BatchShipper[dict[str, Any]]):
+    """Batch shipper to ``<base_url>/api/batch`` for the ``collection`` records of seed 001."""
+
+    def __init__(
+        self,
+        base_url: str,
+        email: str,
+        password: str,
+        *,
+        collection: str = "daemon_logs",
+        on_request: Callable[[str, str, float], None] | None = None,
+        on_connection_error: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__("pocketbase", **kwargs)
+        self.base_url = base_url.rstrip("/")
+        self.email = email
+        self._password = password
+        self.collection = collection
+        self.on_request = on_request
+        self.on_connection_error = on_connection_error
+        self._token = ""
+        self._session = requests.Session()
+
+    def _call(self, method: str, path: str, body: Any, timeout: float, headers: dict[str, str]) -> requests.Response:
+        start = time.perf_counter()
+        status = "error"
+        try:
+            resp = self._session.request(method, self.base_url + path, data=orjson.dumps(body), timeout=timeout,
+                                         headers={"Content-Type": "application/json", **headers})
+            status = str(resp.status_code)
+            return resp
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if self.on_connection_error is not None:
+                self.on_connection_error()
+            raise ShipError(f"{method} {self.base_url}{path}: {type(exc).__name__}: {exc}", retryable=True) from None
+        except requests.RequestException as exc:
+            raise ShipError(f"{method} {self.base_url}{path}: {exc}", retryable=False) from None
+        finally:
+            if self.on_request is not None:
+                self.on_request(method, status, time.perf_counter() - start)
+
+    def _auth(self, timeout: float) -> str:
+        if self._token:
+            return self._token
+        if not self.email:
+            raise ShipError("PocketBase admin credentials are not set (OBSCONF_POCKETBASE_ADMIN=email:password)",
+                            retryable=False)
+        resp = self._call("POST", "/api/collections/_superusers/auth-with-password",
+                          {"identity": self.email, "password": self._password}, timeout, {})
+        if resp.status_code != 200:
+            raise ShipError(f"PocketBase superuser login as {self.email} -> {resp.status_code} {resp.text[:200]!r}",
+                            retryable=resp.status_code >= 500 or resp.status_code == 429)
+        self._token = str(resp.json().get("token", ""))
+        return self._token
+
+    def send(self, batch: list[dict[str, Any]], timeout: float) -> None:
+        """Send in chunks of 100; a chunk that PocketBase refuses for bad items is resent without them."""
+        consumed = delivered = rejected = 0
+        for start in range(0, len(batch), PB_MAX_BATCH):
+            chunk = batch[start:start + PB_MAX_BATCH]
+            try:
+                bad = self._send_chunk(chunk, timeout)
+                if bad:
+                    rest = [rec for i, rec in enumerate(chunk) if i not in bad]
+                    if self._send_chunk(rest, timeout):
+                        raise ShipError("PocketBase refused a batch twice", retryable=False)
+            except ShipError as exc:
+                raise ShipError(str(exc), retryable=exc.retryable, consumed=consumed, delivered=delivered,
+                                rejected=rejected) from None
+            consumed += len(chunk)
+            delivered += len(chunk) - len(bad)
+            rejected += len(bad)
+        if rejected:
+            raise ShipError(f"PocketBase refused {rejected} log records as invalid", retryable=False,
+                            consumed=consumed, delivered=delivered, rejected=rejected)
+
+    def _send_chunk(self, chunk: list[dict[str, Any]], timeout: float) -> set[int]:
+        """POST one batch; returns the indexes PocketBase refused (the rest was rolled back, not stored)."""
+        if not chunk:
+            return set()
+        url = f"/api/collections/{self.collection}/records"
+        body = {"requests": [{"method": "POST", "url": url, "body": rec} for rec in chunk]}
+        resp = self._call("POST", "/api/batch", body, timeout, {"Authorization": self._auth(timeout)})
+        if resp.status_code in (401, 403):
+            self._token = ""  # expired or revoked: log in again on the retry
+            raise ShipError(f"POST /api/batch -> {resp.status_code} (token refused)", retryable=True)
+        if resp.status_code == 400:
+            bad = _refused_indexes(resp)
+            if bad and len(bad) < len(chunk):
+                return bad
+        retry = classify_status(resp.status_code)
+        if retry is not None:
+            raise ShipError(f"POST {self.base_url}/api/batch -> {resp.status_code} {resp.text[:300]!r}",
+                            retryable=retry)
+        return set()
+
+    def close(self, timeout: float) -> None:
+        super().close(timeout)
+        self._session.close()
+
+
+def _refused_indexes(resp: requests.Response) -> set[int]:
+    """Indexes of the items a 400 batch answer names (``data.requests.<i>``)."""
+    try:
+        requests_data = resp.json().get("data", {}).get("requests", {})
+        return {int(i) for i in requests_data}
+    except (ValueError, AttributeError, TypeError):
+        return set()
+
+
+class PocketBaseSink:
+    """Logger sink turning each syncd log event into a ``daemon_logs`` record."""
+
+    def __init__(self, shipper: PocketBaseShipper, daemon_id: str, session_id: str) -> None:
+        self.shipper = shipper
+        self.daemon_id = daemon_id
+        self.session_id = session_id
+        self.invalid = 0  # records that failed validation and were not queued
+
+    def emit(self, line: bytes, record: Mapping[str, Any], event: LogEvent) -> None:
+        fields = record.get("fields")
+        fields = dict(fields) if isinstance(fields, Mapping) else {}
+        if event.trace_id:
+            fields.setdefault("trace_id", record.get("trace_id", event.trace_id))
+            fields.setdefault("span_id", record.get("span_id", event.span_id))
+        rec = {
+            "timestamp": pb_timestamp(event.time_ns),
+            "level": event.level,
+            "message": str(record.get("message", event.message)) or "(empty)",
+            "target": event.target,
+            "module_path": event.target,
+            "file": event.file,
+            "line": int(event.line),
+            "fields": fields,
+            "daemon_id": self.daemon_id,
+            "session_id": self.session_id,
+        }
+        # validated here, on the producer side, so a bad record never poisons a batch (one bad item rolls
+        # back all 100) and the buffer only holds sendable records
+        if validate_record(rec) is not None:
+            self.invalid += 1
+            return
+        self.shipper.offer(rec)

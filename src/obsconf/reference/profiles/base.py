@@ -1,0 +1,119 @@
+"""What every profile shares: its Telemetry, RED-metric helper, access log, lifecycle and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from obsconf.reference.config import ReferenceConfig
+from obsconf.reference.logs import RequestContext
+from obsconf.reference.telemetry import Telemetry, TelemetrySpec
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response serialised with orjson (cheaper than FastAPI's default encoder)."""
+    return Response(orjson.dumps(data, default=str), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+class RedMetrics:
+    """Request count + duration histogram with cached bound children (0.3 us instead of 1.1 us per inc)."""
+
+    def __init__(
+        self,
+        tel: Telemetry,
+        count_name: str,
+        duration_name: str,
+        count_labels: Sequence[str] = ("method", "endpoint", "status_code"),
+        duration_labels: Sequence[str] = ("method", "endpoint"),
+        buckets: Sequence[float] | None = None,
+        count_help: str = "Total number of HTTP requests",
+        duration_help: str = "HTTP request duration in seconds",
+    ) -> None:
+        self.count = tel.counter(count_name, count_help, count_labels)
+        self.duration = tel.histogram(duration_name, duration_help, duration_labels, buckets=buckets)
+        self._counts: dict[tuple[str, ...], Any] = {}
+        self._durations: dict[tuple[str, ...], Any] = {}
+
+    def observe(self, count_key: tuple[str, ...], duration_key: tuple[str, ...], seconds: float) -> None:
+        child = self._counts.get(count_key)
+        if child is None:
+            child = self._counts[count_key] = self.count.labels(*count_key)
+        child.inc()
+        hist = self._durations.get(duration_key)
+        if hist is None:
+            hist = self._durations[duration_key] = self.duration.labels(*duration_key)
+        hist.observe(seconds)
+
+
+class ProfileBase:
+    """Subclasses set ``name``, implement :meth:`telemetry_spec` and :meth:`add_routes`."""
+
+    name = ""
+    default_target = "obsconf::reference"
+    error_status_from = 500  # responses with this status or above mark the server span as error
+    legacy_http_attributes = False
+    scrape_paths: frozenset[str] = frozenset({"/metrics"})
+
+    def __init__(self, config: ReferenceConfig) -> None:
+        self.config = config
+        self.env = config.env
+        self.tel = Telemetry(config, self.telemetry_spec())
+        self.log = self.tel.logger.bind(self.default_target)
+        self.access = self.tel.logger.bind(self.access_target())
+        self.setup_metrics()
+
+    # ---- to override ----
+    def telemetry_spec(self) -> TelemetrySpec:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def setup_metrics(self) -> None:
+        """Create the profile's metrics (``self.tel.counter(...)``...)."""
+
+    def add_routes(self, router: APIRouter) -> None:
+        """Register the profile's own routes."""
+
+    def access_target(self) -> str:
+        return self.default_target + "::http"
+
+    def request_started(self) -> None:
+        """Called before the app handles a request (instrumentation on only)."""
+
+    def request_finished(self, method: str, route: str, status: int, seconds: float, ctx: RequestContext) -> None:
+        """Record RED metrics (instrumentation on only)."""
+
+    def access_log(self, method: str, route: str, status: int, duration_ms: float, ctx: RequestContext,
+                   error: BaseException | None) -> None:
+        level = "ERROR" if status >= 500 else "WARN" if status >= 400 else "INFO"
+        fields: dict[str, Any] = {"method": method, "path": route, "status_code": status,
+                                  "duration_ms": round(duration_ms, 3)}
+        if error is not None:
+            fields["error"] = f"{type(error).__name__}: {error}"
+        self.access.log(level, "request completed", **fields)
+
+    async def startup(self) -> None:
+        self.tel.start()
+
+    async def shutdown(self) -> None:
+        # run in a thread: closers block on sockets, and the event loop must keep serving nothing else
+        await asyncio.to_thread(self.tel.shutdown)
+
+    def metrics_response(self, request: Request) -> Response:
+        """The Prometheus exposition of this instance's registry (empty when metrics are off)."""
+        return Response(generate_latest(self.tel.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def status(self) -> dict[str, Any]:
+        """Telemetry pipeline state, for status endpoints and tests."""
+        return {
+            "service": self.tel.service_name,
+            "profile": self.name,
+            "instrumentation": "on" if self.tel.enabled else "off",
+            "shippers": {s.name: s.stats().as_dict() for s in self.tel.shippers},
+            "spans_exported": self.tel.exporter.exported if self.tel.exporter else 0,
+            "spans_failed": self.tel.exporter.failed if self.tel.exporter else 0,
+        }

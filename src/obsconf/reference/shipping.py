@@ -1,0 +1,298 @@
+"""Batched shipping of log lines with retry, backoff, a circuit breaker and a bounded buffer.
+
+:class:`BatchShipper` holds the mechanics shared by the Loki shipper (here) and the PocketBase shipper
+(:mod:`obsconf.reference.pbship`): callers :meth:`~BatchShipper.offer` items without blocking; a
+background thread sends batches of ``batch_size`` every ``flush_interval`` seconds (or as soon as a
+batch is full), retries transient failures with exponential backoff, stops calling a backend that keeps
+failing (breaker) and keeps at most ``buffer_max`` items, counting what it had to drop. Failures are
+reported through ``on_error`` and counted; they never reach the request that logged.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+import requests
+
+from obsconf.reference.backoff import Backoff
+from obsconf.reference.breaker import CircuitBreaker
+
+T = TypeVar("T")
+
+
+class ShipError(Exception):
+    """A batch could not be delivered. ``retryable`` tells the shipper whether to try again."""
+
+    def __init__(self, message: str, *, retryable: bool, consumed: int = 0, delivered: int = 0,
+                 rejected: int = 0) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.consumed = consumed  # leading items of the batch that are settled (delivered or refused)
+        self.delivered = delivered  # of those, stored by the backend
+        self.rejected = rejected  # of those, refused for good (their data was bad)
+
+
+@dataclass(frozen=True)
+class ShipperStats:
+    """Counters of one shipper, for ``/telemetry/status`` and the ``obsconf_telemetry_*`` metrics."""
+
+    name: str
+    buffer_size: int
+    buffer_max: int
+    offered: int
+    shipped: int
+    dropped_overflow: int
+    dropped_rejected: int
+    dropped_shutdown: int
+    send_errors: int
+    retries: int
+    batches: int
+    breaker_state: str
+    breaker_opened: int
+    last_error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class BatchShipper(Generic[T]):
+    """Subclasses implement :meth:`send` (raise :class:`ShipError` on failure)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        batch_size: int = 100,
+        flush_interval: float = 1.0,
+        buffer_max: int = 10000,
+        backoff: Backoff | None = None,
+        breaker: CircuitBreaker | None = None,
+        on_error: Callable[[str, Mapping[str, Any]], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.name = name
+        self.batch_size = max(1, batch_size)
+        self.flush_interval = flush_interval
+        self.buffer_max = max(1, buffer_max)
+        self.backoff = backoff or Backoff(base=0.2, factor=2.0, max_delay=5.0, max_retries=3, jitter=0.5)
+        self.breaker = breaker or CircuitBreaker(failure_threshold=5, reset_timeout=10.0)
+        self.on_error = on_error
+        self._rng = rng or random.Random()
+        self._buf: deque[T] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sending = threading.Lock()  # one batch in flight: the worker or the final flush
+        self.offered = 0
+        self.shipped = 0
+        self.dropped_overflow = 0
+        self.dropped_rejected = 0
+        self.dropped_shutdown = 0
+        self.send_errors = 0
+        self.retries = 0
+        self.batches = 0
+        self.last_error = ""
+        self._last_report = 0.0
+
+    # ---- producer side (request hot path) ----
+    def offer(self, item: T) -> None:
+        """Queue one item; never blocks on I/O. When the buffer is full the *oldest* item is dropped."""
+        with self._lock:
+            if len(self._buf) >= self.buffer_max:
+                self._buf.popleft()
+                self.dropped_overflow += 1
+            self._buf.append(item)
+            self.offered += 1
+            full = len(self._buf) >= self.batch_size
+        if full and not self._wake.is_set():
+            self._wake.set()
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    # ---- consumer side ----
+    def send(self, batch: list[T], timeout: float) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"obsconf-ship-{self.name}", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            self.drain(deadline=None)
+
+    def _take(self) -> list[T]:
+        with self._lock:
+            n = min(self.batch_size, len(self._buf))
+            return [self._buf.popleft() for _ in range(n)]
+
+    def _put_back(self, batch: list[T]) -> None:
+        """Return an unsent batch to the front of the buffer, dropping the oldest beyond the cap."""
+        with self._lock:
+            room = self.buffer_max - len(self._buf)
+            keep = batch[len(batch) - room:] if room < len(batch) else batch
+            self.dropped_overflow += len(batch) - len(keep)
+            self._buf.extendleft(reversed(keep))
+
+    def drain(self, deadline: float | None, http_timeout: float = 2.0) -> bool:
+        """Send full and partial batches until the buffer is empty; False if a send gave up.
+
+        With a ``deadline`` (monotonic seconds) no retry sleeps past it: used by the final flush.
+        """
+        with self._sending:
+            while self._buf:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                if not self.breaker.allow():
+                    return False
+                batch = self._take()
+                if not batch:
+                    return True
+                if not self._send_with_retries(batch, deadline, http_timeout):
+                    return False
+            return True
+
+    def _send_with_retries(self, batch: list[T], deadline: float | None, http_timeout: float) -> bool:
+        attempt = 0
+        while True:
+            timeout = http_timeout
+            if deadline is not None:
+                timeout = min(timeout, max(0.05, deadline - time.monotonic()))
+            try:
+                self.send(batch, timeout)
+            except ShipError as exc:
+                self.send_errors += 1
+                self.last_error = str(exc)[:300]
+                self._report(f"{self.name}: shipping {len(batch)} log entries failed", exc, attempt)
+                self.shipped += exc.delivered
+                if not exc.retryable:
+                    self.dropped_rejected += len(batch) - exc.delivered
+                    self.breaker.record(True)  # the backend answered; the data was bad
+                    return True
+                self.dropped_rejected += exc.rejected
+                batch = batch[exc.consumed:]
+                if not batch:
+                    self.breaker.record(True)
+                    return True
+                attempt += 1
+                if attempt > self.backoff.max_retries:
+                    self.breaker.record(False)
+                    self._put_back(batch)
+                    return False
+                delay = self.backoff.delay(attempt, self._rng)
+                if deadline is not None and time.monotonic() + delay >= deadline:
+                    self.breaker.record(False)
+                    self._put_back(batch)
+                    return False
+                self.retries += 1
+                if deadline is not None:
+                    time.sleep(delay)  # final flush: bounded by the deadline checked above
+                elif self._stop.wait(delay):
+                    self._put_back(batch)  # shutting down: the final flush takes over
+                    return False
+                continue
+            self.breaker.record(True)
+            self.shipped += len(batch)
+            self.batches += 1
+            return True
+
+    def _report(self, message: str, exc: Exception, attempt: int) -> None:
+        # at most one diagnostic line every 5 s per shipper: a dead backend must not flood stdout
+        now = time.monotonic()
+        if self.on_error is None or now - self._last_report < 5.0:
+            return
+        self._last_report = now
+        self.on_error(message, {"error": str(exc)[:300], "retry_attempt": attempt,
+                                "breaker_state": self.breaker.state, "buffer_size": len(self._buf)})
+
+    def close(self, timeout: float) -> None:
+        """Stop the worker and make one bounded final attempt to deliver what is buffered."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._buf and time.monotonic() < deadline:
+            self.drain(deadline=deadline, http_timeout=max(0.05, min(2.0, deadline - time.monotonic())))
+        with self._lock:
+            self.dropped_shutdown += len(self._buf)
+            self._buf.clear()
+
+    def stats(self) -> ShipperStats:
+        return ShipperStats(
+            name=self.name,
+            buffer_size=len(self._buf),
+            buffer_max=self.buffer_max,
+            offered=self.offered,
+            shipped=self.shipped,
+            dropped_overflow=self.dropped_overflow,
+            dropped_rejected=self.dropped_rejected,
+            dropped_shutdown=self.dropped_shutdown,
+            send_errors=self.send_errors,
+            retries=self.retries,
+            batches=self.batches,
+            breaker_state=self.breaker.state,
+            breaker_opened=self.breaker.opened_count,
+            last_error=self.last_error,
+        )
+
+
+def classify_status(status: int) -> bool | None:
+    """None if the HTTP status is success, else whether it is worth retrying (429 and 5xx are)."""
+    if 200 <= status < 300:
+        return None
+    return status == 429 or status >= 500 or status == 408
+
+
+class LokiShipper(BatchShipper[tuple[int, bytes]]):
+    """Pushes JSON log lines with the Loki push protocol to ``push_url`` (one stream: ``labels``)."""
+
+    def __init__(self, push_url: str, labels: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__("loki", **kwargs)
+        self.push_url = push_url
+        self.labels = dict(labels)
+        self._session = requests.Session()
+
+    def send(self, batch: list[tuple[int, bytes]], timeout: float) -> None:
+        body = orjson.dumps({"streams": [{
+            "stream": self.labels,
+            "values": [[str(ts), line.decode("utf-8", "replace")] for ts, line in batch],
+        }]})
+        try:
+            resp = self._session.post(self.push_url, data=body, timeout=timeout,
+                                      headers={"Content-Type": "application/json"})
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ShipError(f"POST {self.push_url}: {type(exc).__name__}: {exc}", retryable=True) from None
+        except requests.RequestException as exc:
+            raise ShipError(f"POST {self.push_url}: {exc}", retryable=False) from None
+        retry = classify_status(resp.status_code)
+        if retry is not None:
+            raise ShipError(f"POST {self.push_url} -> {resp.status_code} {resp.text[:200]!r}", retryable=retry)
+
+    def close(self, timeout: float) -> None:
+        super().close(timeout)
+        self._session.close()
+
+
+class LokiSink:
+    """Logger sink feeding a :class:`LokiShipper` (the line itself is the JSON log line)."""
+
+    def __init__(self, shipper: LokiShipper) -> None:
+        self.shipper = shipper
+
+    def emit(self, line: bytes, record: Mapping[str, Any], event: Any) -> None:
+        self.shipper.offer((event.time_ns, line))

@@ -1,0 +1,135 @@
+"""Health, SLO, alert-rule and workload-status checks on good and non-conformant data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from obsconf.checks.alerts import check_alert_rules, findings_from_promtool
+from obsconf.checks.health import check_health
+from obsconf.checks.http import check_expected_status
+from obsconf.checks.slos import check_slos
+from obsconf.contract.model import AlertRuleSpec, AlertsSpec, HealthSpec, RequestStep, SloSpec
+from obsconf.model import HttpExchange
+
+HEALTH = HealthSpec(
+    path="/health",
+    schema={
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {
+            "status": {"enum": ["healthy", "degraded", "unhealthy"]},
+            "checks": {"type": "array", "items": {"type": "object", "required": ["name", "duration_ms"],
+                                                  "properties": {"duration_ms": {"type": "number"}}}},
+        },
+    },
+    loc="prethrift.yaml:95 health[0]",
+)
+
+
+def x(path: str, status: int = 200, body: object = None, method: str = "GET") -> HttpExchange:
+    return HttpExchange(method, f"http://127.0.0.1:8000{path}", status, {"content-type": "application/json"}, body, 1.0)
+
+
+def test_health_conformant() -> None:
+    body = {"status": "healthy", "checks": [{"name": "database", "duration_ms": 5.2}]}
+    assert check_health([HEALTH], [x("/api/ok"), x("/health", body=body)]) == []
+
+
+def test_health_wrong_schema_names_the_path_in_the_body() -> None:
+    body = {"status": "healthy", "checks": [{"name": "database", "duration_ms": "5ms"}]}
+    findings = check_health([HEALTH], [x("/health", body=body)])
+    assert len(findings) == 1
+    f = findings[0]
+    assert "body.checks[0].duration_ms" in f.message and "'5ms' is not of type 'number'" in f.message
+    assert f.query == "GET http://127.0.0.1:8000/health"
+
+
+def test_health_wrong_status_and_text_body() -> None:
+    findings = check_health([HEALTH], [x("/health", status=503, body="Service Unavailable")])
+    msgs = [f.message for f in findings]
+    assert any("answered 503" in m for m in msgs) and any("did not answer JSON" in m for m in msgs)
+
+
+def test_health_never_called_is_a_finding() -> None:
+    findings = check_health([HEALTH], [x("/api/ok")])
+    assert findings and "was never called" in findings[0].message
+
+
+SLOS = (
+    SloSpec("api_availability", 0.999, loc="aurum.yaml:150 slos[0]"),
+    SloSpec("api_latency_p95", 500, comparison="<=", unit="ms"),
+)
+
+
+def test_slos_match_in_any_reasonable_shape() -> None:
+    listed = [{"name": "api_availability", "target": 0.999}, {"name": "api_latency_p95", "target": 500}]
+    assert check_slos(SLOS, listed) == []
+    assert check_slos(SLOS, {"slos": listed}) == []
+    assert check_slos(SLOS, {"api_availability": {"objective": 0.999}, "api_latency_p95": {"target": 500.0}}) == []
+
+
+def test_slo_wrong_target_and_missing() -> None:
+    findings = check_slos(SLOS, [{"name": "api_availability", "target": 0.99}])
+    assert findings[0].expected == 0.999 and findings[0].actual == 0.99
+    assert "not reported" in findings[1].message
+    assert "no SLO definitions" in check_slos(SLOS, {})[0].message
+
+
+RULES = """
+groups:
+  - name: persist
+    rules:
+      - alert: PersistHighErrorRate
+        expr: rate(persist_s3_errors_total[5m]) / rate(persist_s3_requests_total[5m]) > 0.05
+        for: 2m
+        labels: {severity: warning}
+"""
+
+
+def test_alert_rules_present_and_as_in_seed(tmp_path: Path) -> None:
+    spec = AlertsSpec(rules_file=tmp_path / "r.yml", rules=(
+        AlertRuleSpec("PersistHighErrorRate", expr="rate(persist_s3_errors_total[5m])/rate(persist_s3_requests_total[5m]) > 0.05",
+                      for_="2m", severity="warning"),))
+    assert check_alert_rules(spec, RULES) == []
+    missing = AlertsSpec(rules_file=tmp_path / "r.yml", rules=(AlertRuleSpec("PersistHighLatency"),))
+    f = check_alert_rules(missing, RULES)[0]
+    assert "'PersistHighLatency' is not in" in f.message and f.actual == ["PersistHighErrorRate"]
+    changed = AlertsSpec(rules_file=tmp_path / "r.yml", rules=(AlertRuleSpec("PersistHighErrorRate", for_="5m", severity="critical"),))
+    assert len(check_alert_rules(changed, RULES)) == 2
+
+
+PROMTOOL_FAILED = """Unit Testing:  t.yml
+  FAILED:
+    alertname: PersistHighLatency, time: 12m,
+        exp:[
+            0:
+              Labels:{alertname="PersistHighLatency", operation="put_object", severity="warning"}
+              Annotations:{}
+            ],
+        got:[]
+"""
+
+
+def test_promtool_output_to_findings() -> None:
+    assert findings_from_promtool("Unit Testing: t.yml\n  SUCCESS\n", 0, command="promtool test rules t.yml") == []
+    findings = findings_from_promtool(PROMTOOL_FAILED, 1, command="promtool test rules t.yml", where="persist.yaml alerts")
+    assert len(findings) == 1
+    f = findings[0]
+    assert "alertname: PersistHighLatency, time: 12m" in f.message
+    assert 'operation="put_object"' in f.expected and f.actual == "[]"
+    assert f.query == "promtool test rules t.yml"
+    other = findings_from_promtool("  FAILED:\nbad.yml: yaml: line 3: did not find expected key\n", 1, command="c")
+    assert other and "did not find expected key" in (other[0].actual or "")
+    silent = findings_from_promtool("", 2, command="c")
+    assert "exited 2" in silent[0].message
+
+
+def test_expected_status_per_step() -> None:
+    steps = [RequestStep("GET", "/api/ok", repeat=2, loc="persist.yaml:40 workload[0]"),
+             RequestStep("GET", "/api/fail?status=500", expect_status=(500,))]
+    good = [x("/api/ok"), x("/api/ok"), x("/api/fail?status=500", 500)]
+    assert check_expected_status(steps, good) == []
+    bad = [x("/api/ok"), x("/api/ok", 404, {"detail": "Not Found"}), x("/api/fail?status=500", 500)]
+    f = check_expected_status(steps, bad)[0]
+    assert f.where == "persist.yaml:40 workload[0]" and f.actual == 404 and "Not Found" in f.message
+    assert check_expected_status(steps, good[:1])[0].message.startswith("the exchanges do not match")
