@@ -65,12 +65,24 @@ def _header(exchange: HttpExchange, name: str) -> str | None:
     return None
 
 
-def _poll(fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float, interval: float = 0.3) -> Any:
+def _poll(fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float, interval: float = 0.3,
+          progress: Callable[[Any], int] | None = None, quiet: float = 2.0) -> Any:
+    """Fetch until ``done``, the deadline, or - with ``progress`` - until what arrived stopped growing for
+    ``quiet`` seconds (data that will never come, e.g. a request the service does not trace, ends the wait
+    early; the checks then report what is missing)."""
     deadline = time.monotonic() + timeout
+    last_size, last_change = -1, time.monotonic()
     while True:
         value = fetch()
-        if done(value) or time.monotonic() >= deadline:
+        now = time.monotonic()
+        if done(value) or now >= deadline:
             return value
+        if progress is not None:
+            size = progress(value)
+            if size != last_size:
+                last_size, last_change = size, now
+            elif size > 0 and now - last_change >= quiet:
+                return value
         time.sleep(interval)
 
 
@@ -89,7 +101,7 @@ def read_traces(jaeger: JaegerReader, service: str, trace_ids: list[str], *, tim
                 found[missing] = spans
         return found
 
-    _poll(fetch, lambda f: wanted <= f.keys(), timeout=timeout)
+    _poll(fetch, lambda f: wanted <= f.keys(), timeout=timeout, progress=lambda f: sum(map(len, f.values())))
     # late children: the batch processors of service and collector flush on their own timers
     counts = {tid: len(spans) for tid, spans in found.items()}
     time.sleep(0.6)
@@ -106,18 +118,14 @@ def read_logs(reader: LogReader, labels: dict[str, str], start_ns: int, trace_id
     """Log lines of the stream since ``start_ns``, waiting until lines of each trace id arrived (or the
     count stops growing when the workload produced no traced lines)."""
     wanted = set(trace_ids)
-    previous: list[int] = []
 
     def fetch() -> list[LogRecord]:
         return reader.lines(labels, start_ns=start_ns)
 
     def done(lines: list[LogRecord]) -> bool:
-        seen = {str(r.fields.get("trace_id", "")).lower() for r in lines}
-        previous.append(len(lines))
-        stable = len(previous) >= 3 and previous[-1] == previous[-2] == previous[-3] and previous[-1] > 0
-        return (bool(wanted) and wanted <= seen) or (not wanted and stable)
+        return bool(wanted) and wanted <= {str(r.fields.get("trace_id", "")).lower() for r in lines}
 
-    return list(_poll(fetch, done, timeout=timeout))
+    return list(_poll(fetch, done, timeout=timeout, progress=len))
 
 
 def read_store(client: PocketBaseClient, collection: str, since_ns: int, *, timeout: float,

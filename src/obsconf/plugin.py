@@ -57,6 +57,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "obsconf(contract, section): a conformance check generated from a contract")
     config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")
     config.addinivalue_line("markers", "stack: needs the real backend stack")
+    config.addinivalue_line("markers", "faults: injects network faults with Toxiproxy (issue 8 scenarios)")
+    config.addinivalue_line("markers", "container: needs a Docker-compatible container engine")
     mode = _stack_mode(config)
     if mode not in STACK_MODES:
         raise pytest.UsageError(f"{ENV_STACK}={mode!r} is not a stack mode: use one of {', '.join(STACK_MODES)}")

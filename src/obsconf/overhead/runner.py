@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="test hook: variant A burns this many us of extra CPU per request")
     parser.add_argument("--endpoints-json", type=Path, default=None,
                         help="Endpoints JSON of a running stack (`obsconf stack up`); default: every sink off")
+    parser.add_argument("--with-stack", action="store_true",
+                        help="start the real backend stack (process mode) for the run, so spans, logs and metrics "
+                             "are exported as in production; stopped at the end")
     parser.add_argument("--module", default=DEFAULT_MODULE,
                         help=f"service module run as `python -m MODULE --profile P --port N` (default {DEFAULT_MODULE})")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the service and the generator to cores")
@@ -184,7 +187,7 @@ def _build_report(args: argparse.Namespace, collected: _Collected, service_core:
         config={"profile": args.profile, "rounds": args.rounds, "round_seconds": args.round_seconds,
                 "rate": args.rate, "warmup_seconds": args.warmup_seconds, "connections": args.connections,
                 "path": args.path, "slowdown_us": args.slowdown_us, "module": args.module,
-                "sinks": "endpoints-json" if args.endpoints_json else "off", "order": "ABBA (counterbalanced)"},
+                "sinks": ("stack" if getattr(args, "with_stack", False) else "endpoints-json") if args.endpoints_json else "off", "order": "ABBA (counterbalanced)"},
         variants={k: s.label for k, s in specs.items()},
         rounds=collected.rounds,
         latency_histogram=latency_histogram(collected.latencies),
@@ -205,10 +208,33 @@ def _build_report(args: argparse.Namespace, collected: _Collected, service_core:
     return report
 
 
+def _measure_with_stack(args: argparse.Namespace):  # noqa: ANN202
+    """Start the real backend stack, point the instrumented variant's sinks at it, measure, stop the stack."""
+    import tempfile
+
+    from obsconf.settings import Settings
+    from obsconf.stack import start_stack
+
+    if args.endpoints_json:
+        raise UsageError("--with-stack and --endpoints-json exclude each other: pick one source of backends")
+    with start_stack(Settings.from_env(stack="process"), progress=_progress) as stack, \
+            tempfile.TemporaryDirectory(prefix="obsconf-overhead-") as tmp:
+        path = Path(tmp) / "endpoints.json"
+        path.write_text(stack.endpoints.to_json())
+        args.endpoints_json = path
+        try:
+            return measure(args)
+        finally:
+            args.endpoints_json = None
+
+
 def run(args: argparse.Namespace) -> int:
     """Measure, benchmark, write the reports; 0 when the measurement completed (the gate judges it)."""
     try:
-        report = measure(args)
+        if getattr(args, "with_stack", False):
+            report = _measure_with_stack(args)
+        else:
+            report = measure(args)
     except ObsconfError as exc:
         print(f"obsconf overhead: {exc}", file=sys.stderr)
         return 1
