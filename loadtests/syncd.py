@@ -15,7 +15,9 @@ class SyncdUser(ObsconfUser):
     @task(4)
     def sync_job(self) -> None:
         job = random.choice(("docs", "photos", "projects"))
-        self.expect("POST", f"/sync/jobs/{job}", headers=self.traced(), name="/sync/jobs/[job]")
+        # the job syncs a source directory the service seeds with a few files (it has no fixed data dir)
+        self.expect("POST", f"/sync/jobs/{job}", headers=self.traced(), name="/sync/jobs/[job]",
+                    json={"create_files": 5, "file_size": 2048})
 
     @tag("normal")
     @task(3)
