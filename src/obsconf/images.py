@@ -15,7 +15,6 @@ import argparse
 import importlib.metadata
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -339,6 +338,6 @@ def run(args: argparse.Namespace) -> int:
     built = [r for r in results if not r.skipped]
     print(f"{len(built)} built, {len(results) - len(built)} present, {time.monotonic() - began:.1f} s in all. "
           f"The container stack uses them (OBSCONF_IMAGES=auto prefers {LOCAL_PREFIX}* images).")
-    if os.environ.get("OBSCONF_IMAGES") == "official":
+    if settings.image_source == "official":
         print("note: OBSCONF_IMAGES=official is set, so the container stack ignores these local images")
     return 0

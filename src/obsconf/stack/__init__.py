@@ -88,22 +88,31 @@ def engine_available() -> bool:
     return probe()
 
 
-def resolve_mode(mode: str) -> str:
+def resolve_mode(mode: str, settings: Settings | None = None) -> tuple[str, str]:
+    """The mode to run and why. ``auto`` picks containers when an engine answers and has every image
+    (built by `obsconf images build` or pulled), processes otherwise."""
     if mode not in STACK_MODES:
         raise UsageError(f"unknown stack mode {mode!r}: use one of {', '.join(STACK_MODES)}")
-    if mode == "auto":
-        return "container" if engine_available() else "process"
-    return mode
+    if mode != "auto":
+        return mode, "requested"
+    if not engine_available():
+        return "process", "no container engine answers (`bash scripts/setup-podman` starts one)"
+    from obsconf.stack.container import missing_images
+
+    missing = missing_images(settings or Settings.from_env())
+    if missing:
+        return "process", (f"a container engine answers but lacks images {', '.join(missing)} "
+                           "(`obsconf images build` builds them)")
+    return "container", "a container engine answers and has every image"
 
 
 def start_stack(settings: Settings, *, mode: str | None = None, progress: Callable[[str], None] = print,
                 keep_workdir: bool = False) -> Stack:
     """Start (or, in external mode, reach) every backend; on any failure stop what started, then raise."""
     requested = mode or settings.stack
-    chosen = resolve_mode(requested)
+    chosen, why = resolve_mode(requested, settings)
     if requested == "auto":
-        progress(f"stack mode auto -> {chosen}: " + ("a container engine answers" if chosen == "container" else
-                 "no container engine answers (`bash scripts/setup-podman` starts one)"))
+        progress(f"stack mode auto -> {chosen}: {why}")
     if chosen == "external":
         return _external_stack(settings, progress)
     if chosen == "container":

@@ -51,6 +51,9 @@ LABEL_OWNER_HOST = "obsconf.owner_host"
 LABEL_OWNER_START = "obsconf.owner_start"  # start time of the owner pid (clock ticks since boot)
 LABEL_WORKDIR = "obsconf.workdir"  # host directory of the session's config files, removed with it
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# A fixed API version: negotiating it costs a /version round trip, 0.35 s per client on podman 4.3.
+# 1.41 is what podman 4 serves and every Docker engine since 20.10 accepts.
+API_VERSION = "1.41"
 ENGINE_HINT = ("start one with `eval \"$(bash scripts/setup-podman)\"` (podman service on /tmp/podman.sock, "
                "then DOCKER_HOST=unix:///tmp/podman.sock), or use --obsconf-stack=process")
 
@@ -78,7 +81,7 @@ def docker_client(timeout: float = 60.0) -> docker.DockerClient:
 
     kwargs = docker.utils.kwargs_from_env()
     kwargs["base_url"] = docker_host()
-    return docker.DockerClient(version="1.41", timeout=timeout, **kwargs)
+    return docker.DockerClient(version=API_VERSION, timeout=timeout, **kwargs)
 
 
 def engine_available(timeout: float = 1.5) -> bool:
@@ -173,9 +176,7 @@ def reap_orphan_containers(client: docker.DockerClient, *, host: str | None = No
             reaped.append(f"container {ctr.name}")
         except docker.errors.NotFound:
             pass  # removed meanwhile
-        workdir = labels.get(LABEL_WORKDIR)
-        if workdir and Path(workdir).name.startswith("obsconf-ctr-"):
-            shutil.rmtree(workdir, ignore_errors=True)
+        _remove_workdir(labels)
     for net in client.networks.list(filters={"label": LABEL_SESSION}):
         labels = net.attrs.get("Labels") or {}
         if labels.get(LABEL_SESSION) in dead_sessions or owner_is_dead(labels, host=host):
@@ -184,7 +185,15 @@ def reap_orphan_containers(client: docker.DockerClient, *, host: str | None = No
                 reaped.append(f"network {net.name}")
             except (docker.errors.NotFound, docker.errors.APIError):
                 pass  # gone, or a live container of another host still uses it
+            _remove_workdir(labels)
     return reaped
+
+
+def _remove_workdir(labels: Mapping[str, str]) -> None:
+    workdir = labels.get(LABEL_WORKDIR)
+    # only a directory this module made: a forged or stale label must not delete anything else
+    if workdir and Path(workdir).name.startswith("obsconf-ctr-") and Path(workdir).parent == Path(tempfile.gettempdir()):
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # --- what each backend container runs ------------------------------------------------------------------
@@ -210,7 +219,6 @@ class ContainerSpec:
     publish: tuple[int, ...] = ()
     host_network: bool = False
     mounts: tuple[Mount, ...] = ()
-    tmpfs: tuple[str, ...] = ()
     any_answer: bool = False  # ready once the server answers below 500 (rclone's / is 403 without auth)
 
 
@@ -245,8 +253,9 @@ def container_specs(images: Mapping[str, str], workdir: Path, ports: HostPorts) 
              "--storage.tsdb.retention.time=1d"),
             ready_port=ports.prometheus, ready_path="/-/ready", host_network=True,
             # the same path inside: the config's file_sd and rule globs name host paths
+            # TSDB in the image's /prometheus (owned by its user; a volume in the official image, removed
+            # with the container). Not a tmpfs: podman's tmpfs is not writable by a non-root user here.
             mounts=(Mount(str(workdir), str(workdir)),),
-            tmpfs=("/prometheus",),
         ),
         ContainerSpec(
             "victoria-logs", images["victoria-logs"],
@@ -346,17 +355,18 @@ def make_container(spec: ContainerSpec, *, name: str, labels: dict[str, str], ne
     """A testcontainers DockerContainer for ``spec`` (not started)."""
     from testcontainers.core.container import DockerContainer
 
-    ctr = DockerContainer(spec.image, command=list(spec.command), name=name)  # type: ignore[arg-type]
+    ctr = DockerContainer(spec.image, command=list(spec.command), name=name,  # type: ignore[arg-type]
+                          docker_client_kw={"version": API_VERSION})
     for port in spec.publish:
         # ("127.0.0.1",) = that host IP, a port the engine picks; docker-py turns it into HostIp/HostPort
         ctr.ports[f"{port}/tcp"] = (LOOPBACK,)  # type: ignore[assignment]
     for m in spec.mounts:
         ctr.with_volume_mapping(m.host, m.container, m.mode)
-    for path in spec.tmpfs:
-        ctr.tmpfs[path] = "rw,mode=1777"  # podman's default tmpfs is 0755 root: the image's user could not write
     kwargs: dict[str, Any] = {"labels": labels}
     if spec.host_network:
-        kwargs["network_mode"] = "host"
+        # `network` too: without it testcontainers may attach a network it guesses (DOCKER_HOST unset and
+        # running inside a container), which contradicts the host network mode
+        kwargs["network_mode"] = kwargs["network"] = "host"
     elif network:
         kwargs["network"] = network
         ctr.with_network_aliases(spec.backend)
@@ -397,6 +407,32 @@ def ensure_images(client: docker.DockerClient, images: Iterable[str], progress: 
                              "build them with `obsconf images build` (needs `obsconf provision` first)")
 
 
+def check_ryuk(client: docker.DockerClient, progress: Callable[[str], None]) -> None:
+    """testcontainers starts its Ryuk reaper unless told not to; without a registry its image is missing,
+    and the first container start would fail with a bare 404. obsconf does not need Ryuk (it labels and
+    reaps its own containers), so say how to turn it off."""
+    import docker
+    from testcontainers.core.config import testcontainers_config
+
+    if testcontainers_config.ryuk_disabled:
+        return
+    image = testcontainers_config.ryuk_image
+    try:
+        client.images.get(image)
+        return
+    except docker.errors.ImageNotFound:
+        pass
+    progress(f"pulling {image} (testcontainers' Ryuk reaper) ...")
+    try:
+        client.images.pull(image)
+    except docker.errors.DockerException as exc:
+        raise BackendMissing(
+            f"testcontainers' Ryuk reaper is enabled, and its image {image} is not in the engine and cannot be "
+            f"pulled ({exc}). Set TESTCONTAINERS_RYUK_DISABLED=true: obsconf labels its containers and removes "
+            "them itself, also after a killed session (`bash scripts/setup-podman` prints the exports)."
+        ) from None
+
+
 def _pocketbase_setup(container: DockerContainer, url: str) -> None:
     """As in process mode: a superuser (through the image's own binary), the batch API, daemon_logs."""
     from obsconf.readers.pocketbase import DAEMON_LOGS_COLLECTION, PocketBaseClient
@@ -412,20 +448,12 @@ def _pocketbase_setup(container: DockerContainer, url: str) -> None:
     client.ensure_collection(DAEMON_LOGS_COLLECTION)
 
 
-def start_container_stack(settings: Settings, progress: Callable[[str], None] = print) -> Stack:
-    """Start every backend as a container; on any failure remove what was created, then raise."""
+def choose_and_check_images(client: docker.DockerClient, settings: Settings,
+                            progress: Callable[[str], None]) -> dict[str, str]:
+    """backend -> image reference, every image present in the engine (pulled if need be), Ryuk checked."""
     import docker
 
     from obsconf.images import choose_images
-    from obsconf.stack import Stack
-    from obsconf.stack.prometheus import PrometheusProcess
-
-    if not engine_available():
-        raise BackendMissing(engine_missing_message())
-    client = docker_client()
-    reaped = reap_orphan_containers(client)
-    if reaped:
-        progress(f"reaped what a dead session left: {', '.join(reaped)}")
 
     def has_image(ref: str) -> bool:
         try:
@@ -435,68 +463,115 @@ def start_container_stack(settings: Settings, progress: Callable[[str], None] = 
             return False
 
     def local_tags(repo: str) -> list[str]:
-        return [t.rsplit(":", 1)[1] for img in client.images.list(name=repo) for t in img.tags if t.startswith(repo + ":")]
+        return [t.rsplit(":", 1)[1] for img in client.images.list(name=repo) for t in img.tags
+                if t.startswith(repo + ":")]
 
     chosen = choose_images(settings, has_image, local_tags)
     progress("images: " + ", ".join(f"{c.ref} ({c.why})" for c in chosen.values()))
     ensure_images(client, (c.ref for c in chosen.values()), progress)
+    check_ryuk(client, progress)
+    return {name: c.ref for name, c in chosen.items()}
 
-    owner = Owner.current(uuid.uuid4().hex[:12])
-    workdir = Path(tempfile.mkdtemp(prefix=f"obsconf-ctr-{owner.session}-"))
-    labels = owner.labels(workdir)
-    stack = ExitStack()
-    stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-    stack.callback(client.close)
-    timings: dict[str, float] = {}
+
+def missing_images(settings: Settings) -> list[str]:
+    """The images the container stack would use that the engine does not have (no pull is attempted)."""
+    import docker
+
+    from obsconf.images import choose_images
+
+    client = docker_client(timeout=10)
     try:
+        def has_image(ref: str) -> bool:
+            try:
+                client.images.get(ref)
+                return True
+            except docker.errors.ImageNotFound:
+                return False
+
+        def local_tags(repo: str) -> list[str]:
+            return [t.rsplit(":", 1)[1] for img in client.images.list(name=repo) for t in img.tags
+                    if t.startswith(repo + ":")]
+
+        chosen = choose_images(settings, has_image, local_tags)
+        return [c.ref for c in chosen.values() if not has_image(c.ref)]
+    finally:
+        client.close()
+
+
+def start_container_stack(settings: Settings, progress: Callable[[str], None] = print) -> Stack:
+    """Start every backend as a container; on any failure remove what was created, then raise."""
+    from obsconf.stack import Stack
+    from obsconf.stack.prometheus import PrometheusProcess
+
+    if not engine_available():
+        raise BackendMissing(engine_missing_message())
+    client = docker_client()
+    stack = ExitStack()
+    stack.callback(client.close)
+    try:
+        reaped = reap_orphan_containers(client)
+        if reaped:
+            progress(f"reaped what a dead session left: {', '.join(reaped)}")
+        images = choose_and_check_images(client, settings, progress)
+        owner = Owner.current(uuid.uuid4().hex[:12])
+        workdir = Path(tempfile.mkdtemp(prefix=f"obsconf-ctr-{owner.session}-"))
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        labels = owner.labels(workdir)
         network = client.networks.create(f"obsconf-{owner.session}", driver="bridge", labels=labels)
         stack.callback(_remove_quietly, network)
         write_configs(workdir)
-        prom_port, toxi_port = free_ports(2)
+        ports = HostPorts(*free_ports(2))
         # Used for its config file, target files and reload API only; the container runs Prometheus.
-        prometheus = PrometheusProcess(Path("/bin/prometheus"), prom_port, workdir, timeout=settings.ready_timeout,
-                                       registry=settings.run_dir)
-        specs = container_specs({k: c.ref for k, c in chosen.items()}, workdir, HostPorts(prom_port, toxi_port))
+        prometheus = PrometheusProcess(Path("/bin/prometheus"), ports.prometheus, workdir,
+                                       timeout=settings.ready_timeout, registry=settings.run_dir)
         containers = {
             s.backend: make_container(s, name=f"obsconf-{owner.session}-{s.backend}", labels=labels,
                                       network=None if s.host_network else network.name, timeout=settings.ready_timeout)
-            for s in specs
+            for s in container_specs(images, workdir, ports)
         }
-        for ctr in containers.values():
-            stack.callback(_stop_quietly, ctr)  # registered before start: a failed start is removed too
+        stack.callback(_remove_all, list(containers.values()))  # before start: a failed start is removed too
+        timings: dict[str, float] = {}
         _start_all(containers, timings, progress)
         for backend, ctr in containers.items():
             bad = loopback_only(ctr.get_wrapped_container().attrs.get("HostConfig", {}).get("PortBindings"))
             if bad:
                 raise BackendNotReady(f"{backend} container publishes ports beyond {LOOPBACK}: {', '.join(bad)}")
-        host = f"http://{LOOPBACK}"
-        pub = {b: (lambda port, c=c: published_port(c, port)) for b, c in containers.items()}
-        pb_url = f"{host}:{pub['pocketbase'](POCKETBASE_PORT)}"
+        endpoints = _endpoints(containers, ports,
+                               extra={"container_session": owner.session, "container_network": network.name,
+                                      "engine": docker_host()})
         began = time.monotonic()
-        _pocketbase_setup(containers["pocketbase"], pb_url)
+        _pocketbase_setup(containers["pocketbase"], endpoints.pocketbase_url)
         timings["pocketbase setup"] = time.monotonic() - began
     except BaseException:
         stack.close()
         raise
-    logs_port = pub["victoria-logs"](LOGS_PORT)
-    endpoints = Endpoints(
-        jaeger_query_url=f"{host}:{pub['jaeger'](JAEGER_PORTS.query_http)}",
-        otlp_http_url=f"{host}:{pub['jaeger'](JAEGER_PORTS.otlp_http)}",
-        otlp_grpc_endpoint=f"{LOOPBACK}:{pub['jaeger'](JAEGER_PORTS.otlp_grpc)}",
-        prometheus_url=f"{host}:{prom_port}",
-        logs_push_url=f"{host}:{logs_port}{PUSH_PATH}",
-        logs_query_url=f"{host}:{logs_port}",
+    return Stack("container", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings)
+
+
+def _endpoints(containers: Mapping[str, DockerContainer], ports: HostPorts, extra: dict[str, str]) -> Endpoints:
+    host = f"http://{LOOPBACK}"
+
+    def at(backend: str, port: int) -> str:
+        return f"{LOOPBACK}:{published_port(containers[backend], port)}"
+
+    logs = at("victoria-logs", LOGS_PORT)
+    return Endpoints(
+        jaeger_query_url=f"http://{at('jaeger', JAEGER_PORTS.query_http)}",
+        otlp_http_url=f"http://{at('jaeger', JAEGER_PORTS.otlp_http)}",
+        otlp_grpc_endpoint=at("jaeger", JAEGER_PORTS.otlp_grpc),
+        prometheus_url=f"{host}:{ports.prometheus}",
+        logs_push_url=f"http://{logs}{PUSH_PATH}",
+        logs_query_url=f"http://{logs}",
         logs_dialect="logsql",
-        pocketbase_url=pb_url,
+        pocketbase_url=f"http://{at('pocketbase', POCKETBASE_PORT)}",
         pocketbase_admin_email=ADMIN_EMAIL,
         pocketbase_admin_password=ADMIN_PASSWORD,
-        toxiproxy_url=f"{host}:{toxi_port}",
-        s3_url=f"{host}:{pub['rclone'](S3_PORT)}",
+        toxiproxy_url=f"{host}:{ports.toxiproxy}",
+        s3_url=f"http://{at('rclone', S3_PORT)}",
         s3_access_key=ACCESS_KEY,
         s3_secret_key=SECRET_KEY,
-        extra={"container_session": owner.session, "container_network": network.name, "engine": docker_host()},
+        extra=extra,
     )
-    return Stack("container", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings)
 
 
 def _start_all(containers: Mapping[str, DockerContainer], timings: dict[str, float],
@@ -519,6 +594,12 @@ def _start_all(containers: Mapping[str, DockerContainer], timings: dict[str, flo
         if isinstance(first, ObsconfError):
             raise first
         raise BackendNotReady(f"starting a container failed: {type(first).__name__}: {first}") from first
+
+
+def _remove_all(containers: list[DockerContainer]) -> None:
+    """Remove containers in parallel (about 0.25 s each on podman)."""
+    with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
+        list(pool.map(_stop_quietly, containers))
 
 
 def _stop_quietly(ctr: DockerContainer) -> None:

@@ -44,6 +44,8 @@ extensions:
     http:
       endpoint: "{host}:{ports.health}"
   jaeger_query:
+    # self-tracing off: its exporter dials 127.0.0.1:4317 and stalls shutdown for 5 s when nothing listens there
+    enable_tracing: false
     storage:
       traces: memstore
     http:

@@ -1,0 +1,107 @@
+"""The container stack on a real engine: the five backend round-trips of conformance/test_stack.py, clear
+errors for a missing image and a container that exits at start, and nothing left behind, even by a
+session killed with SIGKILL.
+
+These FAIL (never skip) when no engine answers: run `eval "$(bash scripts/setup-podman)"` and
+`obsconf images build` first, or deselect them with `-m "not container"`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from obsconf.errors import BackendMissing, BackendNotReady
+from obsconf.settings import Settings
+from obsconf.stack.container import (
+    LABEL_OWNER_PID,
+    LABEL_SESSION,
+    docker_client,
+    engine_available,
+    engine_missing_message,
+    reap_orphan_containers,
+    start_container_stack,
+)
+
+pytestmark = pytest.mark.container
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def engine():  # noqa: ANN201 - a docker.DockerClient
+    if not engine_available():
+        pytest.fail(f"the container tests need an engine; {engine_missing_message()}. "
+                    "Deselect them with -m 'not container'.", pytrace=False)
+    client = docker_client()
+    yield client
+    client.close()
+
+
+def _containers_of(engine, *, pid: int | None = None, session: str | None = None) -> list[str]:  # noqa: ANN001
+    label = f"{LABEL_OWNER_PID}={pid}" if pid is not None else f"{LABEL_SESSION}={session}"
+    return [c.name for c in engine.containers.list(all=True, filters={"label": label})]
+
+
+def test_conformance_round_trips_pass_on_containers(engine, tmp_path: Path) -> None:  # noqa: ANN001
+    env = {**os.environ, "OBSCONF_STACK": "container"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "conformance/test_stack.py", "--obsconf-stack=container", "-q",
+         "-p", "no:cacheprovider", "--obsconf-report-dir", str(tmp_path), "-o", "addopts="],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, f"conformance/test_stack.py on containers failed (exit {proc.returncode}):\n{out}"
+    assert "5 passed" in out, out
+    assert _containers_of(engine, pid=proc.pid) == [], "the session left containers behind"
+
+
+def test_a_missing_image_names_the_build_command_and_starts_nothing(engine) -> None:  # noqa: ANN001
+    before = {c.id for c in engine.containers.list(all=True)}
+    settings = Settings.from_env(images={"jaeger": "localhost/obsconf/jaeger:does-not-exist"})
+    with pytest.raises(BackendMissing, match=r"localhost/obsconf/jaeger:does-not-exist.*obsconf images build"):
+        start_container_stack(settings, progress=lambda line: None)
+    assert {c.id for c in engine.containers.list(all=True)} == before
+
+
+def test_a_container_that_exits_at_start_shows_its_log_and_is_removed(engine) -> None:  # noqa: ANN001
+    lines: list[str] = []
+    # The Jaeger binary given Prometheus' flags exits at once with a usage error.
+    jaeger = next((t for i in engine.images.list(name="localhost/obsconf/jaeger") for t in i.tags), None)
+    if jaeger is None:
+        pytest.fail("no local image localhost/obsconf/jaeger: run `obsconf images build`", pytrace=False)
+    settings = Settings.from_env(images={"prometheus": jaeger}, ready_timeout=20)
+    began = time.monotonic()
+    with pytest.raises(BackendNotReady) as info:
+        start_container_stack(settings, progress=lines.append)
+    message = str(info.value)
+    assert "prometheus container" in message and "exited before it was ready" in message, message
+    assert "--- last lines of its log ---" in message and "unknown flag" in message, message
+    assert time.monotonic() - began < 15, "an exited container must end the wait at once, not at the timeout"
+    assert _containers_of(engine, pid=os.getpid()) == [], "a failed start left containers behind"
+
+
+def test_containers_of_a_killed_session_are_reaped_by_the_next(engine) -> None:  # noqa: ANN001
+    proc = subprocess.Popen([sys.executable, "-m", "obsconf.cli", "stack", "up", "--mode", "container"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline() if proc.stderr else ""
+            if "ready in" in line and line.startswith("stack"):
+                break
+            if not line and proc.poll() is not None:
+                pytest.fail(f"`obsconf stack up` exited with {proc.returncode} before the stack was ready")
+        assert len(_containers_of(engine, pid=proc.pid)) == 6
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    reaped = reap_orphan_containers(engine)
+    assert sum(r.startswith("container ") for r in reaped) == 6, reaped
+    assert any(r.startswith("network ") for r in reaped), reaped
+    assert _containers_of(engine, pid=proc.pid) == []
