@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from obsconf.settings import ENV_STACK, STACK_MODES, Settings
+from obsconf.settings import ENV_STACK, IMAGE_BACKENDS, IMAGE_SOURCES, STACK_MODES, Settings, image_env_var
 
 if TYPE_CHECKING:
     from obsconf.readers.jaeger import JaegerReader
@@ -50,6 +50,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where the JSON and Markdown run summary is written (default: reports)")
     for suffix, _key, help_text in _EXTERNAL_OPTIONS:
         group.addoption(f"--obsconf-{suffix}", default=None, help=help_text)
+    group.addoption("--obsconf-images", choices=IMAGE_SOURCES, default=None,
+                    help="container stack: auto (local obsconf images if built, else official), local, official "
+                         "(env OBSCONF_IMAGES)")
+    for backend in IMAGE_BACKENDS:
+        group.addoption(f"--obsconf-image-{backend}", default=None, metavar="IMAGE",
+                        help=f"container image for {backend} (env {image_env_var(backend)})")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,7 +84,13 @@ def settings_from_config(config: pytest.Config) -> Settings:
         value = config.getoption(f"--obsconf-{suffix}")
         if value:
             external[key] = value
-    return Settings.from_env(stack=_stack_mode(config), external=external,
+    images = dict(base.images)
+    for backend in IMAGE_BACKENDS:
+        value = config.getoption(f"--obsconf-image-{backend}")
+        if value:
+            images[backend] = value
+    return Settings.from_env(stack=_stack_mode(config), external=external, images=images,
+                             image_source=config.getoption("--obsconf-images"),
                              ready_timeout=config.getoption("--obsconf-ready-timeout"))
 
 
