@@ -8,6 +8,8 @@ the pure checks read.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from obsconf.contract.model import Contract
+from obsconf.checks._common import get_field
+from obsconf.contract.model import Contract, EmitStep
 from obsconf.model import HttpExchange, LogRecord, MetricFamily, Span
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
@@ -24,6 +27,7 @@ from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.workload import run_workload
 
 TRACE_HEADER = "x-trace-id"
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass
@@ -113,35 +117,67 @@ def read_traces(jaeger: JaegerReader, service: str, trace_ids: list[str], *, tim
     return dict(found)
 
 
+def seqs_seen(records: list[LogRecord], seq_field: str) -> set[int]:
+    """The integer ``seq_field`` values (dotted path) of ``records``: which numbered lines arrived."""
+    out = set()
+    for rec in records:
+        value = get_field(rec.fields, seq_field) if rec.fields else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            out.add(value)
+    return out
+
+
+def logged_trace_ids(records: list[LogRecord], trace_id_field: str) -> set[str]:
+    """The well-formed (32 hex) trace ids that log lines carry in ``trace_id_field``."""
+    out = set()
+    for rec in records:
+        value = get_field(rec.fields, trace_id_field) if rec.fields else None
+        if isinstance(value, str) and _HEX32.fullmatch(value.lower()):
+            out.add(value.lower())
+    return out
+
+
 def read_logs(reader: LogReader, labels: dict[str, str], start_ns: int, trace_ids: list[str], *,
-              timeout: float) -> list[LogRecord]:
-    """Log lines of the stream since ``start_ns``, waiting until lines of each trace id arrived (or the
-    count stops growing when the workload produced no traced lines)."""
+              timeout: float, seq_field: str = "", seqs: set[int] | None = None) -> list[LogRecord]:
+    """Log lines of the stream since ``start_ns``, waiting until lines of each trace id arrived - and, with
+    ``seq_field``, every numbered line in ``seqs`` (one trace's lines can span several shipped batches) -
+    or until the count stops growing (the workload produced no traced lines, or lines were lost)."""
     wanted = set(trace_ids)
+    wanted_seqs = set(seqs or ())
 
     def fetch() -> list[LogRecord]:
         return reader.lines(labels, start_ns=start_ns)
 
     def done(lines: list[LogRecord]) -> bool:
-        return bool(wanted) and wanted <= {str(r.fields.get("trace_id", "")).lower() for r in lines}
+        if not wanted and not wanted_seqs:
+            return False  # nothing to wait for: stop once the count is stable
+        if wanted_seqs and not wanted_seqs <= seqs_seen(lines, seq_field):
+            return False
+        return wanted <= {str(r.fields.get("trace_id", "")).lower() for r in lines}
 
     return list(_poll(fetch, done, timeout=timeout, progress=len))
 
 
 def read_store(client: PocketBaseClient, collection: str, since_ns: int, *, timeout: float,
-               min_count: int = 1) -> list[LogRecord]:
-    """Records written to a PocketBase log collection since ``since_ns``, as LogRecords (fields = the record)."""
+               min_count: int = 1, seq_field: str = "", seqs: set[int] | None = None) -> list[LogRecord]:
+    """Records written to a PocketBase log collection since ``since_ns``, as LogRecords (fields = the record);
+    with ``seq_field``, waits for every numbered line in ``seqs`` (or until the count stops growing)."""
     since = datetime.fromtimestamp(since_ns / 1e9 - 1, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.000Z")
     query = f"timestamp >= '{since}'"
 
     def fetch() -> list[dict[str, Any]]:
         return client.records(collection, filter=query, sort="timestamp")
 
-    records = _poll(fetch, lambda r: len(r) >= min_count, timeout=timeout)
-    import json
+    def as_records(rows: list[dict[str, Any]]) -> list[LogRecord]:
+        return [LogRecord(timestamp_ns=0, line=json.dumps(r, sort_keys=True), fields=r,
+                          labels={"collection": collection}, source="pocketbase") for r in rows]
 
-    return [LogRecord(timestamp_ns=0, line=json.dumps(r, sort_keys=True), fields=r,
-                      labels={"collection": collection}, source="pocketbase") for r in records]
+    wanted_seqs = set(seqs or ())
+
+    def done(rows: list[dict[str, Any]]) -> bool:
+        return len(rows) >= min_count and (not wanted_seqs or wanted_seqs <= seqs_seen(as_records(rows), seq_field))
+
+    return as_records(_poll(fetch, done, timeout=timeout, progress=len))
 
 
 def collect(contract: Contract, base_url: str, *, jaeger: JaegerReader, logs: LogReader,
@@ -164,9 +200,24 @@ def collect(contract: Contract, base_url: str, *, jaeger: JaegerReader, logs: Lo
     got.links["traces"] = jaeger.search_link(service)
     got.timings["traces"] = time.monotonic() - mark
 
+    # numbered lines of the emit steps that the delivery check counts in each sink
+    delivery = contract.logs.delivery if contract.logs else None
+    emitted = sum(s.n for s in contract.workload if isinstance(s, EmitStep))
+    seq_field = delivery.seq_field if delivery is not None else ""
+    seqs = set(range(emitted)) if delivery is not None else set()
+
     mark = time.monotonic()
     labels = {"service": service}
-    got.logs = read_logs(logs, labels, got.started_ns, trace_ids, timeout=timeout)
+    loki_seqs = seqs if delivery is not None and "loki" in delivery.sinks else set()
+    got.logs = read_logs(logs, labels, got.started_ns, trace_ids, timeout=timeout, seq_field=seq_field,
+                         seqs=loki_seqs)
+    # the correlation check needs the spans of every trace a log line names, not only the responses' (lines
+    # outside the workload's requests, e.g. the start-up readiness probe, name traces of their own)
+    corr = contract.logs.correlation if contract.logs else None
+    if corr is not None:
+        extra = sorted(logged_trace_ids(got.logs, corr.trace_id_field) - got.traces.keys())[:50]
+        if extra:
+            got.traces.update(read_traces(jaeger, service, extra, timeout=min(timeout, 5.0)))
     got.queries["logs"] = selector(labels, None, logs.dialect)
     got.links["logs"] = logs.link(got.queries["logs"])
     got.timings["logs"] = time.monotonic() - mark
@@ -174,7 +225,9 @@ def collect(contract: Contract, base_url: str, *, jaeger: JaegerReader, logs: Lo
     store = contract.logs.store if contract.logs else None
     if store is not None and pocketbase is not None:
         mark = time.monotonic()
-        got.store_records = read_store(pocketbase, store.collection, got.started_ns, timeout=timeout)
+        store_seqs = seqs if delivery is not None and "pocketbase" in delivery.sinks else set()
+        got.store_records = read_store(pocketbase, store.collection, got.started_ns, timeout=timeout,
+                                       seq_field=seq_field, seqs=store_seqs)
         got.queries["store"] = f"GET {pocketbase.url}/api/collections/{store.collection}/records"
         got.links["store"] = pocketbase.record_link(store.collection)
         got.timings["store"] = time.monotonic() - mark

@@ -48,7 +48,8 @@ class LiveProbe:
         return self._collected
 
     def trace_url(self) -> str:
-        return f"{self.jaeger.url}/trace/"
+        """Jaeger's trace page as a template: the checks fill in ``{trace_id}``."""
+        return self.jaeger.trace_link("{trace_id}")
 
     def health(self) -> list[HttpExchange]:
         if self._health is None:

@@ -56,7 +56,7 @@ class Probe(Protocol):
     def slo_report(self) -> tuple[Any, str]: ...  # (parsed JSON, the URL asked)
     def series(self, spec: MetricSpec) -> tuple[list[Series], str, str]: ...  # (series, promql, link)
     def rules_text(self) -> str: ...
-    def trace_url(self) -> str: ...
+    def trace_url(self) -> str: ...  # a template with {trace_id}, e.g. "<jaeger>/trace/{trace_id}"
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,35 @@ def test_missing_retry_counter() -> None:
     delays = [100]
     findings = check_retries(SPEC, spans=trace(delays), logs=warn_lines(delays), after=[])
     assert any("retry counter 'persist_s3_retries_total' is not exposed" in f.message for f in findings)
+
+
+def shipper_lines(runs: list[list[float]], gap_ms: float = 1000) -> list[LogRecord]:
+    """A background shipper's WARN lines (no trace id, fields nested as in syncd): one run per batch try."""
+    out, t = [], 0.0
+    for delays in runs:
+        for n, delay in enumerate(delays, start=1):
+            fields = {"level": "WARN", "message": "Retrying log upload",
+                      "fields": {"retry_attempt": n, "max_retries": 3}}
+            out.append(LogRecord(int(t * 1e6), json.dumps(fields), fields))
+            t += delay
+        t += gap_ms
+    return out
+
+
+SHIPPER = RetrySpec(operation="pocketbase log upload", max_attempts=4, backoff=SPEC.backoff, count_attribute=None,
+                    log=RetryLogSpec(message="Retrying log upload", attempt_field="fields.retry_attempt",
+                                     max_field="fields.max_retries"))
+
+
+def test_a_batch_retried_again_on_the_next_flush_is_a_new_operation() -> None:
+    # 1, 2, 3 then 1, 2 a second later: two operations, the gap between them is no backoff delay
+    assert check_retries(SHIPPER, logs=shipper_lines([[100, 200, 400], [100, 200]])) == []
+
+
+def test_restarted_runs_are_still_checked() -> None:
+    findings = check_retries(SHIPPER, logs=shipper_lines([[100, 200, 400], [1, 1]]))
+    assert findings and "retries without backoff" in findings[0].message
+    out_of_order = shipper_lines([[100, 200]])
+    out_of_order[1].fields["fields"]["retry_attempt"] = 3
+    findings = check_retries(SHIPPER, logs=out_of_order)
+    assert any("not 1, 2, 3" in f.message for f in findings)

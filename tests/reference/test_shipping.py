@@ -129,3 +129,21 @@ def test_classify_status():
     assert classify_status(204) is None
     assert classify_status(429) is True and classify_status(503) is True
     assert classify_status(400) is False and classify_status(401) is False
+
+
+def test_full_only_drain_leaves_partial_batch_for_the_timer():
+    s = Scripted(batch_size=3)
+    for i in range(7):
+        s.offer(i)
+    assert s.drain(deadline=None, full_only=True)
+    assert s.sent == [[0, 1, 2], [3, 4, 5]] and s.stats().buffer_size == 1
+
+
+def test_on_retry_is_told_each_retry_number_and_delay_before_sleeping():
+    seen = []
+    err = ShipError("down", retryable=True)
+    s = Scripted(script=[err, err, err], backoff=Backoff(base=0.0, max_retries=2),
+                 on_retry=lambda n, top, delay, exc: seen.append((n, top, delay, str(exc))))
+    s.offer(1)
+    assert not s.drain(deadline=None)  # 1 try + 2 retries, all failed: the batch goes back
+    assert seen == [(1, 2, 0.0, "down"), (2, 2, 0.0, "down")]

@@ -73,16 +73,27 @@ def log_groups(
     level_field: str = "level",
     trace_id_field: str = "trace_id",
 ) -> list[RetryGroup]:
-    """Retry WARN lines grouped by trace id, in time order (lines without a trace id form one group)."""
+    """Retry WARN lines grouped by trace id, in time order (lines without a trace id, e.g. a background
+    shipper's, share a trace key). Within one trace key, a line logging retry 1 starts a new operation: a
+    shipper that gave up on a batch and tries it again on its next flush logs 1, 2, 3 and then 1 again."""
     if spec.log is None:
         return []
     by_trace: dict[str, list[LogRecord]] = defaultdict(list)
     for rec in _retry_lines(spec, logs, message_field, level_field):
         trace = get_field(rec.fields, trace_id_field)
         by_trace["" if is_missing(trace) else str(trace)].append(rec)
-    out = []
+    runs: list[tuple[str, list[LogRecord]]] = []
     for trace, items in by_trace.items():
         items.sort(key=lambda r: r.timestamp_ns)
+        current: list[LogRecord] = []
+        for rec in items:
+            if current and get_field(rec.fields, spec.log.attempt_field) == 1:
+                runs.append((trace, current))
+                current = []
+            current.append(rec)
+        runs.append((trace, current))
+    out = []
+    for trace, items in runs:
         numbers = []
         for r in items:
             value = get_field(r.fields, spec.log.attempt_field)

@@ -56,7 +56,6 @@ def start_reference(
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     child_env = reference_env(endpoints, log_dir / f"{profile}-files", env)
-    child_env.setdefault("PYTHONUNBUFFERED", "0")
     argv = [sys.executable, "-m", "obsconf.reference", "--profile", profile, "--port", str(port)]
     proc = ManagedProcess(
         f"reference service ({profile}) on 127.0.0.1:{port}",

@@ -59,6 +59,11 @@ AGENTS = [
 _SRC_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def _slog_duration(start: float) -> int:
+    """Elapsed time since ``start`` (perf_counter) as slog's JSON handler writes a time.Duration: integer ns."""
+    return int((time.perf_counter() - start) * 1e9)
+
+
 def slog_json(ev: LogEvent) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "time": iso_utc(ev.time_ns, 9),
@@ -152,7 +157,8 @@ class AssistantProfile(ProfileBase):
         model = str(body.get("model") or "local-small")
         message = str(body.get("message") or "")
         tracer = self.tel.tracer
-        with tracer.start_as_current_span("handle_chat", kind=SpanKind.INTERNAL, attributes={
+        # seed l.758-765: the handler's work runs in a "process_request" span with request.id and request.type
+        with tracer.start_as_current_span("process_request", kind=SpanKind.INTERNAL, attributes={
                 "request.id": ctx.request_id if ctx else "", "request.type": "chat", "user.id": user_id,
                 "conversation.id": conversation, "ai.model": model}) as span:
             extra = {k: body[k] for k in ("api_key", "password") if k in body}  # redacted by the logger
@@ -163,7 +169,7 @@ class AssistantProfile(ProfileBase):
                 span.set_status(Status(StatusCode.ERROR, reason))
                 self.errors.labels("POST", "/api/chat", "validation" if not message else "provider").inc()
                 self.log.error("Chat processing failed", operation="handle_chat", user_id=user_id,
-                               error=reason, duration=f"{(time.perf_counter() - start) * 1000:.3f}ms")
+                               error=reason, duration=_slog_duration(start))
                 return (400 if not message else 500), {"error": reason}
             with tracer.start_as_current_span("ai.generate", kind=SpanKind.CLIENT, attributes={
                     "ai.provider": "local", "ai.model": model}) as gen:
@@ -182,7 +188,7 @@ class AssistantProfile(ProfileBase):
         tokens = prompt_tokens + completion_tokens
         self.log.info("Chat request completed", operation="handle_chat", user_id=user_id,
                       conversation_id=conversation, response_length=len(reply), tokens_used=tokens,
-                      duration=f"{(time.perf_counter() - start) * 1000:.3f}ms")
+                      duration=_slog_duration(start))
         return 200, {"reply": reply, "conversation_id": conversation, "tokens_used": tokens, "model": model}
 
     # ---- health ----

@@ -21,11 +21,13 @@ Routes (JSON shapes):
   "status" ("met"|"violated"|"no_data"), "error_budget_remaining", "promql"}``.
 * ``GET /v1/observability/dashboard`` - a Grafana dashboard model (importable as is;
   ``?wrap=api`` gives ``{"dashboard": ..., "overwrite": true}`` for ``POST /api/dashboards/db``).
-* ``GET /v1/observability/health`` - ``{"status", "components": {"metrics", "tracing", "logging", "slo"},
-  "slo_compliance": {name: status}, "uptime_seconds"}``.
+* ``GET /v1/observability/health`` - ``{"status", "components": {"metrics", "tracing", "logging", "slos",
+  "performance"}, "uptime_seconds"}``; each component is ``{"status", ...details}`` ("slos" carries
+  ``compliance``: {name: met|violated|no_data}).
 * ``GET /v1/observability/logs/schema`` - JSON Schema (draft 2020-12) of the log line.
 * ``POST /api/scenarios`` - body ``{"name", "fail"?}``; logs component=scenario operation=create; spans
-  ``scenario.create`` -> ``db.insert`` (table=scenario), ``cache.set``. ``GET /api/scenarios/{id}`` (cache
+  ``scenario.create`` {scenario.id, tenant.id} -> ``db.insert`` {db.collection.name=scenario, tenant.id},
+  ``cache.set`` {cache.type=scenario, cache.key}. ``GET /api/scenarios/{id}`` (cache
   hit/miss), ``POST /api/scenarios/{id}/runs`` (body ``{"fail"?}``: scenario run success/failure).
 
 The six SLOs: api_availability (AURUM_SLO_API_AVAILABILITY_TARGET 0.999), api_latency_p95 (ms,
@@ -36,8 +38,8 @@ AURUM_SLO_DATA_FRESHNESS_TARGET 3600), cache_hit_rate (AURUM_SLO_CACHE_HIT_RATE_
 Log line: ``timestamp, level, message, logger, request_id, tenant_id (header X-Tenant-Id),
 component, operation, duration_ms`` (+ event fields, ``trace_id``, ``span_id``). Request id: header
 X-Request-Id or ``req-<16 hex of the trace id>``, echoed in the response.
-Metrics (prefix AURUM_METRICS_PREFIX, default ``aurum_``): api_requests_total{method,path,status_code,
-tenant_id}, api_request_duration_seconds{method,path}, business_transactions_total{transaction_type,
+Metrics (prefix AURUM_METRICS_PREFIX, default ``aurum_``): requests_total{method,path,status_code,
+tenant_id}, request_latency_seconds{method,path}, business_transactions_total{transaction_type,
 component,status}, cache_hits_total{cache_type}, cache_misses_total{cache_type},
 db_query_duration_seconds{operation,table}, db_pool_connections_in_use, db_pool_size,
 data_freshness_seconds, slo_target{slo}, slo_current{slo}, slo_compliant{slo}.
@@ -164,7 +166,9 @@ class _SloCollector(Collector):
 class AurumProfile(ProfileBase):
     name = "aurum"
     default_target = "aurum.api"
-    scrape_paths = frozenset({"/metrics", "/v1/observability/metrics"})
+    # Only the Prometheus scrape path goes untraced: /v1/observability/metrics is an API endpoint of seed 002
+    # (l.108) and, like every API call, gets a server span whose trace id its X-Trace-Id names.
+    scrape_paths = frozenset({"/metrics"})
 
     def telemetry_spec(self) -> TelemetrySpec:
         env = self.env
@@ -205,7 +209,9 @@ class AurumProfile(ProfileBase):
         self.proc = psutil.Process()
         self.proc.cpu_percent(None)
         self.slow_query_ms = env_float(env, "AURUM_SLOW_QUERY_THRESHOLD_MS", 1000.0)
-        self.red = RedMetrics(tel, f"{p}api_requests_total", f"{p}api_request_duration_seconds",
+        # seed l.354-364: REQUEST_LATENCY.labels(method, path) -> <prefix>request_latency_seconds; l.40 error
+        # rates "by endpoint and tenant" -> <prefix>requests_total{method, path, status_code, tenant_id}
+        self.red = RedMetrics(tel, f"{p}requests_total", f"{p}request_latency_seconds",
                               count_labels=("method", "path", "status_code", "tenant_id"),
                               duration_labels=("method", "path"),
                               count_help="API requests by endpoint, status and tenant",
@@ -235,11 +241,11 @@ class AurumProfile(ProfileBase):
         self.slos = [
             Slo("api_availability", "API Availability", "99.9% of requests succeed (non-5xx)",
                 env_float(e, "AURUM_SLO_API_AVAILABILITY_TARGET", 0.999), ">=", "ratio",
-                f'1 - (sum(rate({p}api_requests_total{{status_code=~"5.."}}[5m])) / '
-                f'sum(rate({p}api_requests_total[5m])))'),
+                f'1 - (sum(rate({p}requests_total{{status_code=~"5.."}}[5m])) / '
+                f'sum(rate({p}requests_total[5m])))'),
             Slo("api_latency_p95", "API Latency", "P95 latency below the target",
                 env_float(e, "AURUM_SLO_API_LATENCY_TARGET", 500.0), "<=", "ms",
-                f"histogram_quantile(0.95, sum by (le) (rate({p}api_request_duration_seconds_bucket[5m]))) * 1000"),
+                f"histogram_quantile(0.95, sum by (le) (rate({p}request_latency_seconds_bucket[5m]))) * 1000"),
             Slo("scenario_creation", "Scenario Creation", "99.5% of scenario creations succeed",
                 env_float(e, "AURUM_SLO_SCENARIO_CREATION_TARGET", 0.995), ">=", "ratio",
                 f'sum(rate({p}business_transactions_total{{transaction_type="scenario_create",status="success"}}[5m]))'
@@ -316,10 +322,10 @@ class AurumProfile(ProfileBase):
             })
         p = self.prefix
         for j, (title, expr) in enumerate((
-            ("Request rate by path", f"sum by (path) (rate({p}api_requests_total[5m]))"),
+            ("Request rate by path", f"sum by (path) (rate({p}requests_total[5m]))"),
             ("Error rate by path and tenant",
-             f'sum by (path, tenant_id) (rate({p}api_requests_total{{status_code=~"5.."}}[5m]))'),
-            ("Latency P50/P95/P99", f"histogram_quantile(0.95, sum by (le) (rate({p}api_request_duration_seconds_bucket[5m])))"),
+             f'sum by (path, tenant_id) (rate({p}requests_total{{status_code=~"5.."}}[5m]))'),
+            ("Latency P50/P95/P99", f"histogram_quantile(0.95, sum by (le) (rate({p}request_latency_seconds_bucket[5m])))"),
             ("Business transactions", f"sum by (transaction_type, status) (rate({p}business_transactions_total[5m]))"),
         )):
             panels.append({"id": 100 + j, "type": "timeseries", "title": title,
@@ -335,14 +341,46 @@ class AurumProfile(ProfileBase):
             "panels": panels,
         }
 
+    def health_report(self) -> dict[str, Any]:
+        """Seed 002 "Health Checks" (l.283-288): observability status, metrics collection, tracing, SLO
+        compliance and performance indicators, one component object each with its own ``status``."""
+        report = self.slo_report()
+        tracing: dict[str, Any] = {"status": "healthy" if self.tel.tracing_on else "disabled"}
+        if self.tel.exporter is not None:
+            tracing.update(spans_exported=self.tel.exporter.exported, batches_failed=self.tel.exporter.batches_failed)
+            if self.tel.exporter.batches_failed:
+                tracing["status"] = "degraded"
+        with self._lock:
+            lat = list(self.latencies)
+            count, errors = self.requests, self.errors
+        p95 = percentile(lat, 95)
+        latency_target = next((s.target for s in self.slos if s.name == "api_latency_p95"), None)
+        slow = p95 is not None and latency_target is not None and p95 > latency_target
+        components: dict[str, dict[str, Any]] = {
+            "metrics": {"status": "healthy" if self.tel.metrics_on else "disabled"},
+            "tracing": tracing,
+            "logging": {"status": "healthy" if self.tel.enabled else "disabled"},
+            "slos": {"status": "degraded" if any(r["status"] == "violated" for r in report) else "healthy",
+                     "compliance": {r["name"]: r["status"] for r in report}},
+            "performance": {"status": "degraded" if slow else "healthy", "requests": count, "errors": errors,
+                            "p95_ms": p95},
+        }
+        status = "degraded" if any(c["status"] == "degraded" for c in components.values()) else "healthy"
+        return {"status": status, "components": components,
+                "uptime_seconds": round(time.time() - self.started, 3)}
+
     # ---- scenario operations (the business logic the seed's examples trace) ----
-    def _db(self, operation: str, table: str, fn: Any) -> Any:
+    def _db(self, operation: str, table: str, fn: Any, tenant: str | None = None) -> Any:
+        # seed l.166 trace_database_query("insert", table="scenario", tenant_id=...); attribute names follow
+        # OpenTelemetry's database conventions as seed l.303 asks, the tenant under the service's tenant.id
         tracer = self.tel.tracer
         start = time.perf_counter()
         self.db_in_use.inc()
+        attrs = {"db.operation.name": operation, "db.collection.name": table, "db.system.name": "memory"}
+        if tenant:
+            attrs["tenant.id"] = tenant
         try:
-            with tracer.start_as_current_span(f"db.{operation}", attributes={
-                    "db.operation": operation, "db.sql.table": table, "db.system": "memory"}):
+            with tracer.start_as_current_span(f"db.{operation}", attributes=attrs):
                 return fn()
         finally:
             self.db_in_use.dec()
@@ -372,7 +410,7 @@ class AurumProfile(ProfileBase):
                 return 422, {"error": reason}
             record = {"scenario_id": scenario_id, "tenant_id": tenant, "name": str(body["name"]),
                       "created_at": time.time(), "runs": 0}
-            self._db("insert", "scenario", lambda: self.scenarios.__setitem__(scenario_id, record))
+            self._db("insert", "scenario", lambda: self.scenarios.__setitem__(scenario_id, record), tenant)
             with tracer.start_as_current_span("cache.set", attributes={"cache.type": "scenario",
                                                                        "cache.key": scenario_id}):
                 self.cache[scenario_id] = record
@@ -522,19 +560,7 @@ class AurumProfile(ProfileBase):
 
         @router.get(f"{base}/health")
         async def health() -> Response:
-            report = self.slo_report()
-            components = {
-                "metrics": "healthy" if self.tel.metrics_on else "disabled",
-                "tracing": "healthy" if self.tel.tracing_on else "disabled",
-                "logging": "healthy" if self.tel.enabled else "disabled",
-                "slo": "degraded" if any(r["status"] == "violated" for r in report) else "healthy",
-            }
-            if self.tel.exporter is not None and self.tel.exporter.batches_failed:
-                components["tracing"] = "degraded"
-            status = "degraded" if "degraded" in components.values() else "healthy"
-            return json_response({"status": status, "components": components,
-                                  "slo_compliance": {r["name"]: r["status"] for r in report},
-                                  "uptime_seconds": round(time.time() - self.started, 3)})
+            return json_response(self.health_report())
 
         @router.get(f"{base}/logs/schema")
         async def logs_schema() -> Response:

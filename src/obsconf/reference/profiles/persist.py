@@ -261,6 +261,12 @@ class PersistProfile(ProfileBase):
         self.state_size = tel.histogram("persist_state_size_bytes", "Agent state sizes in bytes",
                                         buckets=SIZE_BUCKETS)
         self.error_rate = tel.gauge("persist_error_rate", "S3 errors / S3 requests since start")
+        # Known operations start at 0 (Prometheus practice: a labelled counter has no series until first
+        # used, so rate(persist_s3_errors_total[5m]) / rate(persist_s3_requests_total[5m]) of seed l.238 and
+        # a retry counter that has not fired yet would be absent instead of 0).
+        for operation in ("put_object", "get_object", "head_object"):
+            for counter in (self.s3_requests, self.s3_errors, self.s3_retries):
+                counter.labels(operation)
         self._totals = [0, 0]  # requests, errors (for the derived error rate)
         self._totals_lock = threading.Lock()
         self.error_rate.set_function(self._error_rate)
@@ -364,7 +370,12 @@ class PersistProfile(ProfileBase):
     def _download(self, key: str, op_type: str) -> tuple[StoredObject, int]:
         with self.tel.tracer.start_as_current_span(self._transfer_span(False), attributes={
                 "bucket": self.bucket, "key": key, "operation_type": op_type}) as span:
-            obj, retries = self._storage_call("get_object", key, lambda: self.store.get(key))
+            try:
+                obj, retries = self._storage_call("get_object", key, lambda: self.store.get(key))
+            except StoreError as exc:
+                # seed l.154: retry_count on the S3 span, failed downloads included (as s3_upload does)
+                span.set_attribute("retry_count", exc.retries)
+                raise
             span.set_attribute("size_bytes", len(obj.data))
             span.set_attribute("retry_count", retries)
             return obj, retries

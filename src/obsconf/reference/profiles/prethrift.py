@@ -8,7 +8,8 @@ Health JSON (seed 003): ``{"status": "healthy"|"degraded"|"unhealthy", "timestam
 "environment", "uptime_seconds", "checks": [{"name", "status", "duration_ms", "message", "details"?}]}``;
 HTTP 503 when unhealthy. Checks run concurrently, each bounded by HEALTH_CHECK_TIMEOUT seconds (2):
 ``memory`` (RSS against PRETHRIFT_MEMORY_LIMIT_MB, 1024: degraded above 75%, unhealthy above 90%),
-``embedding_model`` (a deterministic 512-d test embedding), and - only when configured - ``database``
+``embedding_model`` (a deterministic 512-d test embedding), ``pgvector`` (the in-process vector index
+answers a nearest-neighbour query), and - only when configured - ``database``
 (DATABASE_URL: sqlite files are queried, other URLs get a TCP probe, loopback only), ``s3``
 (OBSCONF_S3_URL answers HTTP) and ``pocketbase`` (OBSCONF_POCKETBASE_URL ``/api/health``).
 
@@ -50,7 +51,7 @@ from obsconf.reference.health import (
     tcp_probe,
 )
 from obsconf.reference.health import http_probe as _http_probe
-from obsconf.reference.logs import LogEvent, RequestContext, iso_utc, parse_level
+from obsconf.reference.logs import CURRENT_REQUEST, LogEvent, RequestContext, iso_utc, parse_level
 from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_response
 from obsconf.reference.telemetry import TelemetrySpec
 
@@ -205,6 +206,18 @@ class PrethriftProfile(ProfileBase):
         return (HEALTHY if ok else UNHEALTHY), f"Embedding model functional, vector size: {len(vec)}", {
             "embedding_dimension": len(vec)}
 
+    @staticmethod
+    def _vector_index(timeout: float) -> tuple[str, str, dict[str, Any]]:
+        """The seed's pgvector check (l.47, l.187-190). The reference keeps its vectors in process, so the
+        check proves that index works: every catalog item must be its own nearest neighbour."""
+        vectors = {item: embed(item) for item in CATALOG[:3]}
+        ok = all(max(CATALOG, key=lambda other, v=v: sum(a * b for a, b in zip(v, embed(other), strict=True))) == item
+                 for item, v in vectors.items())
+        return (HEALTHY if ok else UNHEALTHY), (
+            "Vector search functional (in-process index standing in for pgvector)" if ok
+            else "Vector search returned the wrong nearest neighbour"), {"backend": "in-process",
+                                                                        "dimension": EMBEDDING_DIM}
+
     def _database(self, timeout: float) -> tuple[str, str, dict[str, Any]]:
         url = self.env.get("DATABASE_URL", "")
         if url.startswith("sqlite:///"):
@@ -225,6 +238,7 @@ class PrethriftProfile(ProfileBase):
         if not ready_only:
             out["memory"] = self._memory
         out["embedding_model"] = self._embedding
+        out["pgvector"] = self._vector_index
         if self.env.get("DATABASE_URL"):
             out["database"] = self._database
         if self.config.s3_url:
@@ -251,7 +265,8 @@ class PrethriftProfile(ProfileBase):
     def search(self, query: str, search_type: str, limit: int) -> list[dict[str, Any]]:
         tracer = self.tel.tracer
         op = "clip" if search_type == "visual" else "text"
-        with tracer.start_as_current_span(f"search.{search_type}", attributes={
+        # seed l.101 track_search_operation("text_search"): one span per search operation, named after it
+        with tracer.start_as_current_span(f"{search_type}_search", attributes={
                 "search.type": search_type, "search.query_length": len(query), "search.limit": limit}) as span:
             self.pool_out.inc()
             try:
@@ -294,7 +309,11 @@ class PrethriftProfile(ProfileBase):
                 self.log.warn("Search rejected: empty query", search_type=type)
                 return json_response({"error": "query parameter q is required"}, 400)
             started = time.perf_counter()
-            self.log.info("User search started", query=q, search_type=type)
+            ctx = CURRENT_REQUEST.get()
+            # seed l.98 logs user_id with every search; a request naming no user (no X-User-Id) searches as
+            # "anonymous" (the assistant profile's default too), so the field is always a string
+            self.log.info("User search started", user_id=(ctx.user_id if ctx else None) or "anonymous", query=q,
+                          search_type=type)
             results = self.search(q, type, limit)
             self.search_ops.labels(type, "success").inc()
             self.log.info("Search completed", search_type=type, result_count=len(results),

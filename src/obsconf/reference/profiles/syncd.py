@@ -25,7 +25,7 @@ when neither is set), SYNCD_LOG_ROTATION_ENABLED (true), SYNCD_LOG_ROTATION_FREQ
 SYNCD_LOG_ROTATION_KEEP_FILES (7), SYNCD_LOG_ROTATION_MAX_SIZE_MB (100), SYNCD_LOG_ROTATION_COMPRESS (true),
 SYNCD_POCKETBASE_LOGGING_ENABLED (true; needs OBSCONF_POCKETBASE_URL), SYNCD_POCKETBASE_COLLECTION
 (daemon_logs), SYNCD_POCKETBASE_BATCH_SIZE (100), SYNCD_POCKETBASE_FLUSH_INTERVAL_SECS (30; fractions ok),
-SYNCD_POCKETBASE_MAX_RETRIES (3), SYNCD_LOG_BUFFER_MAX_ENTRIES (10000), SYNCD_BREAKER_FAILURE_THRESHOLD (5),
+SYNCD_POCKETBASE_MAX_RETRIES (3), SYNCD_POCKETBASE_RETRY_BASE_MS (100), SYNCD_LOG_BUFFER_MAX_ENTRIES (10000), SYNCD_BREAKER_FAILURE_THRESHOLD (5),
 SYNCD_BREAKER_RESET_SECS (30), SYNCD_METRICS_ENABLED (true), SYNCD_METRICS_AUTH_TOKEN (unset = no auth),
 SYNCD_METRICS_RATE_LIMIT_PER_SEC (50; 0 = unlimited), SYNCD_METRICS_RATE_LIMIT_BURST (100),
 SYNCD_DAEMON_ID / SYNCD_SESSION_ID (default: fresh UUIDs), SYNCD_DATA_DIR (default: a temp dir).
@@ -204,12 +204,15 @@ class SyncdProfile(ProfileBase):
                 batch_size=env_int(env, "SYNCD_POCKETBASE_BATCH_SIZE", 100),
                 flush_interval=max(0.01, env_float(env, "SYNCD_POCKETBASE_FLUSH_INTERVAL_SECS", 30.0)),
                 buffer_max=env_int(env, "SYNCD_LOG_BUFFER_MAX_ENTRIES", 10000),
-                backoff=Backoff(base=0.25, factor=2.0, max_delay=10.0,
-                                max_retries=env_int(env, "SYNCD_POCKETBASE_MAX_RETRIES", 3), jitter=0.5),
+                # seed l.31/l.251 "exponential backoff": 100 ms x 2^(n-1), jitter within 20% of each delay
+                backoff=Backoff(base=env_float(env, "SYNCD_POCKETBASE_RETRY_BASE_MS", 100.0) / 1000.0, factor=2.0,
+                                max_delay=10.0, max_retries=env_int(env, "SYNCD_POCKETBASE_MAX_RETRIES", 3),
+                                jitter=0.2),
                 breaker=breaker,
                 on_request=self._pb_request,
                 on_connection_error=self.pb_conn_errors.inc,
                 on_error=self._pb_error,
+                on_retry=self._pb_retry,
             )
             tel.add_shipper(self.pb)
             tel.logger.add_sink(PocketBaseSink(self.pb, self.daemon_id, self.session_id))
@@ -222,6 +225,14 @@ class SyncdProfile(ProfileBase):
         # to stdout and the file only: the failing sink must not be fed its own failure reports
         sinks = [s for s in self.tel.logger.sinks if not isinstance(s, PocketBaseSink)]
         self.tel.logger.log("WARN", TELEMETRY_TARGET, message, dict(fields), sinks=sinks)
+
+    def _pb_retry(self, retry: int, max_retries: int, delay: float, exc: Exception) -> None:
+        # one WARN line before each retry, like persist's "Retrying S3 operation" (seed 000 l.63-68); not
+        # to the PocketBase sink, which is the one failing
+        sinks = [s for s in self.tel.logger.sinks if not isinstance(s, PocketBaseSink)]
+        self.tel.logger.log("WARN", TELEMETRY_TARGET, "Retrying log upload", {
+            "retry_attempt": retry, "max_retries": max_retries, "backoff_ms": round(delay * 1000.0),
+            "error": str(exc)[:300], "buffer_size": len(self.pb) if self.pb is not None else 0}, sinks=sinks)
 
     def _breaker_changed(self, old: str, new: str) -> None:
         sinks = [s for s in self.tel.logger.sinks if not isinstance(s, PocketBaseSink)]
@@ -267,9 +278,11 @@ class SyncdProfile(ProfileBase):
         moved = 0
         status = "success"
         try:
+            # span fields named as the job's log fields (seed l.131-136: job_name ...), as Rust's tracing
+            # records a span's fields
             with tracer.start_as_current_span("sync_job", attributes={
-                    "job.name": job, "job.trigger": trigger, "sync.source": str(src),
-                    "sync.destination": str(dst)}) as span:
+                    "job_name": job, "trigger": trigger, "source": str(src),
+                    "destination": str(dst)}) as span:
                 self.log.info("Sync job started", job_name=job, trigger=trigger, source=str(src),
                               destination=str(dst))
                 try:
@@ -306,11 +319,10 @@ class SyncdProfile(ProfileBase):
             self.active_jobs.dec()
             self.sync_ops.labels(job, status, trigger).inc()
             self.sync_duration.labels(job).observe(elapsed)
-        total = sum(counts.values())
         duration_ms = round(elapsed * 1000.0, 3)
         self.log.info("Sync job completed successfully", job_name=job, duration_ms=duration_ms,
                       files_processed=processed, bytes_transferred=moved,
-                      success_rate=100.0 if total else 100.0)
+                      success_rate=100.0)  # every file was copied or skipped: a failure raised above
         return {"job_name": job, "status": status, "trigger": trigger, "duration_ms": duration_ms,
                 "files_processed": processed, "bytes_transferred": moved, "operations": counts,
                 "source": str(src), "destination": str(dst)}

@@ -1,0 +1,244 @@
+"""The violations the broken target can inject, each one switchable, each one a patch of a reference app.
+
+Every break takes the reference service built by :func:`obsconf.reference.app.create_app` and changes one
+thing, the way a real bug would: the code path stays the reference's, so the conformance suite must notice
+exactly that one difference. A break exists for the profiles named in :data:`BREAKS`; asking for it on
+another profile is a usage error (it would silently inject nothing).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, set_span_in_context
+from prometheus_client import Counter, Histogram
+
+from obsconf.reference.backoff import Backoff
+from obsconf.reference.logs import CURRENT_REQUEST, LogEvent, Logger
+
+Patch = Callable[[Any], None]  # takes the app's profile object (app.state.profile)
+
+
+@dataclass(frozen=True)
+class Break:
+    """One injectable violation: what it does and, per profile, how."""
+
+    kind: str
+    what: str
+    patches: Mapping[str, Patch]
+
+
+# ---- wrong span parent -------------------------------------------------------------------------------------
+
+
+class _ReparentingTracer:
+    """Delegates to the real tracer, but starts spans named one of ``span_names`` as children of their
+    grandparent: the span skips one level of the tree (persist: ``s3_upload`` hangs off the HTTP server
+    span instead of ``save_snapshot``)."""
+
+    def __init__(self, inner: Any, span_names: Sequence[str]) -> None:
+        self.inner = inner
+        self.span_names = frozenset(span_names)
+
+    def _context(self, name: str, context: Any) -> Any:
+        if name not in self.span_names or context is not None:
+            return context
+        grandparent = getattr(trace.get_current_span(), "parent", None)  # SDK spans know their parent context
+        return set_span_in_context(NonRecordingSpan(grandparent)) if grandparent is not None else None
+
+    def start_as_current_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.start_as_current_span(name, self._context(name, context), *args, **kwargs)
+
+    def start_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.start_span(name, self._context(name, context), *args, **kwargs)
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self.inner, item)
+
+
+def _span_parent(*span_names: str) -> Patch:
+    def patch(prof: Any) -> None:
+        prof.tel.tracer = _ReparentingTracer(prof.tel.tracer, span_names)
+
+    return patch
+
+
+# ---- missing metric label ----------------------------------------------------------------------------------
+
+
+class _IgnoreLabels:
+    """Stands in for a labelled metric whose replacement has no labels: ``.labels(...)`` is the metric."""
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+
+    def labels(self, *args: Any, **kwargs: Any) -> Any:
+        return self.metric
+
+
+def _persist_metric_label(prof: Any) -> None:
+    # persist_s3_errors_total{operation} (seed 000 l.188) registered without its label
+    registry = prof.tel.registry
+    registry.unregister(prof.s3_errors)
+    prof.s3_errors = _IgnoreLabels(Counter("persist_s3_errors_total", "Total number of S3 errors", registry=registry))
+
+
+# ---- wrong histogram bucket layout ---------------------------------------------------------------------------
+
+WRONG_BUCKETS = (0.05, 0.1, 0.5, 1.0, 5.0)
+
+
+def _assistant_buckets(prof: Any) -> None:
+    # assistant_request_duration_seconds: the seed's ExponentialBuckets(0.001, 2, 10) replaced by a linear-ish set
+    registry = prof.tel.registry
+    registry.unregister(prof.red.duration)
+    prof.red.duration = Histogram("assistant_request_duration_seconds", "Request duration in seconds",
+                                  ["method", "endpoint"], registry=registry, buckets=WRONG_BUCKETS)
+    prof.red._durations.clear()  # drop the cached children of the old histogram
+
+
+# ---- secrets in a log line and in a span attribute ---------------------------------------------------------------
+
+
+def emit_unredacted(logger: Logger, level: str, target: str, message: str, fields: dict[str, Any]) -> None:
+    """What :meth:`Logger.log` does, minus the redactor: the line reaches every sink as written."""
+    ctx = trace.get_current_span().get_span_context()
+    req = CURRENT_REQUEST.get()
+    trace_id = f"{ctx.trace_id:032x}" if ctx.is_valid else (req.trace_id if req else None)
+    span_id = f"{ctx.span_id:016x}" if ctx.is_valid else (req.span_id if req else None)
+    event = LogEvent(time.time_ns(), level, message, target, fields, trace_id, span_id, req)
+    record = logger.formatter(event)
+    line = orjson.dumps(record, default=str)
+    for sink in logger.sinks:
+        sink.emit(line, record, event)
+
+
+class _NoRedaction:
+    """The exporter's redactor, switched off."""
+
+    def needs_work(self, attributes: Any) -> bool:
+        return False
+
+    def mapping(self, attributes: Any) -> Any:
+        return attributes
+
+
+def _wrap_persist_save(prof: Any, before: Callable[[Any], None]) -> None:
+    """Run ``before(state)`` inside the request, just ahead of the reference's save."""
+    inner = prof.save
+
+    def save(key: str, state: Any, agent_id: str, session_id: str) -> dict[str, Any]:
+        before(state)
+        return inner(key, state, agent_id, session_id)
+
+    prof.save = save  # the route looks ``self.save`` up per request
+
+
+def _persist_log_secret(prof: Any) -> None:
+    # the request body (the agent state, with its api_key) logged verbatim, past the redactor
+    def log_body(state: Any) -> None:
+        emit_unredacted(prof.tel.logger, "INFO", "persist_core::snapshot", "Snapshot request received",
+                        {"body": orjson.dumps(state).decode()})
+
+    _wrap_persist_save(prof, log_body)
+
+
+def _persist_span_secret(prof: Any) -> None:
+    # the request body as an attribute of the server span, and the exporter's redaction off
+    def tag_body(state: Any) -> None:
+        trace.get_current_span().set_attribute("snapshot.request_body", orjson.dumps(state).decode())
+
+    _wrap_persist_save(prof, tag_body)
+    if prof.tel.exporter is not None:
+        prof.tel.exporter.redactor = _NoRedaction()
+
+
+# ---- a log line without trace_id ---------------------------------------------------------------------------------
+
+#: The request-time line that loses its trace context, per profile.
+UNTRACED_MESSAGES = {"persist": "Snapshot saved", "prethrift": "Search completed"}
+
+
+def _log_without_trace_id(message: str) -> Patch:
+    def patch(prof: Any) -> None:
+        logger = prof.tel.logger
+        inner = logger.formatter
+
+        def formatter(event: LogEvent) -> dict[str, Any]:
+            record = inner(event)
+            if event.message == message:
+                record.pop("trace_id", None)
+                record.pop("span_id", None)
+            return record
+
+        logger.formatter = formatter
+
+    return patch
+
+
+# ---- retries without backoff -------------------------------------------------------------------------------------
+
+
+def _persist_no_backoff(prof: Any) -> None:
+    # same number of retries, no wait between them
+    prof.backoff = Backoff(base=0.0, factor=1.0, max_delay=0.0, max_retries=prof.backoff.max_retries)
+
+
+# ---- health endpoint with a wrong schema -------------------------------------------------------------------------
+
+
+def _prethrift_health_schema(prof: Any) -> None:
+    # /health/ready answers "status": true (a boolean) where the contract wants a string
+    inner = prof.health_body
+
+    async def health_body(ready_only: bool, live: bool = False) -> tuple[int, dict[str, Any]]:
+        status, body = await inner(ready_only, live)
+        if ready_only and not live:
+            body = {**body, "status": body.get("status") != "unhealthy"}
+        return status, body
+
+    prof.health_body = health_body
+
+
+BREAKS: dict[str, Break] = {b.kind: b for b in (
+    Break("span-parent", "s3_upload is a child of the HTTP server span, not of save_snapshot",
+          {"persist": _span_parent("s3_upload", "local_file_write")}),
+    Break("metric-label", "persist_s3_errors_total has no 'operation' label", {"persist": _persist_metric_label}),
+    Break("histogram-buckets", f"assistant_request_duration_seconds has buckets {list(WRONG_BUCKETS)}",
+          {"assistant": _assistant_buckets}),
+    Break("log-secret", "the snapshot request body (with its api_key) is logged unredacted",
+          {"persist": _persist_log_secret}),
+    Break("span-secret", "the snapshot request body (with its api_key) is a span attribute, unredacted",
+          {"persist": _persist_span_secret}),
+    Break("log-no-trace-id", "one request log line carries no trace_id/span_id",
+          {p: _log_without_trace_id(m) for p, m in UNTRACED_MESSAGES.items()}),
+    Break("retry-no-backoff", "S3 retries follow each other at once (no backoff)", {"persist": _persist_no_backoff}),
+    Break("health-schema", "/health/ready answers status as a boolean", {"prethrift": _prethrift_health_schema}),
+)}
+
+
+def parse_breaks(text: str) -> list[str]:
+    """``"a,b"`` -> ``["a", "b"]``; ``""`` or ``"none"`` -> ``[]``; an unknown kind is a ValueError."""
+    kinds = [k.strip() for k in text.split(",") if k.strip() and k.strip() != "none"]
+    unknown = [k for k in kinds if k not in BREAKS]
+    if unknown:
+        raise ValueError(f"unknown break kind(s) {', '.join(unknown)}; choose from {', '.join(BREAKS)}")
+    return kinds
+
+
+def apply_breaks(app: FastAPI, kinds: Sequence[str]) -> None:
+    """Inject each break into ``app`` (a reference app). Raises ValueError for a break the profile lacks."""
+    prof = app.state.profile
+    for kind in kinds:
+        brk = BREAKS[kind]
+        patch = brk.patches.get(prof.name)
+        if patch is None:
+            raise ValueError(f"break {kind!r} is not available for profile {prof.name!r}; "
+                             f"it exists for: {', '.join(brk.patches)}")
+        patch(prof)

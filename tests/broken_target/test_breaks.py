@@ -1,0 +1,146 @@
+"""Each break of the broken target does what it says, in process (no sinks, no backends)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from obsconf.reference.app import create_app
+from obsconf.reference.config import ReferenceConfig
+from tests.broken_target.breaks import BREAKS, apply_breaks, parse_breaks
+from tests.broken_target.serve import main
+
+CANARY = "sk-obsconf-canary-5f2a9c7e1b"
+
+
+@dataclass
+class Served:
+    client: TestClient
+    prof: Any
+    spans: InMemorySpanExporter
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def emit(self, line: bytes, record: dict[str, Any], event: Any) -> None:
+        self.lines.append(record)
+
+    def finished(self) -> dict[str, Any]:
+        return {s.name: s for s in self.spans.get_finished_spans()}
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    clients: list[TestClient] = []
+
+    def start(profile: str, breaks: Sequence[str]) -> Served:
+        app = create_app(profile, ReferenceConfig.for_tests(profile))
+        apply_breaks(app, breaks)
+        prof = app.state.profile
+        memory = InMemorySpanExporter()
+        prof.tel.provider.add_span_processor(SimpleSpanProcessor(memory))
+        served = Served(TestClient(app), prof, memory)
+        prof.tel.logger.add_sink(served)
+        served.client.__enter__()
+        clients.append(served.client)
+        return served
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def _save(s: Served) -> None:
+    resp = s.client.post("/snapshots/k1?agent_id=a&session_id=s", json={"state": {"api_key": CANARY}})
+    assert resp.status_code == 201, resp.text
+
+
+def test_parse_breaks() -> None:
+    assert parse_breaks("none") == [] and parse_breaks("") == []
+    assert parse_breaks("span-parent, log-secret") == ["span-parent", "log-secret"]
+    with pytest.raises(ValueError, match="unknown break kind"):
+        parse_breaks("span-parent,typo")
+
+
+def test_a_break_the_profile_lacks_is_refused() -> None:
+    app = create_app("syncd", ReferenceConfig.for_tests("syncd"))
+    with pytest.raises(ValueError, match="not available for profile 'syncd'"):
+        apply_breaks(app, ["health-schema"])
+
+
+def test_cli_refuses_a_break_for_another_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--profile", "persist", "--port", "0", "--break", "health-schema"])
+    assert exc.value.code == 2
+    assert "not available for profile persist" in capsys.readouterr().err
+
+
+def test_every_break_names_its_profiles() -> None:
+    assert set(BREAKS) == {"span-parent", "metric-label", "histogram-buckets", "log-secret", "span-secret",
+                           "log-no-trace-id", "retry-no-backoff", "health-schema"}
+    assert all(b.patches and b.what for b in BREAKS.values())
+
+
+def test_unbroken_persist_keeps_the_reference_tree(serve: Any) -> None:
+    s = serve("persist", [])
+    _save(s)
+    spans = s.finished()
+    assert spans["local_file_write"].parent.span_id == spans["save_snapshot"].context.span_id
+
+
+def test_span_parent_skips_save_snapshot(serve: Any) -> None:
+    s = serve("persist", ["span-parent"])
+    _save(s)
+    spans = s.finished()
+    server = spans["POST /snapshots/{key}"]
+    assert spans["local_file_write"].parent.span_id == server.context.span_id
+    assert spans["save_snapshot"].parent.span_id == server.context.span_id
+    assert spans["put_object_request"].parent.span_id == spans["local_file_write"].context.span_id
+
+
+def test_metric_label_drops_operation(serve: Any) -> None:
+    s = serve("persist", ["metric-label"])
+    assert s.client.get("/snapshots/missing").status_code == 404
+    text = s.client.get("/metrics").text
+    assert "persist_s3_errors_total 1.0" in text
+    assert 'persist_s3_requests_total{operation="get_object"}' in text  # the others keep their label
+
+
+def test_log_and_span_secret(serve: Any) -> None:
+    s = serve("persist", ["log-secret", "span-secret"])
+    _save(s)
+    body_lines = [r for r in s.lines if r.get("message") == "Snapshot request received"]
+    assert len(body_lines) == 1 and CANARY in body_lines[0]["body"] and len(body_lines[0]["trace_id"]) == 32
+    assert CANARY in s.finished()["POST /snapshots/{key}"].attributes["snapshot.request_body"]
+
+
+def test_log_without_trace_id(serve: Any) -> None:
+    s = serve("persist", ["log-no-trace-id"])
+    _save(s)
+    saved = [r for r in s.lines if r.get("message") == "Snapshot saved"]
+    others = [r for r in s.lines if r.get("message") == "request completed"]
+    assert saved and all("trace_id" not in r and "span_id" not in r for r in saved)
+    assert others and all(len(r["trace_id"]) == 32 for r in others)
+
+
+def test_retry_without_backoff(serve: Any) -> None:
+    s = serve("persist", ["retry-no-backoff"])
+    assert s.prof.backoff.schedule() == [0.0, 0.0, 0.0]
+
+
+def test_histogram_buckets(serve: Any) -> None:
+    s = serve("assistant", ["histogram-buckets"])
+    assert s.client.get("/api/agents").status_code == 200
+    text = s.client.get("/metrics").text
+    assert 'assistant_request_duration_seconds_bucket{endpoint="/api/agents",le="0.05",method="GET"}' in text
+    assert 'le="0.001"' not in text.split("assistant_request_duration_seconds")[1]
+
+
+def test_health_schema(serve: Any) -> None:
+    s = serve("prethrift", ["health-schema"])
+    assert s.client.get("/health/ready").json()["status"] is True
+    assert s.client.get("/health/live").json()["status"] == "healthy"
