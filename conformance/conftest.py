@@ -31,6 +31,10 @@ def _contracts(config: pytest.Config) -> list[Contract]:
     return config.stash[_CONTRACTS]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    _contracts(config)  # a malformed contract is a usage error (exit 4, one line) before collection starts
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "obsconf_case" not in metafunc.fixturenames:
         return

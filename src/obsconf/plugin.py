@@ -30,6 +30,8 @@ _EXTERNAL_OPTIONS = (
     ("pocketbase-url", "pocketbase", "PocketBase base URL, env OBSCONF_POCKETBASE_URL"),
     ("pocketbase-admin", "pocketbase_admin", "PocketBase superuser as email:password, env OBSCONF_POCKETBASE_ADMIN"),
     ("toxiproxy-url", "toxiproxy", "Toxiproxy API URL, env OBSCONF_TOXIPROXY_URL"),
+    ("loki-dialect", "loki_dialect", "query language of --obsconf-loki-url: logql (Grafana Loki, default) or "
+                                     "logsql (VictoriaLogs' Loki-compatible push), env OBSCONF_LOKI_DIALECT"),
 )
 
 

@@ -9,6 +9,7 @@ import requests
 
 from obsconf.collect import Collected, collect, read_logs, read_traces
 from obsconf.contract.model import MetricSpec, RequestStep, RetrySpec
+from obsconf.errors import UsageError
 from obsconf.model import HttpExchange, Series
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
@@ -93,10 +94,11 @@ class LiveProbe:
         fault = spec.fault
         proxy = self.target.proxies.get(fault.target) if fault else None
         if fault is not None and (proxy is None or self.toxiproxy is None):
-            raise AssertionError(
-                f"{spec.loc or spec.operation}: fault on {fault.target!r} needs the target's {fault.target} traffic "
-                f"to go through Toxiproxy; that is only set up for the reference service (proxies: "
-                f"{sorted(self.target.proxies)})")
+            raise UsageError(
+                f"{spec.loc or spec.operation}: the fault on {fault.target!r} needs the target's {fault.target} "
+                f"traffic to go through Toxiproxy, which obsconf sets up only for the reference service it starts "
+                f"(proxies here: {sorted(self.target.proxies) or 'none'}). Deselect with -k 'not retries', or point "
+                f"your service's {fault.target} client at a Toxiproxy proxy and run the reference-mode suite.")
         # hold the fault long enough for every attempt to fail: the sum of the backoff schedule, plus slack
         hold_s = sum(spec.backoff.window_ms(n)[1] for n in range(1, spec.max_attempts)) / 1000 + 0.5
         if fault is None or proxy is None or self.toxiproxy is None:

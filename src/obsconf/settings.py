@@ -21,6 +21,7 @@ ENV_LOKI_URL = "OBSCONF_LOKI_URL"  # a Grafana Loki base URL (push and LogQL que
 ENV_POCKETBASE_URL = "OBSCONF_POCKETBASE_URL"
 ENV_POCKETBASE_ADMIN = "OBSCONF_POCKETBASE_ADMIN"  # "email:password" of a superuser
 ENV_TOXIPROXY_URL = "OBSCONF_TOXIPROXY_URL"
+ENV_LOKI_DIALECT = "OBSCONF_LOKI_DIALECT"  # logql (Grafana Loki, default) | logsql (VictoriaLogs)
 #: Container stack: which images to run. ``auto`` (default) prefers local ``localhost/obsconf/*`` images
 #: (``obsconf images build``) when present, else the official ones; ``local`` or ``official`` force one.
 ENV_IMAGES = "OBSCONF_IMAGES"
@@ -67,6 +68,7 @@ class Settings:
                 ("pocketbase", ENV_POCKETBASE_URL),
                 ("pocketbase_admin", ENV_POCKETBASE_ADMIN),
                 ("toxiproxy", ENV_TOXIPROXY_URL),
+                ("loki_dialect", ENV_LOKI_DIALECT),
             )
             if env.get(var)
         }

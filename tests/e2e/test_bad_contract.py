@@ -11,10 +11,6 @@ from tests.e2e.suite_run import CONTRACTS, run_suite
 pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "conformance/conftest.py raises the UsageError from pytest_generate_tests, i.e. during collection: pytest "
-    "reports a collection error (exit 2, stack shown). Fix: call _contracts(config) from a pytest_configure "
-    "in conformance/conftest.py (then remove this marker)"))
 def test_malformed_contract_is_a_usage_error(tmp_path: Path) -> None:
     text = (CONTRACTS / "persist.yaml").read_text()
     assert "        size_bytes: integer\n" in text

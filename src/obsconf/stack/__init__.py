@@ -194,10 +194,13 @@ def _external_stack(settings: Settings, progress: Callable[[str], None]) -> Stac
     if missing:
         raise UsageError("--obsconf-stack=external needs the URL of every backend; missing: " + "; ".join(missing)
                          + ". Or use --obsconf-stack=process to start them here.")
+    dialect = ext.get("loki_dialect", "logql")
+    if dialect not in ("logql", "logsql"):
+        raise UsageError(f"--obsconf-loki-dialect {dialect!r}: use logql (Grafana Loki) or logsql (VictoriaLogs)")
     probes = {
         "jaeger": f"{ext['jaeger'].rstrip('/')}/api/services",
         "prometheus": f"{ext['prometheus'].rstrip('/')}/-/ready",
-        "loki": f"{ext['loki'].rstrip('/')}/ready",
+        "loki": f"{ext['loki'].rstrip('/')}/{'ready' if dialect == 'logql' else 'health'}",
         "pocketbase": f"{ext['pocketbase'].rstrip('/')}/api/health",
     }
     for name, url in probes.items():
@@ -213,9 +216,9 @@ def _external_stack(settings: Settings, progress: Callable[[str], None]) -> Stac
         otlp_http_url=ext["otlp_http"].rstrip("/"),
         otlp_grpc_endpoint=ext.get("otlp_grpc", ""),
         prometheus_url=ext["prometheus"].rstrip("/"),
-        logs_push_url=f"{loki}/loki/api/v1/push",
+        logs_push_url=f"{loki}/loki/api/v1/push" if dialect == "logql" else f"{loki}{PUSH_PATH}",
         logs_query_url=loki,
-        logs_dialect="logql",
+        logs_dialect=dialect,
         pocketbase_url=ext["pocketbase"].rstrip("/"),
         pocketbase_admin_email=email,
         pocketbase_admin_password=password,
