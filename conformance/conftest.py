@@ -36,6 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "scenario_id" in metafunc.fixturenames:
+        metafunc.parametrize("scenario_id", _fault_scenarios(metafunc.config))
     if "obsconf_case" not in metafunc.fixturenames:
         return
     from obsconf.suite import build_cases
@@ -46,6 +48,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for contract in _contracts(metafunc.config) for case in build_cases(contract)
     ]
     metafunc.parametrize("obsconf_case", params)
+
+
+def _fault_scenarios(config: pytest.Config) -> list[str]:
+    """Fault scenarios (issue 8) of the selected contracts' profiles. None with --obsconf-target: they start
+    the reference service with its dependencies behind Toxiproxy, which a service obsconf did not start is not."""
+    from obsconf.faults import SCENARIOS
+
+    if config.getoption("--obsconf-target"):
+        return []
+    profiles = {c.service.profile for c in _contracts(config)}
+    return [sc.id for sc in SCENARIOS if sc.profile in profiles]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # an empty parameter set would show as a skip; no scenario applies, so the test is deselected instead
+    empty = [i for i in items if i.name.startswith("test_fault") and i.get_closest_marker("skip") is not None]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [i for i in items if i not in empty]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.getoption("--obsconf-target"):
+        return ("obsconf: fault scenarios are not generated with --obsconf-target (they need the reference "
+                "service behind Toxiproxy)")
+    return None
 
 
 class Probes:
