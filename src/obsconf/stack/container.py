@@ -448,12 +448,9 @@ def _pocketbase_setup(container: DockerContainer, url: str) -> None:
     client.ensure_collection(DAEMON_LOGS_COLLECTION)
 
 
-def choose_and_check_images(client: docker.DockerClient, settings: Settings,
-                            progress: Callable[[str], None]) -> dict[str, str]:
-    """backend -> image reference, every image present in the engine (pulled if need be), Ryuk checked."""
+def _image_lookups(client: docker.DockerClient) -> tuple[Callable[[str], bool], Callable[[str], list[str]]]:
+    """``has_image(ref)`` and ``local_tags(repo)`` answered by the engine, as ``choose_images`` wants them."""
     import docker
-
-    from obsconf.images import choose_images
 
     def has_image(ref: str) -> bool:
         try:
@@ -466,7 +463,15 @@ def choose_and_check_images(client: docker.DockerClient, settings: Settings,
         return [t.rsplit(":", 1)[1] for img in client.images.list(name=repo) for t in img.tags
                 if t.startswith(repo + ":")]
 
-    chosen = choose_images(settings, has_image, local_tags)
+    return has_image, local_tags
+
+
+def choose_and_check_images(client: docker.DockerClient, settings: Settings,
+                            progress: Callable[[str], None]) -> dict[str, str]:
+    """backend -> image reference, every image present in the engine (pulled if need be), Ryuk checked."""
+    from obsconf.images import choose_images
+
+    chosen = choose_images(settings, *_image_lookups(client))
     progress("images: " + ", ".join(f"{c.ref} ({c.why})" for c in chosen.values()))
     ensure_images(client, (c.ref for c in chosen.values()), progress)
     check_ryuk(client, progress)
@@ -475,25 +480,12 @@ def choose_and_check_images(client: docker.DockerClient, settings: Settings,
 
 def missing_images(settings: Settings) -> list[str]:
     """The images the container stack would use that the engine does not have (no pull is attempted)."""
-    import docker
-
     from obsconf.images import choose_images
 
     client = docker_client(timeout=10)
     try:
-        def has_image(ref: str) -> bool:
-            try:
-                client.images.get(ref)
-                return True
-            except docker.errors.ImageNotFound:
-                return False
-
-        def local_tags(repo: str) -> list[str]:
-            return [t.rsplit(":", 1)[1] for img in client.images.list(name=repo) for t in img.tags
-                    if t.startswith(repo + ":")]
-
-        chosen = choose_images(settings, has_image, local_tags)
-        return [c.ref for c in chosen.values() if not has_image(c.ref)]
+        has_image, local_tags = _image_lookups(client)
+        return [c.ref for c in choose_images(settings, has_image, local_tags).values() if not has_image(c.ref)]
     finally:
         client.close()
 
