@@ -130,6 +130,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if doc.get("latency_histogram"):
         out += ["## Plots", "", f"![latency A vs B]({PLOT_LATENCY})", "", f"![CPU per request by round]({PLOT_CPU})",
                 ""]
+    if doc.get("delivery"):
+        # imported here: reading a report without a delivery section needs none of the network code
+        from obsconf.overhead.delivery import render_markdown as delivery_markdown
+
+        out += delivery_markdown(doc["delivery"])
     if doc["warnings"]:
         out += ["## Warnings", "", *[f"- {w}" for w in doc["warnings"]], ""]
     return "\n".join(out)

@@ -13,6 +13,11 @@ Example::
     obsconf overhead --profile persist --rounds 8 --round-seconds 5 --rate 1000 --out-dir reports
     obsconf gate reports/overhead.json --max-overhead-us 100
 
+``--delivery`` adds delivery under load (spans, log lines sent vs received, late, lost; see
+:mod:`obsconf.overhead.delivery`) to the report, measured after the rounds on the same backends::
+
+    obsconf overhead --with-stack --delivery --delivery-span-rate 200 --delivery-line-rate 1000
+
 ``--slowdown-us N`` is a test hook: variant A burns N us of extra CPU per request, to prove that the
 measurement and the gate see it.
 """
@@ -26,16 +31,26 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from obsconf import __version__
 from obsconf.errors import ObsconfError, UsageError
 from obsconf.overhead import procstat
+from obsconf.overhead.delivery import (
+    DEFAULT_LATE_AFTER_S,
+    DEFAULT_LINE_RATE,
+    DEFAULT_SECONDS,
+    DEFAULT_SPAN_RATE,
+    endpoints_from_json,
+    run_delivery,
+)
 from obsconf.overhead.loadgen import LoadResult, run_fixed_rate
 from obsconf.overhead.plots import latency_histogram, write_plots
 from obsconf.overhead.report import write_report
 from obsconf.overhead.schema import LatencySummary, OverheadReport, RoundResult, pair_values
 from obsconf.overhead.service import DEFAULT_MODULE, VariantSpec, endpoints_env, start_variant
 from obsconf.overhead.stats import compare_pairs, percentiles
+from obsconf.stack.endpoints import Endpoints
 
 PROFILES = ("persist", "syncd", "aurum", "prethrift", "assistant")
 COMPARED = ("cpu_us_per_request", "latency.p50_us", "latency.p95_us", "latency.p99_us", "throughput_rps",
@@ -66,6 +81,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pin", action="store_true", help="do not pin the service and the generator to cores")
     parser.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
     parser.add_argument("--micro-samples", type=int, default=30, help="samples per micro-benchmark (default 30)")
+    parser.add_argument("--delivery", action="store_true",
+                        help="after the rounds, measure delivery under load (spans in Jaeger, log lines in the log "
+                             "store and PocketBase: sent vs received, lost, late) on a syncd service; needs "
+                             "--with-stack or --endpoints-json; reported, not gated")
+    parser.add_argument("--delivery-span-rate", type=float, default=DEFAULT_SPAN_RATE,
+                        help=f"requests/s of the span phase (default {DEFAULT_SPAN_RATE:g}; 0 skips it)")
+    parser.add_argument("--delivery-line-rate", type=float, default=DEFAULT_LINE_RATE,
+                        help=f"log lines/s of the log phase (default {DEFAULT_LINE_RATE:g}; 0 skips it)")
+    parser.add_argument("--delivery-seconds", type=float, default=DEFAULT_SECONDS,
+                        help=f"seconds of load per delivery phase (default {DEFAULT_SECONDS:g})")
+    parser.add_argument("--delivery-late-s", type=float, default=DEFAULT_LATE_AFTER_S,
+                        help=f"an item arriving later than this counts as late (default {DEFAULT_LATE_AFTER_S:g} s)")
 
 
 @dataclass
@@ -106,6 +133,15 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--slowdown-us {args.slowdown_us}: must be >= 0")
     if not args.path.startswith("/"):
         raise UsageError(f"--path {args.path!r}: must start with '/', e.g. /api/ok")
+    if getattr(args, "delivery", False):
+        if not (getattr(args, "with_stack", False) or args.endpoints_json):
+            raise UsageError("--delivery reads what arrived in Jaeger, the log store and PocketBase: add --with-stack "
+                             "(or --endpoints-json of a running `obsconf stack up`)")
+        if args.delivery_span_rate < 0 or args.delivery_line_rate < 0 or \
+                not args.delivery_span_rate + args.delivery_line_rate:
+            raise UsageError("--delivery-span-rate and --delivery-line-rate must be >= 0 (0 skips), not both 0")
+        if args.delivery_seconds <= 0 or args.delivery_late_s <= 0:
+            raise UsageError("--delivery-seconds and --delivery-late-s must be positive")
 
 
 def _cores(pin: bool) -> tuple[int | None, int | None]:
@@ -208,6 +244,14 @@ def _build_report(args: argparse.Namespace, collected: _Collected, service_core:
     return report
 
 
+def _delivery(args: argparse.Namespace, endpoints: Endpoints) -> dict[str, Any]:
+    """The report's ``delivery`` section, measured against ``endpoints`` (see :mod:`obsconf.overhead.delivery`)."""
+    result = run_delivery(endpoints, span_rate=args.delivery_span_rate, line_rate=args.delivery_line_rate,
+                          seconds=args.delivery_seconds, late_after_s=args.delivery_late_s, log_dir=args.out_dir,
+                          module=args.module, connections=args.connections, progress=_progress)
+    return result.to_dict()
+
+
 def _measure_with_stack(args: argparse.Namespace):  # noqa: ANN202
     """Start the real backend stack, point the instrumented variant's sinks at it, measure, stop the stack."""
     import tempfile
@@ -223,9 +267,12 @@ def _measure_with_stack(args: argparse.Namespace):  # noqa: ANN202
         path.write_text(stack.endpoints.to_json())
         args.endpoints_json = path
         try:
-            return measure(args)
+            report = measure(args)
         finally:
             args.endpoints_json = None
+        if getattr(args, "delivery", False):
+            report.delivery = _delivery(args, stack.endpoints)
+        return report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -235,6 +282,8 @@ def run(args: argparse.Namespace) -> int:
             report = _measure_with_stack(args)
         else:
             report = measure(args)
+            if getattr(args, "delivery", False):
+                report.delivery = _delivery(args, endpoints_from_json(args.endpoints_json))
     except ObsconfError as exc:
         print(f"obsconf overhead: {exc}", file=sys.stderr)
         return 1
@@ -260,6 +309,15 @@ def run(args: argparse.Namespace) -> int:
               f"{cpu['diff_ci_high']:+.1f}), {cpu['pct_median']:+.1f}% (95% CI {cpu['pct_ci_low']:+.1f} .. "
               f"{cpu['pct_ci_high']:+.1f}%); detection limit about {cpu['detection_limit_abs']:.1f} us "
               f"({cpu['detection_limit_pct']:.1f}%) with {cpu['pairs']} pairs")
+    delivery = doc.get("delivery") or {}
+    if delivery.get("spans"):
+        sp = delivery["spans"]
+        print(f"delivery: spans at {sp['rate_rps']:g} req/s: {sp['traces_received']}/{sp['requests_answered']} traces, "
+              f"{sp['traces_lost']} lost, {sp['late']} late, {sp.get('spans_not_exported')} not exported")
+    for d in (delivery.get("logs") or {}).get("sinks", []):
+        print(f"delivery: {d['sink']} at {delivery['logs']['rate_lines_per_s']:g} lines/s: {d['received']}/{d['sent']} "
+              f"lines, {d['lost']} lost, {d['duplicated']} duplicated, {d['late']} late, p95 delay "
+              f"{d['delay']['p95_s']} s")
     for warning in doc["warnings"]:
         print(f"warning: {warning}")
     print(f"wrote {json_path}, {md_path}" + "".join(f", {p}" for p in plots))

@@ -2,7 +2,7 @@
 
 The report keeps every round's raw numbers, so a reader (the gate, a later comparison) recomputes what it
 needs instead of trusting a summary. ``schema_version`` changes whenever a field changes meaning or is
-removed; adding an optional field keeps the version.
+removed; adding an optional field keeps the version (``delivery``, written by ``--delivery``, is optional).
 """
 
 from __future__ import annotations
@@ -98,9 +98,10 @@ class OverheadReport:
     micro: list[MicroResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     goal_max_overhead_us: float = GOAL_MAX_OVERHEAD_US
+    delivery: dict[str, Any] | None = None  # ``--delivery``: see :mod:`obsconf.overhead.delivery`
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc = {
             "schema_version": SCHEMA_VERSION,
             "kind": REPORT_KIND,
             "created_utc": self.created_utc,
@@ -115,6 +116,9 @@ class OverheadReport:
             "micro": [dict(asdict(m), within_budget=m.within_budget) for m in self.micro],
             "warnings": self.warnings,
         }
+        if self.delivery is not None:
+            doc["delivery"] = self.delivery
+        return doc
 
 
 _NUM = {"type": "number"}
@@ -122,6 +126,34 @@ _LAT = {
     "type": "object",
     "required": ["p50_us", "p95_us", "p99_us", "max_us", "mean_us"],
     "properties": {k: _NUM for k in ("p50_us", "p95_us", "p99_us", "max_us", "mean_us")},
+}
+_DELAY = {"type": "object", "required": ["count", "p50_s", "p95_s", "max_s"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_DELIVERY = {
+    "type": "object",
+    "required": ["config", "spans", "logs", "notes"],
+    "properties": {
+        "config": {"type": "object", "required": ["profile", "late_after_s"]},
+        "spans": {
+            "type": ["object", "null"],
+            "required": ["rate_rps", "seconds", "requests_sent", "requests_answered", "traces_received", "traces_lost",
+                         "traces_incomplete", "spans_expected", "spans_received", "late", "delay"],
+            "properties": {k: _COUNT for k in ("requests_sent", "requests_answered", "traces_received",
+                                               "traces_lost", "traces_incomplete", "spans_expected",
+                                               "spans_received", "late")} | {"delay": _DELAY},
+        },
+        "logs": {
+            "type": "object",
+            "required": ["rate_lines_per_s", "seconds", "lines_sent", "sinks"],
+            "properties": {"sinks": {"type": "array", "items": {
+                "type": "object",
+                "required": ["sink", "sent", "received", "lost", "duplicated", "late", "delay"],
+                "properties": {k: _COUNT for k in ("sent", "received", "lost", "duplicated", "late")}
+                | {"delay": _DELAY},
+            }}},
+        },
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
 }
 _COMPARISON = {
     "type": "object",
@@ -187,6 +219,7 @@ REPORT_SCHEMA: dict[str, Any] = {
             },
         },
         "warnings": {"type": "array", "items": {"type": "string"}},
+        "delivery": _DELIVERY,
     },
 }
 
