@@ -128,16 +128,17 @@ async def _run(host: str, port: int, path: str, rate: float, seconds: float, con
                 result._error(f"HTTP {status} on GET {path}")
 
     workers = [asyncio.create_task(worker(c)) for c in conns]
-    interval = 1.0 / rate
+    # due times from an integer index: adding 1/rate repeatedly drifts and can send one request too many
+    total = round(rate * seconds)
     start = clock()
-    stop_at = start + seconds
-    next_due = start
-    while next_due < stop_at:
+    sent = 0
+    while sent < total:
         now = clock()
-        while next_due <= now and next_due < stop_at:
-            queue.put_nowait((next_due, now))
-            next_due += interval
-        await asyncio.sleep(max(0.0, next_due - clock()))
+        while sent < total and start + sent / rate <= now:
+            queue.put_nowait((start + sent / rate, now))
+            sent += 1
+        if sent < total:
+            await asyncio.sleep(max(0.0, start + sent / rate - clock()))
     for _ in workers:
         queue.put_nowait(None)
     done, pending = await asyncio.wait(workers, timeout=DRAIN_TIMEOUT_S)
