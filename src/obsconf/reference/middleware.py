@@ -170,14 +170,18 @@ class TelemetryMiddleware:
                 route = self._templates[template] = _CONVERTER.sub(r"{\1}", template)
         self.profile.request_finished(method, route or "unmatched", status, duration, rctx)
         if span is not None:
+            # one set_attributes call (each attribute write takes the span's lock), no rename when the
+            # route is the path (fixed routes like /api/ok)
             if route:
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.route", route)
+                if route != path:
+                    span.update_name(f"{method} {route}")
+                attrs: dict[str, Any] = {"http.route": route, "http.response.status_code": status}
             else:
                 span.update_name(method)
-            span.set_attribute("http.response.status_code", status)
+                attrs = {"http.response.status_code": status}
             if self.legacy:
-                span.set_attribute("http.status_code", status)
+                attrs["http.status_code"] = status
+            span.set_attributes(attrs)
             if error is not None:
                 span.record_exception(error)
                 span.set_attribute("error.type", type(error).__qualname__)

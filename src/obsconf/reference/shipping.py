@@ -10,6 +10,7 @@ reported through ``on_error`` and counted; they never reach the request that log
 
 from __future__ import annotations
 
+import http.client
 import random
 import threading
 import time
@@ -19,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
-import requests
 
 from obsconf.reference.backoff import Backoff
 from obsconf.reference.breaker import CircuitBreaker
+from obsconf.reference.httppost import HttpPoster
+
+_JSON = {"Content-Type": "application/json"}
 
 T = TypeVar("T")
 
@@ -277,7 +280,7 @@ class LokiShipper(BatchShipper[tuple[int, bytes]]):
         super().__init__("loki", **kwargs)
         self.push_url = push_url
         self.labels = dict(labels)
-        self._session = requests.Session()
+        self._poster = HttpPoster(push_url)  # http.client keep-alive: a fifth of requests' CPU per POST
 
     def send(self, batch: list[tuple[int, bytes]], timeout: float) -> None:
         body = orjson.dumps({"streams": [{
@@ -285,19 +288,17 @@ class LokiShipper(BatchShipper[tuple[int, bytes]]):
             "values": [[str(ts), line.decode("utf-8", "replace")] for ts, line in batch],
         }]})
         try:
-            resp = self._session.post(self.push_url, data=body, timeout=timeout,
-                                      headers={"Content-Type": "application/json"})
-        except (requests.ConnectionError, requests.Timeout) as exc:
+            resp = self._poster.post(body, timeout, _JSON)
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, broken answer
             raise ShipError(f"POST {self.push_url}: {type(exc).__name__}: {exc}", retryable=True) from None
-        except requests.RequestException as exc:
-            raise ShipError(f"POST {self.push_url}: {exc}", retryable=False) from None
-        retry = classify_status(resp.status_code)
+        retry = classify_status(resp.status)
         if retry is not None:
-            raise ShipError(f"POST {self.push_url} -> {resp.status_code} {resp.text[:200]!r}", retryable=retry)
+            text = resp.body[:200].decode("utf-8", "replace")
+            raise ShipError(f"POST {self.push_url} -> {resp.status} {text!r}", retryable=retry)
 
     def close(self, timeout: float) -> None:
         super().close(timeout)
-        self._session.close()
+        self._poster.close()
 
 
 class LokiSink:

@@ -92,13 +92,15 @@ class CountingExporter(SpanExporter):
         self.failed = 0
         self.batches_failed = 0
         self._last_report = 0.0
+        # the lean OTLP exporter redacts while it encodes (cached per attribute); others get redacted copies
+        self._redact_here = not getattr(inner, "redacts_attributes", False)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         clean = [
             copy_span(s, attributes=self.redactor.mapping(s.attributes))
             if s.attributes and self.redactor.needs_work(s.attributes) else s
             for s in spans
-        ]
+        ] if self._redact_here else spans
         try:
             result = self.inner.export(clean)
         except Exception as exc:  # noqa: BLE001 - an exporter bug must not kill the export thread
@@ -214,9 +216,10 @@ class Telemetry:
             }), sampler=self._sampler())
             downstream: SpanProcessor | None = None
             if config.otlp_http_url:
-                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+                from obsconf.reference.otlpexport import LeanOTLPSpanExporter
 
-                inner = OTLPSpanExporter(endpoint=config.otlp_http_url + "/v1/traces", timeout=2)
+                inner = LeanOTLPSpanExporter(endpoint=config.otlp_http_url + "/v1/traces", timeout=2,
+                                             redactor=self.redactor)
                 self.exporter = CountingExporter(inner, self.redactor, self._diag_stdout_only)
                 delay = None if os.environ.get("OTEL_BSP_SCHEDULE_DELAY") else 500
                 downstream = BatchSpanProcessor(self.exporter, schedule_delay_millis=delay, max_queue_size=8192,

@@ -90,11 +90,13 @@ class ProfileBase:
     def access_log(self, method: str, route: str, status: int, duration_ms: float, ctx: RequestContext,
                    error: BaseException | None) -> None:
         level = "ERROR" if status >= 500 else "WARN" if status >= 400 else "INFO"
-        fields: dict[str, Any] = {"method": method, "path": route, "status_code": status,
+        # keys are ours and name no secret; only the request's own strings go through the redactor (cached)
+        text = self.tel.redactor.text
+        fields: dict[str, Any] = {"method": text(method), "path": text(route), "status_code": status,
                                   "duration_ms": round(duration_ms, 3)}
         if error is not None:
-            fields["error"] = f"{type(error).__name__}: {error}"
-        self.access.log(level, "request completed", **fields)
+            fields["error"] = text(f"{type(error).__name__}: {error}")
+        self.access.request_line(level, "request completed", fields, ctx)
 
     async def startup(self) -> None:
         self.tel.start()
