@@ -23,30 +23,7 @@ from obsconf.reference.shipping import BatchShipper, ShipError, classify_status
 PB_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 PB_MAX_BATCH = 100  # PocketBase's default settings.batch.maxRequests
 
-#: PocketBase collection definition for seed 001's ``daemon_logs`` (0.23+ ``fields`` syntax), for stacks
-#: and tests that create the collection themselves.
-DAEMON_LOGS_COLLECTION: dict[str, Any] = {
-    "name": "daemon_logs",
-    "type": "base",
-    "fields": [
-        {"name": "timestamp", "type": "date", "required": True},
-        {"name": "level", "type": "select", "values": list(PB_LEVELS), "maxSelect": 1, "required": True},
-        {"name": "message", "type": "text", "required": True},
-        {"name": "target", "type": "text"},
-        {"name": "module_path", "type": "text"},
-        {"name": "file", "type": "text"},
-        {"name": "line", "type": "number"},
-        {"name": "fields", "type": "json"},
-        {"name": "daemon_id", "type": "text", "required": True},
-        {"name": "session_id", "type": "text", "required": True},
-    ],
-    "indexes": [
-        "CREATE INDEX idx_daemon_logs_timestamp ON daemon_logs (timestamp)",
-        "CREATE INDEX idx_daemon_logs_level ON daemon_logs (level)",
-        "CREATE INDEX idx_daemon_logs_daemon_id ON daemon_logs (daemon_id)",
-        "CREATE INDEX idx_daemon_logs_session_id ON daemon_logs (session_id)",
-    ],
-}
+# The collection itself (seed 001's `daemon_logs`) is created by the stack: obsconf.readers.pocketbase.
 
 
 def pb_timestamp(time_ns: int) -> str:
