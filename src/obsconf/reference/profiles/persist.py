@@ -443,16 +443,20 @@ class PersistProfile(ProfileBase):
             raise StoreError("CorruptSnapshot", "snapshot envelope lacks agent_json/metadata", False)
         return env
 
+    def _fetch(self, key: str, operation: str) -> tuple[bytes, dict[str, Any], int]:
+        """Download (with retries) and unpack a snapshot inside the caller's span: the agent JSON bytes, its
+        metadata and how many retries the download took."""
+        obj, retries = self._download(key, operation)
+        with self.tel.tracer.start_as_current_span("decompress_data", attributes={"key": key,
+                                                                                 "size_bytes": len(obj.data)}):
+            env = self._open(obj.data)
+        return env["agent_json"].encode(), env["metadata"], retries
+
     def load(self, key: str) -> dict[str, Any]:
         tracer = self.tel.tracer
         with tracer.start_as_current_span("load_snapshot", attributes={
                 "bucket": self.bucket, "key": key, "operation_type": "load"}) as root:
-            obj, retries = self._download(key, "load")
-            with tracer.start_as_current_span("decompress_data", attributes={"key": key,
-                                                                             "size_bytes": len(obj.data)}):
-                env = self._open(obj.data)
-            raw = env["agent_json"].encode()
-            meta = env["metadata"]
+            raw, meta, retries = self._fetch(key, "load")
             agent_id, session_id = str(meta.get("agent_id", "")), str(meta.get("session_id", ""))
             root.set_attributes({"size_bytes": len(raw), "agent_id": agent_id, "session_id": session_id,
                                  "retry_count": retries})
@@ -466,12 +470,7 @@ class PersistProfile(ProfileBase):
         tracer = self.tel.tracer
         with tracer.start_as_current_span("verify_snapshot", attributes={
                 "bucket": self.bucket, "key": key, "operation_type": "verify"}) as root:
-            obj, retries = self._download(key, "verify")
-            with tracer.start_as_current_span("decompress_data", attributes={"key": key,
-                                                                             "size_bytes": len(obj.data)}):
-                env = self._open(obj.data)
-            raw = env["agent_json"].encode()
-            meta = env["metadata"]
+            raw, meta, retries = self._fetch(key, "verify")
             with tracer.start_as_current_span("calculate_hash", attributes={"key": key, "size_bytes": len(raw)}):
                 actual = hashlib.sha256(raw).hexdigest()
             expected = str(meta.get("content_sha256", ""))
