@@ -1,9 +1,10 @@
 """Drive a target with a contract's workload, then read what arrived in every backend.
 
-This is the one place where the conformance suite talks to the network: it runs the workload, then
-waits, with a deadline, for spans, log lines, records and series to arrive. Waiting ends early once
-everything the workload should have produced is there. The result is a :class:`Collected` snapshot that
-the pure checks read.
+The workload sends a fresh W3C ``traceparent`` with every request, so the trace id of each request is
+known before it is sent; spans are read back by those ids. A service that does not propagate trace
+context is read by its service name within the run window instead, and the findings say so. Waiting ends
+early once everything the workload should have produced is there. The result is a :class:`Collected`
+snapshot that the pure checks read.
 """
 
 from __future__ import annotations
@@ -15,19 +16,25 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from obsconf.checks._common import get_field
 from obsconf.contract.model import Contract, EmitStep
-from obsconf.model import HttpExchange, LogRecord, MetricFamily, Span
+from obsconf.model import HttpExchange, LogRecord, MetricFamily, Span, get_field
+from obsconf.readers.console import console_records
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.workload import run_workload
 
-TRACE_HEADER = "x-trace-id"
+if TYPE_CHECKING:
+    from obsconf.target import Target
+
 _HEX32 = re.compile(r"[0-9a-f]{32}")
+
+#: How spans were found: by the trace ids the workload sent, or by service name within the run window.
+BY_TRACEPARENT = "traceparent"
+BY_WINDOW = "service window"
 
 
 @dataclass
@@ -40,11 +47,16 @@ class Collected:
     started_ns: int
     exchanges: list[HttpExchange] = field(default_factory=list)
     traces: dict[str, list[Span]] = field(default_factory=dict)  # trace id -> spans
-    logs: list[LogRecord] = field(default_factory=list)  # from the Loki-protocol log store
+    logs: list[LogRecord] = field(default_factory=list)  # from the contract's log source(s)
+    console: list[LogRecord] = field(default_factory=list)  # the service's stdout (when obsconf started it)
     store_records: list[LogRecord] = field(default_factory=list)  # e.g. PocketBase daemon_logs
     metrics_before: list[MetricFamily] = field(default_factory=list)
     metrics_after: list[MetricFamily] = field(default_factory=list)
     metrics_text: str = ""
+    trace_lookup: str = BY_TRACEPARENT
+    traffic: dict[str, int] = field(default_factory=dict)  # dependency name -> connections through its proxy
+    started_by_obsconf: bool = False  # obsconf started the service (so its dependencies sit behind proxies)
+    notes: list[str] = field(default_factory=list)  # what a reader of the findings must know (fallbacks)
     queries: dict[str, str] = field(default_factory=dict)  # what was asked of each backend
     links: dict[str, str] = field(default_factory=dict)  # where to see it in each backend's UI
     timings: dict[str, float] = field(default_factory=dict)
@@ -53,24 +65,32 @@ class Collected:
     def spans(self) -> list[Span]:
         return [s for spans in self.traces.values() for s in spans]
 
-    def response_trace_ids(self) -> list[str]:
-        ids = []
-        for ex in self.exchanges:
-            value = _header(ex, TRACE_HEADER)
-            if value:
-                ids.append(value.lower())
-        return ids
+    def sent_trace_ids(self) -> list[str]:
+        """The trace ids the workload's requests carried (in request order)."""
+        return [x.trace_id for x in self.exchanges if x.trace_id]
+
+    def every_sink(self) -> list[LogRecord]:
+        """Every log record read from any sink: where a secret must never appear."""
+        sources = self.contract.logs.sources if self.contract.logs else ()
+        return self.logs + ([] if "console" in sources else self.console) + self.store_records
 
 
-def _header(exchange: HttpExchange, name: str) -> str | None:
-    for key, value in exchange.headers.items():
-        if key.lower() == name:
-            return value
-    return None
+@dataclass
+class RetryRun:
+    """What one retry fault produced: the requests made during the fault and what they left behind."""
+
+    exchanges: list[HttpExchange]
+    spans: list[Span]
+    logs: list[LogRecord]
+    before: list[MetricFamily]
+    after: list[MetricFamily]
+    query: str = ""
+    trace_url: str = ""
+    traffic: int = -1  # connections through the faulted dependency's proxy (-1: not measured)
 
 
-def _poll(fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float, interval: float = 0.3,
-          progress: Callable[[Any], int] | None = None, quiet: float = 2.0) -> Any:
+def poll(fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float, interval: float = 0.3,
+         progress: Callable[[Any], int] | None = None, quiet: float = 2.0) -> Any:
     """Fetch until ``done``, the deadline, or - with ``progress`` - until what arrived stopped growing for
     ``quiet`` seconds (data that will never come, e.g. a request the service does not trace, ends the wait
     early; the checks then report what is missing)."""
@@ -94,6 +114,8 @@ def read_traces(jaeger: JaegerReader, service: str, trace_ids: list[str], *, tim
     """The spans of each trace id, waiting until every trace arrived and its span count stopped growing."""
     wanted = set(trace_ids)
     found: dict[str, list[Span]] = {}
+    if not wanted:
+        return found
 
     def fetch() -> dict[str, list[Span]]:
         for trace in jaeger.traces(service, lookback_s=900, limit=max(200, 4 * len(wanted))):
@@ -105,7 +127,7 @@ def read_traces(jaeger: JaegerReader, service: str, trace_ids: list[str], *, tim
                 found[missing] = spans
         return found
 
-    _poll(fetch, lambda f: wanted <= f.keys(), timeout=timeout, progress=lambda f: sum(map(len, f.values())))
+    poll(fetch, lambda f: wanted <= f.keys(), timeout=timeout, progress=lambda f: sum(map(len, f.values())))
     # late children: the batch processors of service and collector flush on their own timers
     counts = {tid: len(spans) for tid, spans in found.items()}
     time.sleep(0.6)
@@ -115,6 +137,22 @@ def read_traces(jaeger: JaegerReader, service: str, trace_ids: list[str], *, tim
             if len(refreshed) > len(found[tid]):
                 found[tid] = refreshed
     return dict(found)
+
+
+def traces_in_window(jaeger: JaegerReader, service: str, start_ns: int, *, timeout: float,
+                     expected: int = 0) -> dict[str, list[Span]]:
+    """Traces of ``service`` that began at or after ``start_ns``, waiting until ``expected`` arrived or the
+    count stopped growing: the lookup for a service that does not propagate the workload's trace ids."""
+    since_us = start_ns // 1000 - 1_000_000
+
+    def fetch() -> dict[str, list[Span]]:
+        out = {}
+        for trace in jaeger.traces(service, lookback_s=900, limit=max(500, 4 * expected)):
+            if trace and min(s.start_us for s in trace) >= since_us:
+                out[trace[0].trace_id] = trace
+        return out
+
+    return dict(poll(fetch, lambda f: expected > 0 and len(f) >= expected, timeout=timeout, progress=len))
 
 
 def seqs_seen(records: list[LogRecord], seq_field: str) -> set[int]:
@@ -137,25 +175,35 @@ def logged_trace_ids(records: list[LogRecord], trace_id_field: str) -> set[str]:
     return out
 
 
-def read_logs(reader: LogReader, labels: dict[str, str], start_ns: int, trace_ids: list[str], *,
-              timeout: float, seq_field: str = "", seqs: set[int] | None = None) -> list[LogRecord]:
-    """Log lines of the stream since ``start_ns``, waiting until lines of each trace id arrived - and, with
-    ``seq_field``, every numbered line in ``seqs`` (one trace's lines can span several shipped batches) -
-    or until the count stops growing (the workload produced no traced lines, or lines were lost)."""
-    wanted = set(trace_ids)
-    wanted_seqs = set(seqs or ())
-
-    def fetch() -> list[LogRecord]:
-        return reader.lines(labels, start_ns=start_ns)
-
+def _lines_done(wanted: set[str], trace_field: str, wanted_seqs: set[int], seq_field: str
+                ) -> Callable[[list[LogRecord]], bool]:
     def done(lines: list[LogRecord]) -> bool:
         if not wanted and not wanted_seqs:
             return False  # nothing to wait for: stop once the count is stable
         if wanted_seqs and not wanted_seqs <= seqs_seen(lines, seq_field):
             return False
-        return wanted <= {str(r.fields.get("trace_id", "")).lower() for r in lines}
+        return wanted <= logged_trace_ids(lines, trace_field)
 
-    return list(_poll(fetch, done, timeout=timeout, progress=len))
+    return done
+
+
+def read_logs(reader: LogReader, labels: dict[str, str], start_ns: int, trace_ids: list[str], *,
+              timeout: float, trace_field: str = "trace_id", seq_field: str = "",
+              seqs: set[int] | None = None) -> list[LogRecord]:
+    """Log lines of the stream since ``start_ns``, waiting until lines of each trace id arrived - and, with
+    ``seq_field``, every numbered line in ``seqs`` (one trace's lines can span several shipped batches) -
+    or until the count stops growing (the workload produced no traced lines, or lines were lost)."""
+    return list(poll(lambda: reader.lines(labels, start_ns=start_ns),
+                     _lines_done(set(trace_ids), trace_field, set(seqs or ()), seq_field),
+                     timeout=timeout, progress=len))
+
+
+def read_console(target: Target, offset: int, trace_ids: list[str], *, timeout: float,
+                 trace_field: str = "trace_id", seq_field: str = "", seqs: set[int] | None = None) -> list[LogRecord]:
+    """Lines the service wrote to stdout since byte ``offset``, waiting as :func:`read_logs` does."""
+    return list(poll(lambda: console_records(target.stdout_since(offset)),
+                     _lines_done(set(trace_ids), trace_field, set(seqs or ()), seq_field),
+                     timeout=timeout, interval=0.2, progress=len, quiet=1.0))
 
 
 def read_store(client: PocketBaseClient, collection: str, since_ns: int, *, timeout: float,
@@ -177,52 +225,85 @@ def read_store(client: PocketBaseClient, collection: str, since_ns: int, *, time
     def done(rows: list[dict[str, Any]]) -> bool:
         return len(rows) >= min_count and (not wanted_seqs or wanted_seqs <= seqs_seen(as_records(rows), seq_field))
 
-    return as_records(_poll(fetch, done, timeout=timeout, progress=len))
+    return as_records(poll(fetch, done, timeout=timeout, progress=len))
 
 
-def collect(contract: Contract, base_url: str, *, jaeger: JaegerReader, logs: LogReader,
+def _collect_traces(got: Collected, jaeger: JaegerReader, service: str, timeout: float) -> None:
+    sent = got.sent_trace_ids()
+    mark = time.monotonic()
+    got.traces = read_traces(jaeger, service, sent, timeout=timeout)
+    got.queries["traces"] = f"GET {jaeger.url}/api/traces/<id> for the trace id of each request's traceparent"
+    if not got.traces:
+        # no propagation (or sampling below 1.0): take the service's traces of this run's window
+        got.traces = traces_in_window(jaeger, service, got.started_ns, timeout=min(timeout, 8.0),
+                                      expected=0 if sent else len(got.exchanges))
+        got.trace_lookup = BY_WINDOW
+        got.queries["traces"] = f"GET {jaeger.url}/api/traces?service={service} since the run began"
+        if sent:
+            got.notes.append(
+                f"none of the {len(sent)} trace ids sent in W3C traceparent headers arrived in Jaeger: the service "
+                f"does not propagate trace context (or does not export spans); spans were looked up by service "
+                f"name {service!r} within the run window, so requests cannot be paired with their traces")
+    got.links["traces"] = jaeger.search_link(service)
+    got.timings["traces"] = time.monotonic() - mark
+
+
+def collect(contract: Contract, target: Target, *, jaeger: JaegerReader, logs: LogReader,
             pocketbase: PocketBaseClient | None, metrics_headers: dict[str, str] | None = None,
             timeout: float = 15.0, run_id: str | None = None) -> Collected:
-    """Run the contract's workload against ``base_url`` and read every backend."""
+    """Run the contract's workload against ``target`` and read every backend."""
+    from obsconf.target import sample_rate
+
     service = contract.service.name
+    base_url = target.base_url
     run_id = run_id or uuid.uuid4().hex[:10]
     metrics_url = base_url.rstrip("/") + contract.service.metrics_path
     got = Collected(contract=contract, base_url=base_url, run_id=run_id, started_ns=time.time_ns())
     began = time.monotonic()
     _, got.metrics_before = scrape(metrics_url, headers=metrics_headers)
-    got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": run_id})
+    console_mark = target.stdout_size()
+    # at a sample rate below 1 the service's own sampler must decide, so no sampled parent is sent
+    got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": run_id},
+                                 propagate=sample_rate(contract) >= 1.0)
     got.timings["workload"] = time.monotonic() - began
+    _collect_traces(got, jaeger, service, timeout)
+    sent = got.sent_trace_ids()
 
-    mark = time.monotonic()
-    trace_ids = got.response_trace_ids()
-    got.traces = read_traces(jaeger, service, trace_ids, timeout=timeout)
-    got.queries["traces"] = f"GET {jaeger.url}/api/traces?service={service} (+ /api/traces/<id> per X-Trace-Id)"
-    got.links["traces"] = jaeger.search_link(service)
-    got.timings["traces"] = time.monotonic() - mark
-
+    spec = contract.logs
+    trace_field = spec.correlation.trace_id_field if spec and spec.correlation else "trace_id"
     # numbered lines of the emit steps that the delivery check counts in each sink
-    delivery = contract.logs.delivery if contract.logs else None
+    delivery = spec.delivery if spec else None
     emitted = sum(s.n for s in contract.workload if isinstance(s, EmitStep))
     seq_field = delivery.seq_field if delivery is not None else ""
     seqs = set(range(emitted)) if delivery is not None else set()
-
     mark = time.monotonic()
-    labels = {"service": service}
-    loki_seqs = seqs if delivery is not None and "loki" in delivery.sinks else set()
-    got.logs = read_logs(logs, labels, got.started_ns, trace_ids, timeout=timeout, seq_field=seq_field,
-                         seqs=loki_seqs)
-    # the correlation check needs the spans of every trace a log line names, not only the responses' (lines
-    # outside the workload's requests, e.g. the start-up readiness probe, name traces of their own)
-    corr = contract.logs.correlation if contract.logs else None
-    if corr is not None:
-        extra = sorted(logged_trace_ids(got.logs, corr.trace_id_field) - got.traces.keys())[:50]
+    sources = spec.sources if spec else ()
+    if target.stdout_path is not None:
+        got.console = read_console(target, console_mark, sent if "console" in sources else [],
+                                   timeout=timeout if "console" in sources else 1.0, trace_field=trace_field,
+                                   seq_field=seq_field, seqs=seqs if "console" in sources else set())
+        got.queries["console"] = f"stdout of the service ({target.stdout_path})"
+    if spec is not None and "loki" in sources:
+        loki_seqs = seqs if delivery is not None and "loki" in delivery.sinks else set()
+        got.logs = read_logs(logs, spec.stream, got.started_ns, sent, timeout=timeout, trace_field=trace_field,
+                             seq_field=seq_field, seqs=loki_seqs)
+        got.queries["logs"] = selector(spec.stream, None, logs.dialect)
+        got.links["logs"] = logs.link(got.queries["logs"])
+    if spec is not None and "console" in sources:
+        if target.stdout_path is None:
+            got.notes.append("logs.source is console, but obsconf did not start this service, so it cannot read "
+                             "its stdout; let obsconf start it (service.command or --obsconf-target-cmd)")
+        got.logs = got.logs + got.console
+        got.queries.setdefault("logs", got.queries.get("console", "stdout"))
+    # the correlation check needs the spans of every trace a log line names, not only the requests' (lines
+    # outside the workload's requests, e.g. a start-up probe, name traces of their own)
+    if spec is not None and spec.correlation is not None:
+        extra = sorted(logged_trace_ids(got.logs, trace_field) - got.traces.keys())[:50]
         if extra:
             got.traces.update(read_traces(jaeger, service, extra, timeout=min(timeout, 5.0)))
-    got.queries["logs"] = selector(labels, None, logs.dialect)
-    got.links["logs"] = logs.link(got.queries["logs"])
     got.timings["logs"] = time.monotonic() - mark
 
-    store = contract.logs.store if contract.logs else None
+    store = spec.store if spec else None
     if store is not None and pocketbase is not None:
         mark = time.monotonic()
         store_seqs = seqs if delivery is not None and "pocketbase" in delivery.sinks else set()
@@ -235,4 +316,6 @@ def collect(contract: Contract, base_url: str, *, jaeger: JaegerReader, logs: Lo
     got.metrics_text, got.metrics_after = scrape(metrics_url, headers=metrics_headers)
     got.queries["metrics"] = f"GET {metrics_url}"
     got.links["metrics"] = metrics_url
+    got.traffic = target.traffic()
+    got.started_by_obsconf = target.started
     return got

@@ -27,6 +27,11 @@ class TargetUnreachable(ObsconfError):
     """The service under test cannot be reached at the given URL."""
 
 
+class TargetStartFailed(ObsconfError):
+    """The service under test exited at start or never answered; the message carries its command,
+    its readiness URL and the tail of its stdout and stderr."""
+
+
 class PortInUse(ObsconfError):
     """A requested loopback port is already taken by another process."""
 

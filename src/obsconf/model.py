@@ -8,6 +8,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+MISSING: Any = object()  # what :func:`get_field` returns for an absent path
+
+
+def get_field(data: dict[str, Any], path: str) -> Any:
+    """Value at dotted ``path`` (``fields.job_name``) of a JSON object; a literal key containing dots wins.
+    :data:`MISSING` if absent."""
+    if path in data:
+        return data[path]
+    current: Any = data
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return MISSING
+        current = current[part]
+    return current
+
 
 @dataclass(frozen=True)
 class Span:
@@ -75,6 +90,7 @@ class HttpExchange:
     body: Any  # parsed JSON when the response was JSON, else the text
     elapsed_ms: float
     sent_at_ns: int = 0
+    trace_id: str = ""  # the trace id the request's W3C traceparent carried ("" when none was sent)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,19 @@
-"""The obsconf pytest plugin: options, markers and session fixtures for the backend stack and its readers.
+"""The obsconf pytest plugin: it collects contracts as tests, and gives options, markers and session fixtures.
 
-Registered through the ``pytest11`` entry point. Heavy imports happen inside the fixtures that need them,
-so a pytest run that uses no obsconf fixture pays nothing.
+Registered through the ``pytest11`` entry point, so installing obsconf is enough: ``pytest --obsconf-contract
+my.yaml`` (or ``pytest my.obsconf.yaml``) collects the contract's cases in any repository. Heavy imports
+happen inside the hooks and fixtures that need them, so a pytest run that uses no contract pays nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from obsconf.errors import ObsconfError
 from obsconf.settings import ENV_STACK, IMAGE_BACKENDS, IMAGE_SOURCES, STACK_MODES, Settings, image_env_var
 
 if TYPE_CHECKING:
@@ -35,21 +38,32 @@ _EXTERNAL_OPTIONS = (
 )
 
 
+RUNTIME = pytest.StashKey[Any]()  # obsconf.runtime.SessionRuntime of the session
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("obsconf", "observability conformance (obsconf)")
-    group.addoption("--obsconf-stack", choices=STACK_MODES, default=None,
-                    help="how to run the backends: auto (containers if an engine answers, else processes), process, "
-                         "container, external (URLs below). Env OBSCONF_STACK, ini obsconf_stack. Default auto.")
-    parser.addini("obsconf_stack", "default for --obsconf-stack", default="auto")
     group.addoption("--obsconf-contract", action="append", default=None, metavar="PATH",
-                    help="contract YAML to check (repeatable); default: every file in fixtures/contracts/")
-    parser.addini("obsconf_contracts", "default contract files", type="paths", default=[])
+                    help="contract YAML to check (repeatable); its cases are collected like tests. Files named "
+                         "*.obsconf.yaml are collected anyway, and so is any YAML file given as a path argument")
+    parser.addini("obsconf_contracts", "contract files checked when --obsconf-contract is not given", type="paths",
+                  default=[])
+    group.addoption("--obsconf-target-cmd", default=None, metavar="CMD",
+                    help="start your service with CMD ({port} becomes a free 127.0.0.1 port) instead of the "
+                         "contract's service.command; obsconf gives it the standard OTEL_*/LOKI_* variables")
     group.addoption("--obsconf-target", default=None, metavar="URL",
-                    help="check the service already running at URL instead of starting the reference service")
+                    help="check the service already running at URL (obsconf cannot inject its faults then)")
+    group.addoption("--obsconf-stack", choices=STACK_MODES, default=None,
+                    help="how to run the backends: auto (attach to `obsconf stack up` if it runs, else containers "
+                         "if an engine answers, else processes), process, container, attach, external (URLs below). "
+                         "Env OBSCONF_STACK, ini obsconf_stack. Default auto.")
+    parser.addini("obsconf_stack", "default for --obsconf-stack", default="auto")
     group.addoption("--obsconf-ready-timeout", type=float, default=None, metavar="SECONDS",
                     help="seconds to wait for each backend to become ready (env OBSCONF_READY_TIMEOUT, default 30)")
-    group.addoption("--obsconf-report-dir", default="reports", metavar="DIR",
-                    help="where the JSON and Markdown run summary is written (default: reports)")
+    group.addoption("--obsconf-report-dir", default=None, metavar="DIR",
+                    help="where the run summary (JSON, Markdown) and the services' output go (ini obsconf_report_dir, "
+                         "default: reports)")
+    parser.addini("obsconf_report_dir", "default for --obsconf-report-dir", default="reports")
     for suffix, _key, help_text in _EXTERNAL_OPTIONS:
         group.addoption(f"--obsconf-{suffix}", default=None, help=help_text)
     group.addoption("--obsconf-images", choices=IMAGE_SOURCES, default=None,
@@ -61,21 +75,105 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(RunSummary(config), "obsconf-run-summary")
-    config.addinivalue_line("markers", "obsconf(contract, section): a conformance check generated from a contract")
+    config.addinivalue_line("markers", "obsconf(contract, section): a conformance case generated from a contract")
     config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")
     config.addinivalue_line("markers", "stack: needs the real backend stack")
-    config.addinivalue_line("markers", "faults: injects network faults with Toxiproxy (issue 8 scenarios)")
+    config.addinivalue_line("markers", "faults: injects network faults with Toxiproxy (-m 'not faults' skips them)")
     config.addinivalue_line("markers", "container: needs a Docker-compatible container engine")
     mode = _stack_mode(config)
     if mode not in STACK_MODES:
         raise pytest.UsageError(f"{ENV_STACK}={mode!r} is not a stack mode: use one of {', '.join(STACK_MODES)}")
+    if config.getoption("--obsconf-target") and config.getoption("--obsconf-target-cmd"):
+        raise pytest.UsageError("--obsconf-target (a running service) and --obsconf-target-cmd (a command obsconf "
+                                "starts) exclude each other: give one")
+    from obsconf.runtime import SessionRuntime
+
+    runtime = SessionRuntime(settings_from_config(config), target_url=config.getoption("--obsconf-target"),
+                             target_cmd=config.getoption("--obsconf-target-cmd"), report_dir=report_dir(config),
+                             progress=_progress(config))
+    config.stash[RUNTIME] = runtime
+    config.stash[_COLLECTED] = set()
+    config.pluginmanager.register(RunSummary(config), "obsconf-run-summary")
+    # a malformed contract named on the command line is a usage error (exit 4, one line) before collection
+    from obsconf.errors import ContractError
+
+    for path in configured_contracts(config):
+        try:
+            runtime.contract(path)
+        except ContractError as exc:
+            raise pytest.UsageError(f"invalid contract: {exc}") from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    runtime = config.stash.get(RUNTIME, None)
+    if runtime is not None:
+        runtime.close()
+
+
+_COLLECTED = pytest.StashKey[set]()  # resolved paths of the contract files collected so far
+_YAML = (".yaml", ".yml")
+
+
+def configured_contracts(config: pytest.Config) -> list[Path]:
+    """Contracts named by --obsconf-contract, else by the ``obsconf_contracts`` ini setting."""
+    given = config.getoption("--obsconf-contract") or []
+    paths = [Path(p) for p in given] or [Path(p) for p in config.getini("obsconf_contracts")]
+    for path in paths:
+        if not path.is_file():
+            raise pytest.UsageError(f"--obsconf-contract {path}: no such file")
+    return paths
+
+
+def _is_contract(file_path: Path, parent: pytest.Collector) -> bool:
+    if file_path.suffix not in _YAML:
+        return False
+    configured = {p.resolve() for p in configured_contracts(parent.config)}
+    return (file_path.resolve() in configured or file_path.name.endswith((".obsconf.yaml", ".obsconf.yml"))
+            or parent.session.isinitpath(file_path))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not _is_contract(file_path, parent):
+        return None
+    from obsconf.nodes import ContractFile
+
+    parent.config.stash[_COLLECTED].add(file_path.resolve())
+    return ContractFile.from_parent(parent, path=file_path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # contracts named by option live anywhere, not only under the paths pytest walked: collect the rest here,
+    # before -k and -m select among all items
+    from obsconf.nodes import ContractFile
+
+    collected = config.stash[_COLLECTED]
+    for path in configured_contracts(config):
+        if path.resolve() in collected:
+            continue
+        collected.add(path.resolve())
+        items.extend(session.genitems(ContractFile.from_parent(session, path=path)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    from obsconf.nodes import CaseItem
+
+    contracts = [item.contract for item in session.items if isinstance(item, CaseItem)]
+    try:
+        session.config.stash[RUNTIME].select(contracts)
+    except ObsconfError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _stack_mode(config: pytest.Config) -> str:
     import os
 
     return config.getoption("--obsconf-stack") or os.environ.get(ENV_STACK) or str(config.getini("obsconf_stack"))
+
+
+def report_dir(config: pytest.Config) -> Path:
+    out = Path(config.getoption("--obsconf-report-dir") or config.getini("obsconf_report_dir"))
+    return out if out.is_absolute() else config.rootpath / out
 
 
 def settings_from_config(config: pytest.Config) -> Settings:
@@ -96,11 +194,16 @@ def settings_from_config(config: pytest.Config) -> Settings:
                              ready_timeout=config.getoption("--obsconf-ready-timeout"))
 
 
-def _progress(config: pytest.Config):  # noqa: ANN202
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
+def _progress(config: pytest.Config) -> Callable[[str], None]:
+    """Progress lines on the terminal, shown at once even while a test's output is captured."""
+    from contextlib import nullcontext
 
     def say(line: str) -> None:
-        if reporter is not None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        capman = config.pluginmanager.get_plugin("capturemanager")
+        with capman.global_and_fixture_disabled() if capman is not None else nullcontext():
             reporter.write_line(f"[obsconf] {line}")
 
     return say
@@ -109,25 +212,18 @@ def _progress(config: pytest.Config):  # noqa: ANN202
 @pytest.fixture(scope="session")
 def obsconf_settings(pytestconfig: pytest.Config) -> Settings:
     """Settings of this session (stack mode, cache dir, external URLs)."""
-    return settings_from_config(pytestconfig)
+    return pytestconfig.stash[RUNTIME].settings
 
 
 @pytest.fixture(scope="session")
-def obsconf_stack(pytestconfig: pytest.Config, obsconf_settings: Settings) -> Iterator[Stack]:
-    """The running backend stack for the session; stopped (processes and containers removed) at the end."""
+def obsconf_stack(pytestconfig: pytest.Config) -> Stack:
+    """The running backend stack for the session (shared with the contract cases); stopped at session end."""
     from obsconf.errors import ObsconfError
-    from obsconf.stack import start_stack
 
-    say = _progress(pytestconfig)
     try:
-        stack = start_stack(obsconf_settings, progress=say)
+        return pytestconfig.stash[RUNTIME].stack()
     except ObsconfError as exc:
-        pytest.fail(f"obsconf could not start the backend stack ({obsconf_settings.stack} mode):\n{exc}", pytrace=False)
-    say(f"stack ({stack.mode}) ready: " + ", ".join(f"{k} {v:.2f}s" for k, v in stack.timings.items()))
-    try:
-        yield stack
-    finally:
-        stack.stop()
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -158,7 +254,11 @@ def loki(obsconf_stack: Stack) -> LogReader:
 @pytest.fixture(scope="session")
 def pocketbase(obsconf_stack: Stack) -> PocketBaseClient:
     """The session's PocketBase as a superuser: ``records(collection, filter=...)``."""
-    return obsconf_stack.pocketbase()
+    client = obsconf_stack.pocketbase()
+    if client is None:
+        pytest.fail("no PocketBase in this stack: no selected contract uses it (give --obsconf-pocketbase-url with "
+                    "--obsconf-stack=external)", pytrace=False)
+    return client
 
 
 @pytest.fixture(scope="session")
@@ -172,11 +272,10 @@ def toxiproxy(obsconf_stack: Stack) -> ToxiproxyClient:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    if config.getoption("--obsconf-target") or config.getoption("--obsconf-stack"):
-        return [f"obsconf: stack={_stack_mode(config)} target={config.getoption('--obsconf-target') or 'reference'}"]
+    target = config.getoption("--obsconf-target") or config.getoption("--obsconf-target-cmd")
+    if target or config.getoption("--obsconf-stack") or config.getoption("--obsconf-contract"):
+        return [f"obsconf: stack={_stack_mode(config)} target={target or 'from each contract'}"]
     return None
-
-
 
 
 # --- the run summary in reports/: one CheckResult per test that records `obsconf_contract` ----------------
@@ -208,16 +307,20 @@ class RunSummary:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.results:
             return
-        from pathlib import Path
-
         from obsconf.report import render_json, render_markdown
 
-        out = Path(self.config.getoption("--obsconf-report-dir"))
-        if not out.is_absolute():
-            out = self.config.rootpath / out
+        out = report_dir(self.config)
         out.mkdir(parents=True, exist_ok=True)
-        meta = {"stack": _stack_mode(self.config), "target": self.config.getoption("--obsconf-target") or "reference",
+        target = self.config.getoption("--obsconf-target") or self.config.getoption("--obsconf-target-cmd")
+        meta = {"stack": _stack_mode(self.config), "target": target or "from each contract",
                 "exit_status": int(exitstatus)}
+        runtime = self.config.stash.get(RUNTIME, None)
+        faults = runtime.fault_results() if runtime is not None else []
+        if faults:
+            from obsconf.faults.report import write_reports
+
+            _, md = write_reports(faults, out)
+            _progress(self.config)(f"fault scenarios: {md}")
         (out / "conformance.json").write_text(render_json(self.results, meta=meta))
         (out / "conformance.md").write_text(render_markdown(self.results, meta=meta))
         _progress(self.config)(f"run summary: {out / 'conformance.md'}")

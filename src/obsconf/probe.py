@@ -1,4 +1,4 @@
-"""The live :class:`~obsconf.suite.Probe`: reads real backends for one contract, lazily and once."""
+"""The live :class:`~obsconf.suite.Probe`: reads real backends for one contract's target, lazily and once."""
 
 from __future__ import annotations
 
@@ -7,44 +7,41 @@ from typing import Any
 
 import requests
 
-from obsconf.collect import Collected, collect, read_logs, read_traces
-from obsconf.contract.model import MetricSpec, RequestStep, RetrySpec
-from obsconf.errors import UsageError
-from obsconf.model import HttpExchange, Series
+from obsconf.collect import Collected, RetryRun, collect, read_console, read_logs, read_traces
+from obsconf.contract.model import Contract, FaultScenarioSpec, MetricSpec, RequestStep, RetrySpec
+from obsconf.errors import TargetUnreachable, UsageError
+from obsconf.faults.inject import inject
+from obsconf.model import Finding, HttpExchange, Series
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.readers.prometheus import PrometheusReader
 from obsconf.stack.toxiproxy import ToxiproxyClient
-from obsconf.suite import RetryRun
 from obsconf.target import Target
 from obsconf.workload import run_workload
 
-# Toxiproxy toxics for the fault names a contract may use (FaultSpec.toxic); "down" disables the proxy.
-TOXICS: dict[str, tuple[str, dict[str, Any]]] = {
-    "reset_peer": ("reset_peer", {"timeout": 0}),
-    "timeout": ("timeout", {"timeout": 500}),
-    "latency": ("latency", {"latency": 1000, "jitter": 0}),
-}
-
 
 class LiveProbe:
-    def __init__(self, contract: Any, target: Target, *, jaeger: JaegerReader, logs: LogReader,
+    """Reads what one contract's target left in the backends; each kind of data is read once, on first use."""
+
+    def __init__(self, contract: Contract, target: Target, *, jaeger: JaegerReader, logs: LogReader,
                  prometheus: PrometheusReader, pocketbase: PocketBaseClient | None,
-                 toxiproxy: ToxiproxyClient | None) -> None:
+                 toxiproxy: ToxiproxyClient | None, runtime: Any = None) -> None:
         self.contract = contract
         self.target = target
+        self.runtime = runtime  # obsconf.runtime.SessionRuntime: starts fresh instances for fault scenarios
         self.jaeger, self.logs, self.prometheus = jaeger, logs, prometheus
         self.pocketbase, self.toxiproxy = pocketbase, toxiproxy
         self._collected: Collected | None = None
         self._retries: dict[str, RetryRun] = {}
         self._health: list[HttpExchange] | None = None
         self._scraped = False
+        self.fault_results: list[Any] = []  # obsconf.faults.runner.FaultRun of each scenario run
 
     def collected(self) -> Collected:
         if self._collected is None:
-            self._collected = collect(self.contract, self.target.base_url, jaeger=self.jaeger, logs=self.logs,
+            self._collected = collect(self.contract, self.target, jaeger=self.jaeger, logs=self.logs,
                                       pocketbase=self.pocketbase)
         return self._collected
 
@@ -59,8 +56,15 @@ class LiveProbe:
         return self._health
 
     def slo_report(self) -> tuple[Any, str]:
-        url = f"{self.target.base_url}/v1/observability/slos"
-        resp = requests.get(url, timeout=10)
+        path = self.contract.service.slo_path
+        if not path:
+            raise UsageError(f"{self.contract.name}: the SLO definitions case needs service.slo_path, the path "
+                             "where the service reports its SLOs")
+        url = f"{self.target.base_url}{path}"
+        try:
+            resp = requests.get(url, timeout=10)
+        except requests.RequestException as exc:
+            raise TargetUnreachable(f"GET {url} failed: {type(exc).__name__}: {exc}") from None
         try:
             return resp.json(), url
         except ValueError:
@@ -81,6 +85,16 @@ class LiveProbe:
         found = self.prometheus.wait_for(query, timeout=8)
         return found, query, self.prometheus.graph_link(query)
 
+    def fault(self, spec: FaultScenarioSpec) -> list[Finding]:
+        """Run one fault scenario of the contract and judge it."""
+        from obsconf.faults.runner import run_fault_scenario
+        from obsconf.faults.verdict import judge_fault
+
+        self.collected()  # the normal workload first: the scenario's faults must not leak into it
+        run = run_fault_scenario(spec, self)
+        self.fault_results.append(run)
+        return judge_fault(spec, run)
+
     def retry(self, spec: RetrySpec) -> RetryRun:
         if spec.operation not in self._retries:
             self._retries[spec.operation] = self._run_fault(spec)
@@ -91,33 +105,42 @@ class LiveProbe:
         metrics_url = self.target.base_url + self.contract.service.metrics_path
         _, before = scrape(metrics_url)
         started = time.time_ns()
+        console_mark = self.target.stdout_size()
         fault = spec.fault
-        proxy = self.target.proxies.get(fault.target) if fault else None
-        if fault is not None and (proxy is None or self.toxiproxy is None):
-            raise UsageError(
-                f"{spec.loc or spec.operation}: the fault on {fault.target!r} needs the target's {fault.target} "
-                f"traffic to go through Toxiproxy, which obsconf sets up only for the reference service it starts "
-                f"(proxies here: {sorted(self.target.proxies) or 'none'}). Deselect with -k 'not retries', or point "
-                f"your service's {fault.target} client at a Toxiproxy proxy and run the reference-mode suite.")
-        # hold the fault long enough for every attempt to fail: the sum of the backoff schedule, plus slack
-        hold_s = sum(spec.backoff.window_ms(n)[1] for n in range(1, spec.max_attempts)) / 1000 + 0.5
-        if fault is None or proxy is None or self.toxiproxy is None:
-            exchanges = run_workload(self.target.base_url, spec.workload, variables={"run_id": f"r{started}"})
-        elif fault.toxic == "down":
-            with self.toxiproxy.outage(proxy.name):
-                began = time.monotonic()
-                exchanges = run_workload(self.target.base_url, spec.workload, variables={"run_id": f"r{started}"})
-                time.sleep(max(0.0, hold_s - (time.monotonic() - began)))
+        variables = {"run_id": f"r{started}"}
+        traffic = -1
+        if fault is None:
+            exchanges = run_workload(self.target.base_url, spec.workload, variables=variables)
         else:
-            kind, attributes = TOXICS[fault.toxic]
-            with self.toxiproxy.toxic(proxy.name, kind, {**attributes, **fault.attributes}):
-                exchanges = run_workload(self.target.base_url, spec.workload, variables={"run_id": f"r{started}"})
-        trace_ids = [v.lower() for ex in exchanges for k, v in ex.headers.items() if k.lower() == "x-trace-id"]
+            dep = self.target.proxies.get(fault.dependency)
+            if dep is None or self.toxiproxy is None:
+                raise UsageError(
+                    f"{spec.loc or spec.operation}: the fault on {fault.dependency!r} needs the service's traffic to "
+                    f"go through a Toxiproxy proxy, which obsconf sets up only for a service it starts itself (this "
+                    f"one is {self.target.plan.describe()}); give service.command or --obsconf-target-cmd, or "
+                    "deselect with -k 'not retries'")
+            # hold the fault long enough for every attempt to fail: the sum of the backoff schedule, plus slack
+            hold_s = sum(spec.backoff.window_ms(n)[1] for n in range(1, spec.max_attempts)) / 1000 + 0.5
+            seen = self.target.traffic()
+            with inject(self.toxiproxy, dep.proxy.name, fault.mode, fault.attributes):
+                began = time.monotonic()
+                exchanges = run_workload(self.target.base_url, spec.workload, variables=variables)
+                time.sleep(max(0.0, hold_s - (time.monotonic() - began)))
+            traffic = self.target.traffic_since(seen, fault.dependency)
+        trace_ids = [x.trace_id for x in exchanges if x.trace_id]
         spans = [s for spans in read_traces(self.jaeger, self.contract.service.name, trace_ids, timeout=10).values()
                  for s in spans]
-        labels = {"service": self.contract.service.name}
+        logs_spec = self.contract.logs
         time.sleep(1.0)  # retry WARN lines after the last request, shipped on the next flush
-        logs = read_logs(self.logs, labels, started, [], timeout=10)
+        logs, query = [], "(no logs section)"
+        if logs_spec is not None:
+            trace_field = logs_spec.correlation.trace_id_field if logs_spec.correlation else "trace_id"
+            if "loki" in logs_spec.sources:
+                logs += read_logs(self.logs, logs_spec.stream, started, [], timeout=10, trace_field=trace_field)
+                query = f"{selector(logs_spec.stream, None, self.logs.dialect)} since the fault"
+            if "console" in logs_spec.sources and self.target.stdout_path is not None:
+                logs += read_console(self.target, console_mark, [], timeout=3, trace_field=trace_field)
+                query = "stdout since the fault" if "loki" not in logs_spec.sources else query + " and stdout"
         _, after = scrape(metrics_url)
-        return RetryRun(exchanges, spans, logs, before, after,
-                        query=f"{selector(labels, None, self.logs.dialect)} since the fault", trace_url=self.trace_url())
+        return RetryRun(exchanges, spans, logs, before, after, query=query, trace_url=self.trace_url(),
+                        traffic=traffic)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 #: Where provisioned binaries, built images' inputs and the run registry live.
 ENV_CACHE = "OBSCONF_CACHE"
-#: How the backend stack is run: auto | process | container | external.
+#: How the backend stack is run: auto | process | container | attach | external.
 ENV_STACK = "OBSCONF_STACK"
 #: Seconds to wait for each backend to become ready.
 ENV_READY_TIMEOUT = "OBSCONF_READY_TIMEOUT"
@@ -31,7 +31,7 @@ ENV_IMAGE_PREFIX = "OBSCONF_IMAGE_"
 IMAGE_BACKENDS = ("jaeger", "prometheus", "victoria-logs", "pocketbase", "toxiproxy", "rclone")
 IMAGE_SOURCES = ("auto", "local", "official")
 
-STACK_MODES = ("auto", "process", "container", "external")
+STACK_MODES = ("auto", "process", "container", "attach", "external")
 
 
 def image_env_var(backend: str) -> str:

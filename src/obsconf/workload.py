@@ -7,6 +7,7 @@ checks can pair steps with exchanges (see :func:`expand_steps`).
 from __future__ import annotations
 
 import ipaddress
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -56,6 +57,13 @@ def _substitute(value: Any, variables: Mapping[str, str]) -> Any:
     return value
 
 
+def new_traceparent(sampled: bool = True) -> tuple[str, str]:
+    """A fresh W3C ``traceparent`` and its trace id: the service's server span joins that trace, so the
+    workload knows every request's trace id before it is sent."""
+    trace_id = os.urandom(16).hex()
+    return f"00-{trace_id}-{os.urandom(8).hex()}-{'01' if sampled else '00'}", trace_id
+
+
 def _body(response: requests.Response) -> Any:
     if "json" in response.headers.get("content-type", ""):
         try:
@@ -72,11 +80,14 @@ def run_workload(
     *,
     variables: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    propagate: bool = True,
 ) -> list[HttpExchange]:
     """Send every step (each ``repeat`` times) to ``base_url`` and return the exchanges in order.
 
     ``{name}`` placeholders in paths, headers and JSON bodies are replaced from ``variables``
-    (e.g. ``run_id`` to keep snapshot keys unique per run). Raises TargetUnreachable naming the URL when
+    (e.g. ``run_id`` to keep snapshot keys unique per run). With ``propagate`` each request carries a
+    fresh sampled W3C ``traceparent`` (unless the step sets one) whose trace id the exchange records;
+    without it the service's own sampler decides. Raises TargetUnreachable naming the URL when
     the service cannot be reached, UsageError for a non-loopback ``base_url``."""
     ensure_loopback(base_url)
     base = base_url.rstrip("/")
@@ -86,6 +97,7 @@ def run_workload(
     exchanges: list[HttpExchange] = []
     try:
         for step in expand_steps(steps):
+            headers: dict[str, str] = {}
             if isinstance(step, EmitStep):
                 method = "POST"
                 url = f"{base}{step.path}?{urlencode({'n': step.n, 'level': step.level})}"
@@ -93,9 +105,14 @@ def run_workload(
             else:
                 method = step.method
                 url = base + _substitute(step.path, variables)
-                kwargs = {"headers": _substitute(dict(step.headers), variables)}
+                headers = _substitute(dict(step.headers), variables)
+                kwargs = {}
                 if step.json is not None:
                     kwargs["json"] = _substitute(step.json, variables)
+            trace_id = ""
+            if propagate and not any(k.lower() == "traceparent" for k in headers):
+                headers["traceparent"], trace_id = new_traceparent()
+            kwargs["headers"] = headers
             sent = time.time_ns()
             start = time.perf_counter()
             try:
@@ -117,6 +134,7 @@ def run_workload(
                     body=_body(response),
                     elapsed_ms=elapsed,
                     sent_at_ns=sent,
+                    trace_id=trace_id,
                 )
             )
     finally:

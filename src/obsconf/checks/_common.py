@@ -5,24 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_MISSING = object()
+from obsconf.model import MISSING as _MISSING
+from obsconf.model import get_field
+
+__all__ = ["clip", "describe", "get_field", "is_missing", "mask", "type_ok", "where"]
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def get_field(data: dict[str, Any], path: str) -> Any:
-    """Value at dotted ``path`` (``fields.job_name``); a literal key containing dots wins. ``MISSING`` if absent."""
-    if path in data:
-        return data[path]
-    current: Any = data
-    for part in path.split("."):
-        if not isinstance(current, dict) or part not in current:
-            return _MISSING
-        current = current[part]
-    return current
 
 
 def is_missing(value: Any) -> bool:

@@ -1,8 +1,9 @@
-"""Pure check that logs, traces and responses agree on trace ids.
+"""Pure checks that logs, traces and requests agree on trace ids.
 
 Every log line's trace id resolves to a trace that holds spans (and its span id to a span of that
-trace); every response's ``X-Trace-Id`` is a well-formed trace id whose trace arrived and, when the
-contract says so, at least one log line carries it.
+trace); every request's trace id (the one its W3C ``traceparent`` carried) has a trace that arrived and,
+when the contract says so, at least one log line that carries it. A response header that must echo the
+trace id (``spans.response_header``: ``X-Trace-Id``, or W3C ``traceresponse``) is checked on its own.
 """
 
 from __future__ import annotations
@@ -13,15 +14,41 @@ from obsconf.checks._common import clip, get_field, is_missing, type_ok
 from obsconf.contract.model import CorrelationSpec
 from obsconf.model import Finding, HttpExchange, LogRecord, Span
 
-TRACE_HEADER = "x-trace-id"
 
-
-def response_trace_id(exchange: HttpExchange) -> str | None:
-    """The ``X-Trace-Id`` header of a response (case-insensitive), or None."""
+def header(exchange: HttpExchange, name: str) -> str | None:
+    """A response header by name, case-insensitive, or None."""
+    wanted = name.lower()
     for key, value in exchange.headers.items():
-        if key.lower() == TRACE_HEADER:
+        if key.lower() == wanted:
             return value
     return None
+
+
+def header_trace_id(value: str) -> str:
+    """The trace id in a header value: a bare id, or W3C ``version-traceid-spanid-flags`` (traceresponse)."""
+    parts = value.strip().lower().split("-")
+    return parts[1] if len(parts) == 4 else value.strip().lower()
+
+
+def check_response_header(name: str, exchanges: Sequence[HttpExchange], *, where: str = "spans.response_header"
+                          ) -> list[Finding]:
+    """Every response carries header ``name`` naming the trace of its request."""
+    if not exchanges:
+        return [Finding("spans.response_header", where, "no request was made, so the header could not be checked",
+                        expected=f"responses with {name}", actual="0 requests")]
+    bad = []
+    for x in exchanges:
+        value = header(x, name)
+        got = header_trace_id(value) if value is not None else None
+        if got is None or not type_ok(got, "hex32") or (x.trace_id and got != x.trace_id):
+            bad.append((x, value))
+    if not bad:
+        return []
+    x, value = bad[0]
+    return [Finding("spans.response_header", where,
+                    f"{len(bad)} of {len(exchanges)} responses lack a {name} header naming their request's trace; "
+                    f"first: {x.method} {x.url}", expected=f"{name}: {x.trace_id or '<32 hex>'}",
+                    actual=value if value is not None else "absent", query=f"{x.method} {x.url}")]
 
 
 def check_correlation(
@@ -96,34 +123,28 @@ def check_correlation(
                 link=link(trace),
             )
         )
-    bad_header, no_trace, no_log = [], [], []
-    for x in exchanges:
-        tid = response_trace_id(x)
-        if tid is None or not type_ok(tid, "hex32"):
-            bad_header.append((x, tid))
-        elif tid not in span_ids:
-            no_trace.append((x, tid))
-        elif spec.request_log_required and tid not in logged:
-            no_log.append((x, tid))
-    if bad_header:
-        x, tid = bad_header[0]
+    traced = [x for x in exchanges if x.trace_id]
+    if exchanges and not traced:
         findings.append(
-            Finding("correlation", where, f"{len(bad_header)} of {len(exchanges)} responses lack a valid X-Trace-Id "
-                    f"header (32 lowercase hex); first: {x.method} {x.url}", expected="X-Trace-Id: <32 hex>",
-                    actual=tid if tid is not None else "absent", query=f"{x.method} {x.url}")
-        )
+            Finding("correlation", where, f"none of {len(exchanges)} requests carried a traceparent (the run samples "
+                    "below 1.0), so requests cannot be paired with traces and log lines", expected="traced requests",
+                    actual="0", query=query))
+    no_trace = [x for x in traced if x.trace_id not in span_ids]
+    no_log = [x for x in traced if x.trace_id in span_ids and spec.request_log_required and x.trace_id not in logged]
     if no_trace:
-        x, tid = no_trace[0]
+        x = no_trace[0]
         findings.append(
-            Finding("correlation", where, f"{len(no_trace)} of {len(exchanges)} responses name a trace that never "
-                    f"arrived; first: {x.method} {x.url} -> X-Trace-Id {tid}", expected="a trace with spans",
-                    actual="no span", query=query, link=link(tid))
+            Finding("correlation", where, f"{len(no_trace)} of {len(traced)} requests have no trace in the trace "
+                    f"backend under the trace id of their W3C traceparent (does the service propagate trace "
+                    f"context?); first: {x.method} {x.url} -> trace {x.trace_id}", expected="a trace with spans",
+                    actual="no span", query=query, link=link(x.trace_id))
         )
     if no_log:
-        x, tid = no_log[0]
+        x = no_log[0]
         findings.append(
-            Finding("correlation", where, f"{len(no_log)} of {len(exchanges)} traced requests left no log line with "
-                    f"their trace id; first: {x.method} {x.url} -> X-Trace-Id {tid}",
-                    expected=f"a log line with {spec.trace_id_field}={tid}", actual="none", query=query, link=link(tid))
+            Finding("correlation", where, f"{len(no_log)} of {len(traced)} traced requests left no log line with "
+                    f"their trace id; first: {x.method} {x.url} -> trace {x.trace_id}",
+                    expected=f"a log line with {spec.trace_id_field}={x.trace_id}", actual="none", query=query,
+                    link=link(x.trace_id))
         )
     return findings

@@ -59,6 +59,17 @@ def _selected_sum(spec: MetricSpec, fam: MetricFamily | None) -> tuple[float, in
     return total, count
 
 
+def metric_value(families: Sequence[MetricFamily], name: str, selector: dict[str, str] | None = None) -> float | None:
+    """The sum of the series of family ``name`` that ``selector`` picks (a counter's ``_total``, a gauge's value,
+    a histogram's ``_count``); None when the family or every such series is absent."""
+    fam = find_family(families, name)
+    if fam is None:
+        return None
+    kind = fam.type if fam.type in ("counter", "histogram", "summary") else "gauge"
+    total, count = _selected_sum(MetricSpec(name=name, type=kind, selector=dict(selector or {})), fam)
+    return total if count else None
+
+
 def check_metric(
     spec: MetricSpec,
     families: Sequence[MetricFamily],

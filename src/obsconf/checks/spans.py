@@ -210,7 +210,8 @@ def check_spans(
             Finding(
                 "spans.present",
                 spec.loc or "spans",
-                "no span arrived at all: is OBSCONF_OTLP_HTTP_URL set, the exporter flushed and the sample rate 1.0?",
+                "no span arrived at all: does the service export with the OTLP exporter to OTEL_EXPORTER_OTLP_ENDPOINT, "
+                "with OTEL_TRACES_SAMPLER_ARG=1.0, and flush before the check reads?",
                 expected=[op.name for op in spec.operations],
                 actual="0 spans",
                 query=query,
@@ -286,13 +287,13 @@ def check_sampling(
     query: str = "",
 ) -> list[Finding]:
     """The share of requests whose trace arrived matches ``run_rate``; error responses are always traced
-    when ``always_sample_errors``. Trace ids come from each response's ``X-Trace-Id`` header."""
+    when ``always_sample_errors``. Trace ids are those the requests' W3C traceparent carried."""
     where = spec.loc or "spans.sampling"
     if not exchanges:
         return [Finding("spans.sampling", where, "no request was made, so sampling could not be checked",
                         expected="workload requests", actual="0 requests")]
     traced = {s.trace_id for s in spans}
-    ids = [(x, _header(x, "x-trace-id")) for x in exchanges]
+    ids = [(x, x.trace_id) for x in exchanges]
     sampled = [x for x, t in ids if t and t in traced]
     n, k, p = len(exchanges), len(sampled), spec.run_rate
     findings = []
@@ -336,9 +337,3 @@ def check_sampling(
             )
     return findings
 
-
-def _header(exchange: HttpExchange, name: str) -> str | None:
-    for key, value in exchange.headers.items():
-        if key.lower() == name:
-            return value
-    return None

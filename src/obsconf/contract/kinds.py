@@ -36,4 +36,19 @@ CHECK_KINDS: tuple[str, ...] = (
     "slos",
     "correlation",
     "budgets",
+    "faults",
 )
+
+#: Fault modes a contract may inject on a dependency (``retries[].fault.mode``, ``faults[].mode``), with what
+#: each does; the fault runner maps each to a Toxiproxy toxic, and a test keeps the two tables equal.
+FAULT_MODES: dict[str, str] = {
+    "down": "the proxy stops listening: every connection is refused",
+    "reset_peer": "every connection is reset (TCP RST) as soon as data arrives",
+    "latency": "every answer is delayed by `latency` ms (default 1000; `jitter` ms)",
+    "slow_close": "connections close only after `delay` ms (default 1000)",
+    "timeout": "data stops, and the connection is closed after `timeout` ms (default 500)",
+    "hang": "connections are accepted but never answered until the fault ends",
+}
+
+#: Sinks a fault scenario can require to receive every item of the workload (``faults[].expect.delivered``).
+DELIVERY_SINKS: tuple[str, ...] = ("logs", "console", "store", "spans")

@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 from jsonschema import Draft202012Validator
 
+from obsconf.contract.command import parse_command
 from obsconf.contract.kinds import CHECK_KINDS
 from obsconf.contract.model import (
     AlertRuleSpec,
@@ -26,13 +27,17 @@ from obsconf.contract.model import (
     Contract,
     CorrelationSpec,
     DeliverySpec,
+    DependencySpec,
     EmitStep,
+    FaultExpectation,
+    FaultScenarioSpec,
     FaultSpec,
     FieldMatch,
     HealthSpec,
     LogEventSpec,
     LogsSpec,
     LogStoreSpec,
+    MetricReaction,
     MetricSpec,
     RedactionSpec,
     RequestStep,
@@ -48,7 +53,7 @@ from obsconf.contract.model import (
     Step,
 )
 from obsconf.contract.schema import CONTRACT_SCHEMA
-from obsconf.errors import ContractError
+from obsconf.errors import ContractError, UsageError
 
 PathT = tuple[str | int, ...]
 
@@ -255,7 +260,7 @@ def _steps(doc: _Doc, items: list[dict[str, Any]], base: PathT) -> tuple[Step, .
     return tuple(steps)
 
 
-def _logs(doc: _Doc, raw: dict[str, Any]) -> LogsSpec:
+def _logs(doc: _Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
     base: PathT = ("logs",)
     red = raw.get("redaction", {})
     for i, pattern in enumerate(red.get("patterns", [])):
@@ -302,6 +307,7 @@ def _logs(doc: _Doc, raw: dict[str, Any]) -> LogsSpec:
             required_fields=dict(st.get("required_fields", {})),
             levels=tuple(st.get("levels", [])),
             indexes=tuple(st.get("indexes", [])),
+            trace_id_field=st.get("trace_id_field"),
             loc=doc.loc(base + ("store",)),
         )
     delivery = None
@@ -324,6 +330,9 @@ def _logs(doc: _Doc, raw: dict[str, Any]) -> LogsSpec:
         events=tuple(events),
         store=store,
         delivery=delivery,
+        source=raw.get("source", "loki"),
+        # the label Loki's OpenTelemetry ingestion derives from service.name
+        stream=dict(raw.get("stream") or {"service_name": service_name}),
         loc=doc.loc(base),
     )
 
@@ -386,7 +395,8 @@ def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
             always_sample_errors=smp.get("always_sample_errors", False),
             loc=doc.loc(base + ("sampling",)),
         )
-    return SpansSpec(operations=tuple(ops), status_rules=tuple(rules), sampling=sampling, loc=doc.loc(base))
+    return SpansSpec(operations=tuple(ops), status_rules=tuple(rules), sampling=sampling,
+                     response_header=raw.get("response_header"), loc=doc.loc(base))
 
 
 def _buckets(doc: _Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
@@ -436,7 +446,17 @@ def _metrics(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[MetricSpec, ...]:
     return tuple(out)
 
 
-def _retries(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[RetrySpec, ...]:
+def _fault(doc: _Doc, raw: dict[str, Any], path: PathT, dependencies: Sequence[DependencySpec]) -> FaultSpec:
+    names = [d.name for d in dependencies]
+    if raw["dependency"] not in names:
+        raise doc.error(path + ("dependency",), f"no dependency {raw['dependency']!r} in service.dependencies "
+                        f"(declared: {', '.join(names) or 'none'}); declare it there so obsconf can put it behind "
+                        "a Toxiproxy proxy")
+    return FaultSpec(dependency=raw["dependency"], mode=raw["mode"], attributes=dict(raw.get("attributes", {})),
+                     loc=doc.loc(path))
+
+
+def _retries(doc: _Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[RetrySpec, ...]:
     out = []
     for i, r in enumerate(raw):
         path: PathT = ("retries", i)
@@ -460,10 +480,7 @@ def _retries(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[RetrySpec, ...]:
             )
         if not (r.get("attempt_span") or log):
             raise doc.error(path, "name 'attempt_span' or 'log': without one the retry intervals cannot be measured")
-        fault = None
-        if "fault" in r:
-            f = r["fault"]
-            fault = FaultSpec(target=f["target"], toxic=f["toxic"], attributes=dict(f.get("attributes", {})))
+        fault = _fault(doc, r["fault"], path + ("fault",), dependencies) if "fault" in r else None
         metric = r.get("metric", {})
         out.append(
             RetrySpec(
@@ -525,16 +542,100 @@ def _alerts(doc: _Doc, raw: dict[str, Any]) -> AlertsSpec:
     return AlertsSpec(rules_file=rules_file, tests_file=tests_file, rules=rules, loc=doc.loc(base))
 
 
+def _selected(raw: dict[str, Any] | None) -> tuple[str | None, dict[str, str]]:
+    return (raw["name"], dict(raw.get("selector", {}))) if raw else (None, {})
+
+
+def _faults(doc: _Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[FaultScenarioSpec, ...]:
+    out = []
+    seen: set[str] = set()
+    for i, f in enumerate(raw):
+        path: PathT = ("faults", i)
+        if f["name"] in seen:
+            raise doc.error(path + ("name",), f"fault scenario {f['name']!r} is listed twice")
+        seen.add(f["name"])
+        ex = f.get("expect", {})
+        dropped, dropped_sel = _selected(ex.get("dropped_metric"))
+        dups, dups_sel = _selected(ex.get("duplicates_metric"))
+        reactions = tuple(
+            MetricReaction(name=m["name"], selector=dict(m.get("selector", {})), increases=m.get("increases", False),
+                           peak_above=m.get("peak_above"), ends_at=m.get("ends_at"),
+                           loc=doc.loc(path + ("expect", "metrics", j)))
+            for j, m in enumerate(ex.get("metrics", []))
+        )
+        for j, m in enumerate(reactions):
+            if not (m.increases or m.peak_above is not None or m.ends_at is not None):
+                raise doc.error(path + ("expect", "metrics", j), "say how the metric must react: increases, "
+                                "peak_above or ends_at")
+        fault = _fault(doc, {"dependency": f["dependency"], "mode": f["mode"], "attributes": f.get("attributes", {})},
+                       path, dependencies)
+        expect = FaultExpectation(
+            available=ex.get("available", True),
+            max_request_ms=ex.get("max_request_ms"),
+            p95_request_ms=ex.get("p95_request_ms"),
+            dependent_min_ms=ex.get("dependent_min_ms"),
+            delivered=tuple(ex.get("delivered", [])),
+            dropped_metric=dropped,
+            dropped_selector=dropped_sel,
+            duplicates_metric=dups,
+            duplicates_selector=dups_sel,
+            metrics=reactions,
+            recovers_within_s=ex.get("recovers_within_s", 15.0),
+            shutdown_within_s=ex.get("shutdown_within_s"),
+            loc=doc.loc(path + ("expect",)),
+        )
+        dependent = _steps(doc, f.get("dependent", []), path + ("dependent",))
+        if expect.dependent_min_ms is not None and not dependent:
+            raise doc.error(path + ("expect", "dependent_min_ms"), "needs 'dependent' steps: the requests that "
+                            "use the faulted dependency and must get slower")
+        out.append(FaultScenarioSpec(
+            name=f["name"], fault=fault, seconds=float(f.get("seconds", 4.0)),
+            workload=_steps(doc, f.get("workload", []), path + ("workload",)), dependent=dependent,
+            pace_ms=float(f.get("pace_ms", 100.0)), env={k: str(v) for k, v in f.get("env", {}).items()},
+            expect=expect, loc=doc.loc(path),
+        ))
+    return tuple(out)
+
+
+def _command(doc: _Doc, raw: str | list[str] | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    try:
+        return parse_command(raw)
+    except UsageError as exc:
+        raise doc.error(("service", "command"), str(exc)) from None
+
+
+def _dependencies(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[DependencySpec, ...]:
+    out: list[DependencySpec] = []
+    for i, dep in enumerate(raw):
+        path: PathT = ("service", "dependencies", i)
+        for key in ("name", "env"):
+            if any(getattr(d, key) == dep[key] for d in out):
+                raise doc.error(path + (key,), f"two dependencies have the {key} {dep[key]!r}")
+        out.append(DependencySpec(name=dep["name"], env=dep["env"], upstream=dep["upstream"], loc=doc.loc(path)))
+    return tuple(out)
+
+
 def _build(doc: _Doc) -> Contract:
     d = doc.data
     svc = d["service"]
+    dependencies = _dependencies(doc, svc.get("dependencies", []))
     service = ServiceSpec(
         name=svc["name"],
-        profile=svc["profile"],
+        profile=svc.get("profile"),
+        command=_command(doc, svc.get("command")),
+        cwd=(doc.file.parent / svc["cwd"]).resolve() if "cwd" in svc else None,
         metrics_path=svc.get("metrics_path", "/metrics"),
-        env={k: str(v) for k, v in svc.get("env", {}).items()},
+        ready_path=svc.get("ready_path"),
+        ready_timeout=float(svc.get("ready_timeout", 30.0)),
+        slo_path=svc.get("slo_path"),
+        env={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in svc.get("env", {}).items()},
+        dependencies=dependencies,
         loc=doc.loc(("service",)),
     )
+    if service.cwd is not None and not service.cwd.is_dir():
+        raise doc.error(("service", "cwd"), f"directory {service.cwd} does not exist (relative to the contract)")
     slos = tuple(
         SloSpec(
             name=s["name"],
@@ -553,17 +654,18 @@ def _build(doc: _Doc) -> Contract:
     )
     return Contract(
         path=doc.file,
-        seed=d["seed"],
+        seed=d.get("seed"),
         service=service,
         workload=_steps(doc, d.get("workload", []), ("workload",)),
-        logs=_logs(doc, d["logs"]) if "logs" in d else None,
+        logs=_logs(doc, d["logs"], service.name) if "logs" in d else None,
         spans=_spans(doc, d["spans"]) if "spans" in d else None,
         metrics=_metrics(doc, d.get("metrics", [])),
-        retries=_retries(doc, d.get("retries", [])),
+        retries=_retries(doc, d.get("retries", []), dependencies),
         health=_health(doc, d.get("health", [])),
         alerts=_alerts(doc, d["alerts"]) if "alerts" in d else None,
         slos=slos,
         budgets=budgets,
+        faults=_faults(doc, d.get("faults", []), dependencies),
         skip=skip,
     )
 

@@ -27,15 +27,54 @@ VALUE_TYPES = (
 )
 
 
+#: What a dependency of the service may be: a backend of obsconf's stack, or a URL of the user's own.
+DEPENDENCY_BACKENDS = ("s3", "pocketbase", "logs", "otlp")
+
+
+@dataclass(frozen=True)
+class DependencySpec:
+    """Something the service calls that obsconf puts behind a Toxiproxy proxy, so faults can be injected.
+
+    ``upstream`` is one of :data:`DEPENDENCY_BACKENDS` (a backend of the session's stack) or a URL; the
+    service reads the proxied address from the environment variable ``env``."""
+
+    name: str
+    env: str
+    upstream: str
+    loc: str = ""
+
+    @property
+    def backend(self) -> str | None:
+        """The stack backend this dependency is, or None for a URL of the user's own."""
+        return self.upstream if self.upstream in DEPENDENCY_BACKENDS else None
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
-    """Which service the contract is about and how to start its reference implementation."""
+    """Which service the contract is about and how obsconf starts it.
 
-    name: str  # Jaeger service name / OTel service.name / log stream label ``service``
-    profile: str  # reference-service profile (persist, syncd, aurum, prethrift, assistant)
+    With ``command`` obsconf starts the user's service; with only ``profile`` it starts the reference
+    service in that profile; with neither, the service must be given with ``--obsconf-target`` or
+    ``--obsconf-target-cmd``."""
+
+    name: str  # OTEL_SERVICE_NAME given to the service; Jaeger service name
+    profile: str | None = None  # reference-service profile (persist, syncd, aurum, prethrift, assistant)
+    command: tuple[str, ...] = ()  # argv; "{port}" is replaced by a free loopback port
+    cwd: Path | None = None  # working directory of ``command`` (default: the contract's directory)
     metrics_path: str = "/metrics"
-    env: dict[str, str] = field(default_factory=dict)  # env the seed names, set when starting the service
+    ready_path: str | None = None  # readiness probe path (default: ``metrics_path``)
+    ready_timeout: float = 30.0
+    slo_path: str | None = None  # where the service reports its SLOs as JSON (seed 002's /v1/observability/slos)
+    env: dict[str, str] = field(default_factory=dict)  # set when starting the service, after the standard ones
+    dependencies: tuple[DependencySpec, ...] = ()
     loc: str = ""
+
+    @property
+    def probe_path(self) -> str:
+        return self.ready_path or self.metrics_path
+
+    def dependency(self, name: str) -> DependencySpec | None:
+        return next((d for d in self.dependencies if d.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -121,6 +160,7 @@ class LogStoreSpec:
     required_fields: dict[str, str] = field(default_factory=dict)
     levels: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()
+    trace_id_field: str | None = None  # dotted path of the trace id in a record (for delivery accounting)
     loc: str = ""
 
 
@@ -148,7 +188,13 @@ class LogsSpec:
     events: tuple[LogEventSpec, ...] = ()
     store: LogStoreSpec | None = None
     delivery: DeliverySpec | None = None
+    source: str = "loki"  # loki (the log store) | console (the service's stdout) | both
+    stream: dict[str, str] = field(default_factory=dict)  # labels that select the service's stream in the store
     loc: str = ""
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return ("loki", "console") if self.source == "both" else (self.source,)
 
 
 @dataclass(frozen=True)
@@ -204,6 +250,7 @@ class SpansSpec:
     operations: tuple[SpanSpec, ...] = ()
     status_rules: tuple[StatusRule, ...] = ()
     sampling: SamplingSpec | None = None
+    response_header: str | None = None  # a response header that must carry the trace id (X-Trace-Id, traceresponse)
     loc: str = ""
 
 
@@ -255,11 +302,13 @@ class RetryLogSpec:
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """The fault that makes the operation retry (injected by the caller, e.g. with Toxiproxy)."""
+    """A network fault on one of the service's dependencies (``service.dependencies[].name``), injected
+    with Toxiproxy. ``mode`` is one of :data:`obsconf.contract.kinds.FAULT_MODES`."""
 
-    target: str  # "s3" | "pocketbase"
-    toxic: str  # "reset_peer" | "timeout" | "down" | "http_503"
+    dependency: str
+    mode: str
     attributes: dict[str, Any] = field(default_factory=dict)
+    loc: str = ""
 
 
 @dataclass(frozen=True)
@@ -289,6 +338,65 @@ class HealthSpec:
     expect_status: tuple[int, ...] = (200,)
     schema: dict[str, Any] = field(default_factory=dict)
     loc: str = ""
+
+
+@dataclass(frozen=True)
+class MetricReaction:
+    """How a metric of the service must react to a fault: ``increases`` over the scenario, a gauge that
+    peaks above ``peak_above`` during it, or ends at ``ends_at`` after recovery."""
+
+    name: str
+    selector: dict[str, str] = field(default_factory=dict)
+    increases: bool = False
+    peak_above: float | None = None
+    ends_at: float | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class FaultExpectation:
+    """What must hold while a dependency fails and after it recovers.
+
+    ``delivered`` names sinks (``logs``, ``console``, ``store``, ``spans``) in which every telemetry item of
+    the workload's requests must arrive after recovery: none lost unless ``dropped_metric`` counted it, none
+    stored twice unless ``duplicates_metric`` counted it."""
+
+    available: bool = True  # every request of ``workload`` keeps its expected status during the fault
+    max_request_ms: float | None = None
+    p95_request_ms: float | None = None
+    dependent_min_ms: float | None = None  # the slowest ``dependent`` request took at least this (fault had effect)
+    delivered: tuple[str, ...] = ()
+    dropped_metric: str | None = None
+    dropped_selector: dict[str, str] = field(default_factory=dict)
+    duplicates_metric: str | None = None
+    duplicates_selector: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[MetricReaction, ...] = ()
+    recovers_within_s: float | None = 15.0  # after the fault, the workload answers as expected again
+    shutdown_within_s: float | None = None  # SIGTERM during the fault: the service exits within this
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class FaultScenarioSpec:
+    """One fault scenario: fail ``dependency`` for ``seconds`` while ``workload`` (and ``dependent``, the
+    requests that need the dependency) run at a steady pace, then check :class:`FaultExpectation`.
+
+    With ``env``, or a ``shutdown_within_s`` expectation, obsconf starts a fresh instance of the service
+    for the scenario (it can only do so for a service it starts itself)."""
+
+    name: str
+    fault: FaultSpec
+    seconds: float = 4.0
+    workload: tuple[Step, ...] = ()  # default: the contract's workload
+    dependent: tuple[Step, ...] = ()
+    pace_ms: float = 100.0
+    env: dict[str, str] = field(default_factory=dict)
+    expect: FaultExpectation = field(default_factory=FaultExpectation)
+    loc: str = ""
+
+    @property
+    def fresh_instance(self) -> bool:
+        return bool(self.env) or self.expect.shutdown_within_s is not None
 
 
 @dataclass(frozen=True)
@@ -348,7 +456,7 @@ class Contract:
     """A whole contract file."""
 
     path: Path
-    seed: str
+    seed: str | None
     service: ServiceSpec
     workload: tuple[Step, ...] = ()
     logs: LogsSpec | None = None
@@ -359,12 +467,24 @@ class Contract:
     alerts: AlertsSpec | None = None
     slos: tuple[SloSpec, ...] = ()
     budgets: Budgets | None = None
+    faults: tuple[FaultScenarioSpec, ...] = ()
     skip: tuple[SkipSpec, ...] = ()
 
     @property
     def name(self) -> str:
         """The file name, used in findings (``persist.yaml``)."""
         return self.path.name
+
+    @property
+    def id(self) -> str:
+        """The prefix of this contract's case ids: the reference profile, else the file name without
+        ``.yaml`` (and without ``.obsconf``), e.g. ``persist`` or ``shop``."""
+        if self.service.profile:
+            return self.service.profile
+        stem = self.path.name
+        for suffix in (".yaml", ".yml", ".obsconf"):
+            stem = stem.removesuffix(suffix)
+        return stem if stem not in ("contract", "") else self.service.name
 
     def skipped(self, check: str) -> SkipSpec | None:
         """The skip entry for ``check`` (or for its section, e.g. ``spans`` covers ``spans.tree``)."""

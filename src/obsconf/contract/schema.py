@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from obsconf.contract.kinds import CHECK_KINDS
-from obsconf.contract.model import VALUE_TYPES
+from obsconf.contract.kinds import CHECK_KINDS, DELIVERY_SINKS, FAULT_MODES
+from obsconf.contract.model import DEPENDENCY_BACKENDS, VALUE_TYPES
 
 _STR = {"type": "string", "minLength": 1}
 _STR_LIST = {"type": "array", "items": _STR}
@@ -92,6 +92,7 @@ _LOGS = _obj(
                 "required_fields": _TYPED_FIELDS,
                 "levels": _LEVELS,
                 "indexes": _STR_LIST,
+                "trace_id_field": _STR,
             },
             ("kind", "collection"),
         ),
@@ -102,6 +103,8 @@ _LOGS = _obj(
                 "allow_duplicates": {"type": "boolean"},
             }
         ),
+        "source": {"enum": ["loki", "console", "both"]},
+        "stream": {"type": "object", "additionalProperties": _STR, "minProperties": 1},
     },
     ("format",),
 )
@@ -150,6 +153,7 @@ _SPANS = _obj(
                 "always_sample_errors": {"type": "boolean"},
             }
         ),
+        "response_header": {"type": "string", "pattern": "^[A-Za-z0-9-]+$"},
     }
 )
 
@@ -163,6 +167,11 @@ _METRIC = _obj(
         "after_workload": _obj({"increases": {"type": "boolean"}, "selector": _STR_MAP}, ("increases",)),
     },
     ("name", "type"),
+)
+
+_FAULT = _obj(
+    {"dependency": _STR, "mode": {"enum": list(FAULT_MODES)}, "attributes": {"type": "object"}},
+    ("dependency", "mode"),
 )
 
 _RETRY = _obj(
@@ -187,14 +196,7 @@ _RETRY = _obj(
             {"message": {"type": "string"}, "level": _STR, "attempt_field": _STR, "max_field": _STR},
             ("message",),
         ),
-        "fault": _obj(
-            {
-                "target": {"enum": ["s3", "pocketbase"]},
-                "toxic": {"enum": ["reset_peer", "timeout", "down", "http_503"]},
-                "attributes": {"type": "object"},
-            },
-            ("target", "toxic"),
-        ),
+        "fault": _FAULT,
         "workload": _STEPS,
     },
     ("operation", "max_attempts", "backoff"),
@@ -229,6 +231,52 @@ _SLO = _obj(
     ("name", "target"),
 )
 
+_SELECTED_METRIC = _obj({"name": _STR, "selector": _STR_MAP}, ("name",))
+_FAULT_SCENARIO = _obj(
+    {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+        "dependency": _STR,
+        "mode": {"enum": list(FAULT_MODES)},
+        "attributes": {"type": "object"},
+        "seconds": _POS,
+        "workload": _STEPS,
+        "dependent": _STEPS,
+        "pace_ms": _POS,
+        "env": _STR_MAP,
+        "expect": _obj(
+            {
+                "available": {"type": "boolean"},
+                "max_request_ms": _POS,
+                "p95_request_ms": _POS,
+                "dependent_min_ms": _POS,
+                "delivered": {"type": "array", "items": {"enum": list(DELIVERY_SINKS)}},
+                "dropped_metric": _SELECTED_METRIC,
+                "duplicates_metric": _SELECTED_METRIC,
+                "metrics": {
+                    "type": "array",
+                    "items": _obj(
+                        {"name": _STR, "selector": _STR_MAP, "increases": {"type": "boolean"},
+                         "peak_above": _NUM, "ends_at": _NUM},
+                        ("name",),
+                    ),
+                },
+                "recovers_within_s": {"anyOf": [_POS, {"type": "null"}]},
+                "shutdown_within_s": _POS,
+            }
+        ),
+    },
+    ("name", "dependency", "mode"),
+)
+
+_DEPENDENCY = _obj(
+    {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+        "env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "upstream": {"anyOf": [{"enum": list(DEPENDENCY_BACKENDS)}, {"type": "string", "pattern": "^https?://"}]},
+    },
+    ("name", "env", "upstream"),
+)
+
 _BUDGETS = _obj(
     {
         "log_line_ms": _POS,
@@ -251,10 +299,16 @@ CONTRACT_SCHEMA: dict[str, Any] = {
                 {
                     "name": _STR,
                     "profile": {"enum": ["persist", "syncd", "aurum", "prethrift", "assistant"]},
+                    "command": {"anyOf": [_STR, {"type": "array", "items": _STR, "minItems": 1}]},
+                    "cwd": _STR,
                     "metrics_path": {"type": "string", "pattern": "^/"},
-                    "env": _STR_MAP,
+                    "ready_path": {"type": "string", "pattern": "^/"},
+                    "ready_timeout": _POS,
+                    "slo_path": {"type": "string", "pattern": "^/"},
+                    "env": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                    "dependencies": {"type": "array", "items": _DEPENDENCY},
                 },
-                ("name", "profile"),
+                ("name",),
             ),
             "workload": _STEPS,
             "logs": _LOGS,
@@ -265,11 +319,12 @@ CONTRACT_SCHEMA: dict[str, Any] = {
             "alerts": _ALERTS,
             "slos": {"type": "array", "items": _SLO},
             "budgets": _BUDGETS,
+            "faults": {"type": "array", "items": _FAULT_SCENARIO},
             "skip": {
                 "type": "array",
                 "items": _obj({"check": {"enum": list(CHECK_KINDS)}, "reason": _STR}, ("check", "reason")),
             },
         },
-        ("version", "seed", "service"),
+        ("version", "service"),
     ),
 }

@@ -112,6 +112,14 @@ def check_loopback(url: str, what: str, env: Mapping[str, str]) -> str:
     return url
 
 
+def _first(env: Mapping[str, str], *names: str) -> str:
+    """The value of the first of ``names`` that is set (an empty value counts as set: it turns a sink off)."""
+    for name in names:
+        if name in env:
+            return env[name]
+    return ""
+
+
 @dataclass(frozen=True)
 class ReferenceConfig:
     """Everything a reference service instance needs to start. Build with :meth:`from_env`."""
@@ -149,7 +157,11 @@ class ReferenceConfig:
         instr = (env.get(ENV_INSTRUMENTATION) or "on").strip().lower()
         if instr not in ("on", "off"):
             raise UsageError(f"{ENV_INSTRUMENTATION}={instr!r}: use on or off")
+        # The standard variables obsconf gives every service it starts (OpenTelemetry SDK, Loki client, AWS
+        # SDK) are read too, after the reference's own OBSCONF_* names.
         admin = env.get(ENV_POCKETBASE_ADMIN, "")
+        if not admin and env.get("POCKETBASE_ADMIN_EMAIL"):
+            admin = f"{env['POCKETBASE_ADMIN_EMAIL']}:{env.get('POCKETBASE_ADMIN_PASSWORD', '')}"
         email, _, password = admin.partition(":")
         if admin and not password:
             raise UsageError(f"{ENV_POCKETBASE_ADMIN} must be 'email:password', got no ':'")
@@ -157,16 +169,18 @@ class ReferenceConfig:
         log_dir = env.get(ENV_LOG_DIR)
         return cls(
             profile=profile,
-            service_name=env.get(ENV_SERVICE_NAME) or SERVICE_NAMES[profile],
+            service_name=env.get(ENV_SERVICE_NAME) or env.get("OTEL_SERVICE_NAME") or SERVICE_NAMES[profile],
             instrumentation=instr == "on",
-            otlp_http_url=check_loopback(env.get(ENV_OTLP_HTTP_URL, "").rstrip("/"), ENV_OTLP_HTTP_URL, env),
-            logs_push_url=check_loopback(env.get(ENV_LOGS_PUSH_URL, ""), ENV_LOGS_PUSH_URL, env),
-            pocketbase_url=check_loopback(env.get(ENV_POCKETBASE_URL, "").rstrip("/"), ENV_POCKETBASE_URL, env),
+            otlp_http_url=check_loopback(_first(env, ENV_OTLP_HTTP_URL, "OTEL_EXPORTER_OTLP_ENDPOINT").rstrip("/"),
+                                         ENV_OTLP_HTTP_URL, env),
+            logs_push_url=check_loopback(_first(env, ENV_LOGS_PUSH_URL, "LOKI_PUSH_URL"), ENV_LOGS_PUSH_URL, env),
+            pocketbase_url=check_loopback(_first(env, ENV_POCKETBASE_URL, "POCKETBASE_URL").rstrip("/"),
+                                          ENV_POCKETBASE_URL, env),
             pocketbase_admin_email=email,
             pocketbase_admin_password=password,
-            s3_url=check_loopback(env.get(ENV_S3_URL, ""), ENV_S3_URL, env),
-            s3_access_key=env.get(ENV_S3_ACCESS_KEY, ""),
-            s3_secret_key=env.get(ENV_S3_SECRET_KEY, ""),
+            s3_url=check_loopback(_first(env, ENV_S3_URL, "AWS_ENDPOINT_URL_S3"), ENV_S3_URL, env),
+            s3_access_key=_first(env, ENV_S3_ACCESS_KEY, "AWS_ACCESS_KEY_ID"),
+            s3_secret_key=_first(env, ENV_S3_SECRET_KEY, "AWS_SECRET_ACCESS_KEY"),
             log_dir=Path(log_dir) if log_dir else None,
             logs_batch_size=max(1, env_int(env, ENV_LOGS_BATCH_SIZE, 100)),
             logs_flush_interval=max(0.01, env_duration(env, ENV_LOGS_FLUSH_INTERVAL, 1.0)),

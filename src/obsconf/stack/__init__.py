@@ -2,7 +2,9 @@
 
 ``start_stack(settings)`` returns a :class:`Stack` (a context manager) whose ``endpoints`` say where each
 backend answers. Modes: ``process`` (local processes, the binaries from ``obsconf provision``),
-``container`` (testcontainers), ``external`` (URLs of backends the user already runs), ``auto``.
+``container`` (testcontainers), ``attach`` (the stack ``obsconf stack up`` runs), ``external`` (URLs of
+backends the user already runs), ``auto``. PocketBase and the S3 store are optional components: they
+start only when ``needs`` names them (a selected contract uses them).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from obsconf.stack.prometheus import PrometheusProcess
 from obsconf.stack.readiness import http_ok, wait_ready
 from obsconf.stack.toxiproxy import ToxiproxyClient, toxiproxy_process
 
-__all__ = ["Endpoints", "Stack", "start_stack"]
+__all__ = ["OPTIONAL_COMPONENTS", "Endpoints", "Stack", "start_stack"]
+
+#: Backends that start only when a selected contract needs them; the rest always run.
+OPTIONAL_COMPONENTS = frozenset({"pocketbase", "s3"})
 
 
 class Stack:
@@ -38,12 +43,14 @@ class Stack:
 
     def __init__(self, mode: str, endpoints: Endpoints, exit_stack: ExitStack, *, workdir: Path | None,
                  prometheus: PrometheusProcess | None = None, timings: dict[str, float] | None = None,
-                 log_files: dict[str, Path] | None = None) -> None:
+                 log_files: dict[str, Path] | None = None,
+                 log_readers: dict[str, Callable[[], str]] | None = None) -> None:
         self.mode = mode
         self.endpoints = endpoints
         self.workdir = workdir
         self.timings = timings or {}
         self.log_files = log_files or {}
+        self._log_readers = log_readers or {}
         self._exit_stack = exit_stack
         self._prometheus = prometheus
 
@@ -51,8 +58,11 @@ class Stack:
     def toxiproxy(self) -> ToxiproxyClient | None:
         return ToxiproxyClient(self.endpoints.toxiproxy_url) if self.endpoints.toxiproxy_url else None
 
-    def pocketbase(self) -> PocketBaseClient:
+    def pocketbase(self) -> PocketBaseClient | None:
+        """A superuser client of the stack's PocketBase, or None when this stack runs none."""
         e = self.endpoints
+        if not e.pocketbase_url:
+            return None
         return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password)
 
     def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics") -> None:
@@ -68,6 +78,18 @@ class Stack:
         if self._prometheus is None:
             raise UsageError(f"cannot load rules into an external Prometheus; load {rules_file} there yourself")
         self._prometheus.add_rules(name, rules_file)
+
+    def backend_log(self, name: str) -> str:
+        """What backend ``name`` (e.g. ``toxiproxy``) has logged so far ("" when this stack cannot tell)."""
+        if name in self._log_readers:
+            return self._log_readers[name]()
+        path = self.log_files.get(name)
+        if path is None:
+            return ""
+        try:
+            return path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def stop(self) -> None:
         self._exit_stack.close()
@@ -89,12 +111,18 @@ def engine_available() -> bool:
 
 
 def resolve_mode(mode: str, settings: Settings | None = None) -> tuple[str, str]:
-    """The mode to run and why. ``auto`` picks containers when an engine answers and has every image
-    (built by `obsconf images build` or pulled), processes otherwise."""
+    """The mode to run and why. ``auto`` attaches to a live stack of ``obsconf stack up``, else picks
+    containers when an engine answers and has every image (built by `obsconf images build` or pulled),
+    processes otherwise."""
     if mode not in STACK_MODES:
         raise UsageError(f"unknown stack mode {mode!r}: use one of {', '.join(STACK_MODES)}")
     if mode != "auto":
         return mode, "requested"
+    from obsconf.stack.attach import live_state
+
+    state = live_state(settings or Settings.from_env())
+    if state is not None:
+        return "attach", f"`obsconf stack up` runs a {state.mode} stack (pid {state.owner_pid})"
     if not engine_available():
         return "process", "no container engine answers (`bash scripts/setup-podman` starts one)"
     from obsconf.stack.container import missing_images
@@ -107,29 +135,37 @@ def resolve_mode(mode: str, settings: Settings | None = None) -> tuple[str, str]
 
 
 def start_stack(settings: Settings, *, mode: str | None = None, progress: Callable[[str], None] = print,
-                keep_workdir: bool = False) -> Stack:
-    """Start (or, in external mode, reach) every backend; on any failure stop what started, then raise."""
+                keep_workdir: bool = False, needs: frozenset[str] | None = None) -> Stack:
+    """Start (or, in attach and external modes, reach) every backend; on any failure stop what started,
+    then raise. ``needs`` names the optional components to run (default: all of them)."""
     requested = mode or settings.stack
+    needs = OPTIONAL_COMPONENTS if needs is None else needs & OPTIONAL_COMPONENTS
     chosen, why = resolve_mode(requested, settings)
     if requested == "auto":
         progress(f"stack mode auto -> {chosen}: {why}")
     if chosen == "external":
-        return _external_stack(settings, progress)
+        return _external_stack(settings, progress, needs)
+    if chosen == "attach":
+        from obsconf.stack.attach import attach_stack
+
+        return attach_stack(settings, progress)
     if chosen == "container":
         from obsconf.stack.container import start_container_stack
 
-        return start_container_stack(settings, progress=progress)
-    return _process_stack(settings, progress, keep_workdir=keep_workdir)
+        return start_container_stack(settings, progress=progress, needs=needs)
+    return _process_stack(settings, progress, keep_workdir=keep_workdir, needs=needs)
 
 
-def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_workdir: bool) -> Stack:
+def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_workdir: bool,
+                   needs: frozenset[str]) -> Stack:
     registry = settings.run_dir
     reaped = reap_orphans(registry)
     if reaped:
         progress(f"reaped {len(reaped)} process(es) left by a dead session: {', '.join(reaped)}")
     # Resolve every binary first: a missing one fails before anything starts.
-    bins = {name: provision.binary(settings, name) for name in
-            ("jaeger", "prometheus", "victoria-logs", "pocketbase", "toxiproxy-server", "rclone")}
+    wanted = ["jaeger", "prometheus", "victoria-logs", "toxiproxy-server"]
+    wanted += [name for name, part in (("pocketbase", "pocketbase"), ("rclone", "s3")) if part in needs]
+    bins = {name: provision.binary(settings, name) for name in wanted}
     workdir = Path(tempfile.mkdtemp(prefix="obsconf-stack-"))
     stack = ExitStack()
     if not keep_workdir:
@@ -156,12 +192,14 @@ def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_
         run("prometheus", prometheus.start, prometheus.stop, prometheus.process.log_path)
         logstore = logstore_process(bins["victoria-logs"], logs_port, workdir, timeout=t, registry=registry)
         run("logs (victoria-logs)", logstore.start, logstore.stop, logstore.log_path)
-        pocketbase = PocketBaseProcess(bins["pocketbase"], pb, workdir, timeout=t, registry=registry)
-        run("pocketbase", pocketbase.start, pocketbase.stop, pocketbase.process.log_path)
+        if "pocketbase" in needs:
+            pocketbase = PocketBaseProcess(bins["pocketbase"], pb, workdir, timeout=t, registry=registry)
+            run("pocketbase", pocketbase.start, pocketbase.stop, pocketbase.process.log_path)
         toxiproxy = toxiproxy_process(bins["toxiproxy-server"], toxi, workdir, timeout=t, registry=registry)
         run("toxiproxy", toxiproxy.start, toxiproxy.stop, toxiproxy.log_path)
-        objectstore = objectstore_process(bins["rclone"], s3, workdir, timeout=t, registry=registry)
-        run("s3 (rclone)", objectstore.start, objectstore.stop, objectstore.log_path)
+        if "s3" in needs:
+            objectstore = objectstore_process(bins["rclone"], s3, workdir, timeout=t, registry=registry)
+            run("s3 (rclone)", objectstore.start, objectstore.stop, objectstore.log_path)
     except BaseException:
         stack.close()
         raise
@@ -174,22 +212,23 @@ def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_
         logs_push_url=f"{host}:{logs_port}{PUSH_PATH}",
         logs_query_url=f"{host}:{logs_port}",
         logs_dialect="logsql",
-        pocketbase_url=f"{host}:{pb}",
-        pocketbase_admin_email=ADMIN_EMAIL,
-        pocketbase_admin_password=ADMIN_PASSWORD,
+        pocketbase_url=f"{host}:{pb}" if "pocketbase" in needs else "",
+        pocketbase_admin_email=ADMIN_EMAIL if "pocketbase" in needs else "",
+        pocketbase_admin_password=ADMIN_PASSWORD if "pocketbase" in needs else "",
         toxiproxy_url=f"{host}:{toxi}",
-        s3_url=f"{host}:{s3}",
-        s3_access_key=ACCESS_KEY,
-        s3_secret_key=SECRET_KEY,
+        s3_url=f"{host}:{s3}" if "s3" in needs else "",
+        s3_access_key=ACCESS_KEY if "s3" in needs else "",
+        s3_secret_key=SECRET_KEY if "s3" in needs else "",
     )
     return Stack("process", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings, log_files=logs)
 
 
-def _external_stack(settings: Settings, progress: Callable[[str], None]) -> Stack:
+def _external_stack(settings: Settings, progress: Callable[[str], None], needs: frozenset[str]) -> Stack:
     ext = settings.external
     needed = {"jaeger": "OBSCONF_JAEGER_URL / --obsconf-jaeger-url", "otlp_http": "OBSCONF_OTLP_HTTP_URL / --obsconf-otlp-url",
-              "prometheus": "OBSCONF_PROMETHEUS_URL / --obsconf-prometheus-url", "loki": "OBSCONF_LOKI_URL / --obsconf-loki-url",
-              "pocketbase": "OBSCONF_POCKETBASE_URL / --obsconf-pocketbase-url"}
+              "prometheus": "OBSCONF_PROMETHEUS_URL / --obsconf-prometheus-url", "loki": "OBSCONF_LOKI_URL / --obsconf-loki-url"}
+    if "pocketbase" in needs:
+        needed["pocketbase"] = "OBSCONF_POCKETBASE_URL / --obsconf-pocketbase-url (a selected contract uses PocketBase)"
     missing = [f"{k} ({how})" for k, how in needed.items() if not ext.get(k)]
     if missing:
         raise UsageError("--obsconf-stack=external needs the URL of every backend; missing: " + "; ".join(missing)
@@ -201,8 +240,9 @@ def _external_stack(settings: Settings, progress: Callable[[str], None]) -> Stac
         "jaeger": f"{ext['jaeger'].rstrip('/')}/api/services",
         "prometheus": f"{ext['prometheus'].rstrip('/')}/-/ready",
         "loki": f"{ext['loki'].rstrip('/')}/{'ready' if dialect == 'logql' else 'health'}",
-        "pocketbase": f"{ext['pocketbase'].rstrip('/')}/api/health",
     }
+    if ext.get("pocketbase"):
+        probes["pocketbase"] = f"{ext['pocketbase'].rstrip('/')}/api/health"
     for name, url in probes.items():
         progress(f"checking external {name} at {url}")
         try:
@@ -219,7 +259,7 @@ def _external_stack(settings: Settings, progress: Callable[[str], None]) -> Stac
         logs_push_url=f"{loki}/loki/api/v1/push" if dialect == "logql" else f"{loki}{PUSH_PATH}",
         logs_query_url=loki,
         logs_dialect=dialect,
-        pocketbase_url=ext["pocketbase"].rstrip("/"),
+        pocketbase_url=ext.get("pocketbase", "").rstrip("/"),
         pocketbase_admin_email=email,
         pocketbase_admin_password=password,
         toxiproxy_url=ext.get("toxiproxy", ""),

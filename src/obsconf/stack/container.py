@@ -490,8 +490,14 @@ def missing_images(settings: Settings) -> list[str]:
         client.close()
 
 
-def start_container_stack(settings: Settings, progress: Callable[[str], None] = print) -> Stack:
-    """Start every backend as a container; on any failure remove what was created, then raise."""
+#: container backend -> the optional stack component it is (others always run)
+OPTIONAL = {"pocketbase": "pocketbase", "rclone": "s3"}
+
+
+def start_container_stack(settings: Settings, progress: Callable[[str], None] = print,
+                          needs: frozenset[str] = frozenset(OPTIONAL.values())) -> Stack:
+    """Start every backend (optional ones only if ``needs`` names them) as a container; on any failure
+    remove what was created, then raise."""
     from obsconf.stack import Stack
     from obsconf.stack.prometheus import PrometheusProcess
 
@@ -520,6 +526,7 @@ def start_container_stack(settings: Settings, progress: Callable[[str], None] = 
             s.backend: make_container(s, name=f"obsconf-{owner.session}-{s.backend}", labels=labels,
                                       network=None if s.host_network else network.name, timeout=settings.ready_timeout)
             for s in container_specs(images, workdir, ports)
+            if s.backend not in OPTIONAL or OPTIONAL[s.backend] in needs
         }
         stack.callback(_remove_all, list(containers.values()))  # before start: a failed start is removed too
         timings: dict[str, float] = {}
@@ -531,13 +538,24 @@ def start_container_stack(settings: Settings, progress: Callable[[str], None] = 
         endpoints = _endpoints(containers, ports,
                                extra={"container_session": owner.session, "container_network": network.name,
                                       "engine": docker_host()})
-        began = time.monotonic()
-        _pocketbase_setup(containers["pocketbase"], endpoints.pocketbase_url)
-        timings["pocketbase setup"] = time.monotonic() - began
+        if "pocketbase" in containers:
+            began = time.monotonic()
+            _pocketbase_setup(containers["pocketbase"], endpoints.pocketbase_url)
+            timings["pocketbase setup"] = time.monotonic() - began
     except BaseException:
         stack.close()
         raise
-    return Stack("container", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings)
+    return Stack("container", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings,
+                 log_readers={b: (lambda c=c: _full_log(c)) for b, c in containers.items()})
+
+
+def _full_log(container: DockerContainer) -> str:
+    import docker
+
+    try:
+        return container.get_wrapped_container().logs().decode(errors="replace")
+    except (docker.errors.DockerException, ObsconfError):
+        return ""
 
 
 def _endpoints(containers: Mapping[str, DockerContainer], ports: HostPorts, extra: dict[str, str]) -> Endpoints:
@@ -545,6 +563,12 @@ def _endpoints(containers: Mapping[str, DockerContainer], ports: HostPorts, extr
 
     def at(backend: str, port: int) -> str:
         return f"{LOOPBACK}:{published_port(containers[backend], port)}"
+
+    def url(backend: str, port: int) -> str:
+        return f"http://{at(backend, port)}" if backend in containers else ""
+
+    pocketbase = "pocketbase" in containers
+    s3 = "rclone" in containers
 
     logs = at("victoria-logs", LOGS_PORT)
     return Endpoints(
@@ -555,13 +579,13 @@ def _endpoints(containers: Mapping[str, DockerContainer], ports: HostPorts, extr
         logs_push_url=f"http://{logs}{PUSH_PATH}",
         logs_query_url=f"http://{logs}",
         logs_dialect="logsql",
-        pocketbase_url=f"http://{at('pocketbase', POCKETBASE_PORT)}",
-        pocketbase_admin_email=ADMIN_EMAIL,
-        pocketbase_admin_password=ADMIN_PASSWORD,
+        pocketbase_url=url("pocketbase", POCKETBASE_PORT),
+        pocketbase_admin_email=ADMIN_EMAIL if pocketbase else "",
+        pocketbase_admin_password=ADMIN_PASSWORD if pocketbase else "",
         toxiproxy_url=f"{host}:{ports.toxiproxy}",
-        s3_url=f"http://{at('rclone', S3_PORT)}",
-        s3_access_key=ACCESS_KEY,
-        s3_secret_key=SECRET_KEY,
+        s3_url=url("rclone", S3_PORT),
+        s3_access_key=ACCESS_KEY if s3 else "",
+        s3_secret_key=SECRET_KEY if s3 else "",
         extra=extra,
     )
 

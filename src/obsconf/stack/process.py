@@ -63,6 +63,7 @@ class ManagedProcess:
         cwd: Path | None = None,
         registry: Path | None = None,
         missing_hint: str = "run `obsconf provision`",
+        stderr_path: Path | None = None,
     ) -> None:
         self.name = name
         self.argv = [str(a) for a in argv]
@@ -73,6 +74,7 @@ class ManagedProcess:
         self.cwd = cwd
         self.registry = registry
         self.missing_hint = missing_hint
+        self.stderr_path = stderr_path  # None: stderr goes to log_path too
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready_seconds: float | None = None
 
@@ -89,11 +91,12 @@ class ManagedProcess:
         env = dict(os.environ if self.env is None else self.env)
         env[MARKER_ENV] = str(os.getpid())
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it; closed below
+        err = open(self.stderr_path, "ab") if self.stderr_path is not None else None  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
                 self.argv,
                 stdout=log,
-                stderr=subprocess.STDOUT,
+                stderr=err if err is not None else subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self.cwd,
                 env=env,
@@ -104,6 +107,8 @@ class ManagedProcess:
             raise BackendMissing(f"{self.name}: cannot run {exe!r} ({exc.strerror}); {self.missing_hint}") from exc
         finally:
             log.close()
+            if err is not None:
+                err.close()
         self._register()
         if self.probe is not None:
             try:
@@ -112,7 +117,7 @@ class ManagedProcess:
                 )
             except BackendNotReady as exc:
                 self.stop()
-                raise BackendNotReady(f"{exc}\n--- last lines of {self.log_path} ---\n{self.log_tail()}") from None
+                raise BackendNotReady(f"{exc}\n{self.output_tails()}") from None
         return self
 
     def _exit_reason(self) -> str | None:
@@ -123,12 +128,19 @@ class ManagedProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def log_tail(self, lines: int = 25) -> str:
+    def log_tail(self, lines: int = 25, path: Path | None = None) -> str:
         try:
-            text = self.log_path.read_text(errors="replace")
+            text = (path or self.log_path).read_text(errors="replace")
         except FileNotFoundError:
             return "(no log written)"
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+    def output_tails(self, lines: int = 25) -> str:
+        """The last lines of what the process wrote (stdout and stderr), for an error message."""
+        if self.stderr_path is None:
+            return f"--- last lines of {self.log_path} ---\n{self.log_tail(lines)}"
+        return (f"--- last lines of its stdout ({self.log_path}) ---\n{self.log_tail(lines)}\n"
+                f"--- last lines of its stderr ({self.stderr_path}) ---\n{self.log_tail(lines, self.stderr_path)}")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after ``timeout`` seconds."""

@@ -13,7 +13,6 @@ Scenario (a), retries with exponential backoff, runs from each contract's ``retr
 from __future__ import annotations
 
 import json
-import math
 import signal
 import subprocess
 import sys
@@ -29,109 +28,15 @@ from typing import Any
 import requests
 
 from obsconf.errors import BackendMissing, ObsconfError
+from obsconf.faults.accounting import (
+    Delivery,
+    Latency,
+    account,
+    breaker_cycled,
+    max_burst,
+    transitions,
+)
 from obsconf.ports import LOOPBACK, free_port
-
-# ---------------------------------------------------------------------------------------------------------
-# Pure accounting
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What arrived in one sink compared with what the service emitted (lines identified by sequence number)."""
-
-    sink: str
-    sent: int
-    received: int  # distinct sequence numbers that arrived (of those sent)
-    lost: int
-    duplicated: int  # extra copies beyond the first
-    out_of_order: int  # first copies that arrived after a copy of a higher sequence number
-    max_delay_s: float | None = None  # worst time from emission to first sight in the sink (None: not measured)
-    missing_sample: tuple[int, ...] = ()  # the first few lost sequence numbers, for the message
-    unexpected: int = 0  # arrivals whose sequence number was never sent
-
-    @property
-    def exactly_once(self) -> bool:
-        return self.lost == 0 and self.duplicated == 0 and self.unexpected == 0
-
-
-def account(sink: str, sent: Sequence[int], arrived: Sequence[int], *,
-            emitted_ns: Mapping[int, int] | None = None, first_seen_ns: Mapping[int, int] | None = None) -> Delivery:
-    """Count lost, duplicated and out-of-order lines. ``arrived`` is in the sink's order (arrival order, or
-    timestamp order for a log store); ``emitted_ns``/``first_seen_ns`` (by sequence number) give the delay."""
-    wanted = set(sent)
-    seen: set[int] = set()
-    duplicated = out_of_order = unexpected = 0
-    highest = -math.inf
-    for seq in arrived:
-        if seq not in wanted:
-            unexpected += 1
-            continue
-        if seq in seen:
-            duplicated += 1
-            continue
-        seen.add(seq)
-        if seq < highest:
-            out_of_order += 1
-        highest = max(highest, seq)
-    missing = sorted(wanted - seen)
-    delay: float | None = None
-    if emitted_ns is not None and first_seen_ns is not None:
-        delays = [(first_seen_ns[s] - emitted_ns[s]) / 1e9 for s in seen if s in first_seen_ns and s in emitted_ns]
-        delay = round(max(delays), 3) if delays else None
-    return Delivery(sink, len(wanted), len(seen), len(missing), duplicated, out_of_order, delay,
-                    tuple(missing[:10]), unexpected)
-
-
-def transitions(states: Sequence[str]) -> list[str]:
-    """The breaker states observed, consecutive repeats collapsed: ``closed, open, half_open, closed``."""
-    out: list[str] = []
-    for state in states:
-        if not out or out[-1] != state:
-            out.append(state)
-    return out
-
-
-def breaker_cycled(observed: Sequence[str]) -> bool:
-    """True if the breaker was seen open and, after that, closed again."""
-    if "open" not in observed:
-        return False
-    return "closed" in observed[observed.index("open"):]
-
-
-def max_burst(samples: Sequence[tuple[float, float, int]], window_s: float) -> int:
-    """Most failed send attempts seen within less than ``window_s``. Samples are (request start, answer
-    time, counter): an increase between the answer of sample i and the start of sample j happened inside
-    [start_i, answer_j], so only pairs with ``answer_j - start_i < window_s`` count (never overstated)."""
-    best = 0
-    for i, (start_i, _, count_i) in enumerate(samples):
-        for _, answer_j, count_j in samples[i + 1:]:
-            if answer_j - start_i >= window_s:
-                break
-            best = max(best, count_j - count_i)
-    return best
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by nearest rank; 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-@dataclass(frozen=True)
-class Latency:
-    count: int
-    failed: int  # answers that were not 2xx, or no answer
-    p50_ms: float
-    p95_ms: float
-    max_ms: float
-
-    @classmethod
-    def of(cls, seconds: Sequence[float], failed: int) -> Latency:
-        return cls(len(seconds), failed, round(percentile(seconds, 0.5) * 1000, 1),
-                   round(percentile(seconds, 0.95) * 1000, 1), round(max(seconds, default=0.0) * 1000, 1))
 
 
 @dataclass(frozen=True)
@@ -353,7 +258,7 @@ class _Service:
         from obsconf.reference.launch import reference_env
         from obsconf.stack.process import ManagedProcess
         from obsconf.stack.readiness import http_ok
-        from obsconf.target import proxied_endpoints
+        from obsconf.target_old import proxied_endpoints
 
         self.toxiproxy = stack.toxiproxy
         if self.toxiproxy is None:

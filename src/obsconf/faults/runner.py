@@ -1,0 +1,355 @@
+"""Run one contract fault scenario against the real service and backends, and collect what happened.
+
+The scenario's workload (the contract's own requests) runs at a steady pace before, during and after the
+fault, each request with a fresh W3C traceparent. Every request's telemetry is then counted in each sink the
+contract names, by its trace id, against a no-fault baseline of the same request: nothing here depends on a
+route of the reference service. The verdict is pure (:mod:`obsconf.faults.verdict`).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from obsconf.checks.metrics import metric_value
+from obsconf.collect import poll, read_traces
+from obsconf.contract.model import FaultScenarioSpec, Step
+from obsconf.errors import ObsconfError, UsageError
+from obsconf.faults.accounting import Latency
+from obsconf.faults.inject import inject
+from obsconf.model import LogRecord, get_field
+from obsconf.readers.console import console_records
+from obsconf.readers.metrics_text import scrape
+from obsconf.workload import expand_steps, run_workload
+
+BEFORE_S = 1.0  # steady load before the fault starts
+
+
+@dataclass
+class Request:
+    """One request of the scenario's load."""
+
+    phase: str  # before | during | after
+    label: str  # the step's name or METHOD path
+    ok: bool  # answered with one of the step's expected statuses
+    status: int  # 0: no answer
+    seconds: float
+    trace_id: str
+    at: float  # monotonic time it was sent
+
+
+@dataclass
+class SinkCount:
+    """One sink's items of the scenario's requests: expected from the baseline, received, lost, duplicated."""
+
+    sink: str
+    requests: int
+    expected: int
+    received: int
+    lost: int
+    duplicated: int
+    per_request: dict[str, int] = field(default_factory=dict)  # baseline items per request label
+
+
+@dataclass
+class FaultRun:
+    """What one fault scenario produced; judged by :func:`obsconf.faults.verdict.judge_fault`."""
+
+    contract: str
+    name: str
+    dependency: str
+    mode: str
+    seconds: float
+    requests: list[Request] = field(default_factory=list)
+    dependent_s: list[float] = field(default_factory=list)
+    recovered_after_s: float | None = None
+    traffic: int = -1
+    sinks: list[SinkCount] = field(default_factory=list)
+    dropped_counted: float | None = None
+    duplicates_counted: float | None = None
+    metrics: list[dict[str, Any]] = field(default_factory=list)  # per reaction: name, before, peak, after
+    shutdown_s: float | None = None
+    exited_by_itself: bool | None = None
+    duration_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def during(self) -> list[Request]:
+        return [r for r in self.requests if r.phase == "during"]
+
+    def latency(self) -> Latency:
+        during = self.during()
+        return Latency.of([r.seconds for r in during], sum(not r.ok for r in during))
+
+
+def _label(step: Step) -> str:
+    return getattr(step, "name", "") or f"{getattr(step, 'method', 'POST')} {getattr(step, 'path', '')}"
+
+
+class _Load(threading.Thread):
+    """The scenario's workload, one request at a time, every ``pace_s``, until stopped."""
+
+    def __init__(self, base: str, steps: Sequence[Step], pace_s: float, run_id: str, phase: Callable[[], str],
+                 sink: list[Request]) -> None:
+        super().__init__(name="obsconf-fault-load", daemon=True)
+        self.base, self.steps, self.pace_s, self.run_id = base, expand_steps(steps), pace_s, run_id
+        self.phase, self.sink = phase, sink
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        i = 0
+        while not self._halt.is_set() and self.steps:
+            step = self.steps[i % len(self.steps)]
+            tick = time.monotonic()
+            phase = self.phase()
+            try:
+                ex = run_workload(self.base, [step], variables={"run_id": f"{self.run_id}-{i}"}, timeout=5.0)[0]
+                ok, status, trace_id = ex.status in step.expect_status, ex.status, ex.trace_id
+            except ObsconfError:
+                ok, status, trace_id = False, 0, ""
+            self.sink.append(Request(phase, _label(step), ok, status, time.monotonic() - tick, trace_id, tick))
+            i += 1
+            self._halt.wait(max(0.0, self.pace_s - (time.monotonic() - tick)))
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(15)
+
+
+class _Sampler(threading.Thread):
+    """Scrapes the service's metrics every 0.2 s, keeping each reaction's peak."""
+
+    def __init__(self, url: str, reactions: Sequence[Any]) -> None:
+        super().__init__(name="obsconf-fault-metrics", daemon=True)
+        self.url, self.reactions = url, reactions
+        self.peaks: dict[int, float] = {}
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(0.2):
+            try:
+                _, families = scrape(self.url, timeout=2)
+            except ObsconfError:
+                continue  # a missed sample only lowers the peak seen
+            for i, r in enumerate(self.reactions):
+                value = metric_value(families, r.name, r.selector)
+                if value is not None:
+                    self.peaks[i] = max(self.peaks.get(i, value), value)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(5)
+
+
+class _Sinks:
+    """Reads, by trace id, the items the scenario's requests left in each sink."""
+
+    def __init__(self, probe: Any, target: Any, start_ns: int, console_mark: int) -> None:
+        self.probe, self.target = probe, target
+        self.start_ns, self.console_mark = start_ns, console_mark
+        spec = probe.contract.logs
+        self.trace_field = spec.correlation.trace_id_field if spec and spec.correlation else "trace_id"
+
+    def items(self, sink: str, trace_ids: set[str]) -> dict[str, list[str]]:
+        """trace id -> the raw items (lines, records, span ids) found for it."""
+        out: dict[str, list[str]] = {t: [] for t in trace_ids}
+        records: list[LogRecord] = []
+        field_path = self.trace_field
+        contract = self.probe.contract
+        if sink == "logs":
+            records = self.probe.logs.lines(contract.logs.stream, start_ns=self.start_ns, limit=20000)
+        elif sink == "console":
+            records = console_records(self.target.stdout_since(self.console_mark))
+        elif sink == "store":
+            store = contract.logs.store
+            field_path = store.trace_id_field or self.trace_field
+            rows = self.probe.pocketbase.records(store.collection, sort="@rowid") if self.probe.pocketbase else []
+            records = [LogRecord(0, _record_identity(r), r, {}, "pocketbase") for r in rows]
+        elif sink == "spans":
+            found = read_traces(self.probe.jaeger, contract.service.name, sorted(trace_ids), timeout=3)
+            for tid, spans in found.items():
+                out[tid] = [s.span_id for s in spans]
+            return out
+        for rec in records:
+            value = get_field(rec.fields, field_path) if rec.fields else None
+            if isinstance(value, str) and value.lower() in out:
+                out[value.lower()].append(rec.line)
+        return out
+
+
+def _record_identity(row: dict[str, Any]) -> str:
+    """A PocketBase record without what PocketBase adds, so a record stored twice shows as the same text."""
+    import json
+
+    return json.dumps({k: v for k, v in row.items() if k not in ("id", "created", "updated", "collectionId",
+                                                                   "collectionName")}, sort_keys=True)
+
+
+def _baseline(base: str, steps: Sequence[Step], sinks: _Sinks, names: Sequence[str], run_id: str
+              ) -> dict[str, dict[str, int]]:
+    """Items each distinct request leaves in each sink with no fault: sink -> label -> count."""
+    distinct: dict[str, Step] = {}
+    for step in expand_steps(steps):
+        distinct.setdefault(_label(step), step)
+    traces: dict[str, str] = {}
+    for i, (label, step) in enumerate(distinct.items()):
+        ex = run_workload(base, [step], variables={"run_id": f"{run_id}-base{i}"})[0]
+        if ex.trace_id:
+            traces[ex.trace_id] = label
+    out: dict[str, dict[str, int]] = {}
+    for sink in names:
+        got = poll(lambda sink=sink: sinks.items(sink, set(traces)), lambda _: False, timeout=6.0, interval=0.4,
+                   progress=lambda found: sum(map(len, found.values())), quiet=1.5)
+        out[sink] = {traces[t]: len(items) for t, items in got.items()}
+    return out
+
+
+def _count(sink: str, requests: Sequence[Request], found: dict[str, list[str]], per_label: dict[str, int]) -> SinkCount:
+    expected = received = lost = duplicated = 0
+    for r in requests:
+        want = per_label.get(r.label, 0)
+        items = found.get(r.trace_id, [])
+        copies = Counter(items)
+        distinct = len(copies)
+        expected += want
+        received += distinct
+        lost += max(0, want - distinct)
+        duplicated += sum(n - 1 for n in copies.values())
+    return SinkCount(sink, len(requests), expected, received, lost, duplicated, dict(per_label))
+
+
+def run_fault_scenario(spec: FaultScenarioSpec, probe: Any) -> FaultRun:
+    """Run ``spec`` on ``probe``'s service (or a fresh instance of it) and return the observations."""
+    contract = probe.contract
+    run = FaultRun(contract.id, spec.name, spec.fault.dependency, spec.fault.mode, spec.seconds)
+    began = time.monotonic()
+    target = probe.target
+    if spec.fresh_instance:
+        if probe.runtime is None or not target.started:
+            raise UsageError(f"{spec.loc or spec.name}: this scenario needs a fresh instance of the service (it sets "
+                             "env or shuts the service down), which obsconf can start only for a service it starts "
+                             "itself; give service.command or --obsconf-target-cmd")
+        target = probe.runtime.start_service(contract, env=spec.env, suffix=f"-fault-{spec.name}")
+    try:
+        _run(spec, probe, target, run)
+    finally:
+        if target is not probe.target:
+            target.stop()
+    run.duration_s = round(time.monotonic() - began, 2)
+    return run
+
+
+def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> None:
+    dep = target.proxies.get(spec.fault.dependency)
+    if dep is None or probe.toxiproxy is None:
+        raise UsageError(
+            f"{spec.loc or spec.name}: the fault on {spec.fault.dependency!r} needs the service's traffic to go through "
+            f"a Toxiproxy proxy, which obsconf sets up only for a service it starts ({target.plan.describe()} was "
+            "not); give service.command or --obsconf-target-cmd")
+    contract = probe.contract
+    steps = spec.workload or contract.workload
+    if not steps:
+        raise UsageError(f"{spec.loc or spec.name}: no workload to run during the fault: give the scenario a "
+                         "workload, or the contract one")
+    ex = spec.expect
+    run_id = f"fault-{spec.name}-{int(time.time())}"
+    start_ns, console_mark = time.time_ns(), target.stdout_size()
+    sinks = _Sinks(probe, target, start_ns, console_mark)
+    per_label = _baseline(target.base_url, steps, sinks, ex.delivered, run_id) if ex.delivered else {}
+    metrics_url = target.base_url + contract.service.metrics_path
+    before = _scrape_quietly(metrics_url)
+    state = {"phase": "before"}
+    load = _Load(target.base_url, steps, spec.pace_ms / 1000, run_id, lambda: state["phase"], run.requests)
+    dependent = _Load(target.base_url, spec.dependent, 0.0, f"{run_id}-dep", lambda: state["phase"], [])
+    sampler = _Sampler(metrics_url, ex.metrics)
+    threads = [load, sampler] + ([dependent] if spec.dependent else [])
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(BEFORE_S)
+        state["phase"] = "during"
+        fault_began = time.monotonic()
+        seen = target.traffic()
+        with inject(probe.toxiproxy, dep.proxy.name, spec.fault.mode, spec.fault.attributes):
+            if ex.shutdown_within_s is not None:
+                time.sleep(spec.seconds / 2)
+                load.stop()
+                run.shutdown_s, run.exited_by_itself = _terminate(target, ex.shutdown_within_s + 5.0)
+            else:
+                time.sleep(max(0.0, spec.seconds - (time.monotonic() - fault_began)))
+            run.traffic = target.traffic_since(seen, spec.fault.dependency)
+        state["phase"] = "after"
+        ended = time.monotonic()
+        if ex.shutdown_within_s is None and ex.recovers_within_s is not None:
+            run.recovered_after_s = _wait_recovered(run.requests, ended, ex.recovers_within_s)
+    finally:
+        for t in threads:
+            t.stop()
+    run.dependent_s = [r.seconds for r in dependent.sink if r.phase == "during"] if spec.dependent else []
+    answered = [r for r in run.requests if r.ok and r.trace_id]
+    wanted = {r.trace_id for r in answered}
+    for sink in ex.delivered:
+        labels = per_label.get(sink, {})
+
+        def complete(found: dict[str, list[str]], labels: dict[str, int] = labels) -> bool:
+            by_id = {r.trace_id: r.label for r in answered}
+            return all(len(set(v)) >= labels.get(by_id[t], 0) for t, v in found.items())
+
+        found = poll(lambda sink=sink: sinks.items(sink, wanted), complete, timeout=15.0, interval=0.5,
+                     progress=lambda f: sum(map(len, f.values())), quiet=3.0)
+        run.sinks.append(_count(sink, answered, found, labels))
+    after = _scrape_quietly(metrics_url) if run.shutdown_s is None else {}
+    if ex.dropped_metric:
+        run.dropped_counted = _delta(before, after, ex.dropped_metric, ex.dropped_selector)
+    if ex.duplicates_metric:
+        run.duplicates_counted = _delta(before, after, ex.duplicates_metric, ex.duplicates_selector)
+    for i, r in enumerate(ex.metrics):
+        run.metrics.append({"name": r.name, "selector": r.selector,
+                            "before": metric_value(before.get("families", []), r.name, r.selector),
+                            "peak": sampler.peaks.get(i),
+                            "after": metric_value(after.get("families", []), r.name, r.selector)})
+
+
+def _scrape_quietly(url: str) -> dict[str, Any]:
+    try:
+        return {"families": scrape(url)[1]}
+    except ObsconfError:
+        return {}
+
+
+def _delta(before: dict[str, Any], after: dict[str, Any], name: str, selector: dict[str, str]) -> float | None:
+    a = metric_value(after.get("families", []), name, selector)
+    if a is None:
+        return None
+    return a - (metric_value(before.get("families", []), name, selector) or 0.0)
+
+
+def _wait_recovered(requests: list[Request], since: float, within_s: float) -> float | None:
+    """Seconds from the end of the fault to the first request of an unbroken run of three answered as
+    expected; None when that did not happen within ``within_s``."""
+    deadline = since + within_s
+    while time.monotonic() < deadline:
+        after = [r for r in requests if r.at >= since]
+        last_bad = max((i for i, r in enumerate(after) if not r.ok), default=-1)
+        good = after[last_bad + 1:]
+        if len(good) >= 3:
+            return round(good[0].at - since, 2)
+        time.sleep(0.1)
+    return None
+
+
+def _terminate(target: Any, wait_s: float) -> tuple[float, bool]:
+    """SIGTERM the service and time its exit: (seconds, exited by itself)."""
+    proc = target.process.proc
+    began = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=wait_s)
+        return round(time.monotonic() - began, 2), True
+    except subprocess.TimeoutExpired:
+        return round(time.monotonic() - began, 2), False

@@ -1,0 +1,88 @@
+"""pytest collection nodes for contracts: a contract file is a test file, each of its cases a test item.
+
+``ContractFile`` loads and validates the contract (a malformed one is a collection error that names file,
+line and key); each ``CaseItem`` runs one :class:`obsconf.suite.Case` against the session's live probe and
+fails with the case's findings, rendered for a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+
+from obsconf.errors import ContractError, ObsconfError
+from obsconf.model import Finding
+from obsconf.suite import Case, build_cases
+
+
+class CaseFailed(Exception):
+    """A case's findings: the service does not meet this part of its contract."""
+
+    def __init__(self, case: Case, findings: list[Finding]) -> None:
+        super().__init__(f"{len(findings)} finding(s)")
+        self.case = case
+        self.findings = findings
+
+    def render(self) -> str:
+        body = "\n".join(f.render() for f in self.findings)
+        return f"{len(self.findings)} finding(s) for {self.case.id}:\n{body}"
+
+
+def runtime_of(config: pytest.Config) -> Any:
+    from obsconf.plugin import RUNTIME
+
+    return config.stash[RUNTIME]
+
+
+class ContractFile(pytest.File):
+    """A contract YAML file; its items are the contract's cases."""
+
+    def collect(self) -> Iterator[CaseItem]:
+        contract = runtime_of(self.config).contract(self.path)
+        for case in build_cases(contract):
+            item = CaseItem.from_parent(self, name=case.id, case=case)
+            item.add_marker(pytest.mark.obsconf(contract=contract.id, section=case.section))
+            if case.section == "faults":
+                item.add_marker(pytest.mark.faults)
+            yield item
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ObsconfError):
+            return f"invalid contract: {excinfo.value}"
+        return super().repr_failure(excinfo, style)
+
+
+class CaseItem(pytest.Item):
+    """One case of a contract, run against the real backends."""
+
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+
+    @property
+    def contract(self) -> Any:
+        return self.case.contract
+
+    def runtest(self) -> None:
+        case = self.case
+        self.user_properties += [("obsconf_contract", case.contract.id), ("obsconf_section", case.section),
+                                 ("obsconf_describe", case.describe)]
+        probe = runtime_of(self.config).probe(case.contract)
+        findings = case.run(probe)
+        self.user_properties.append(("obsconf_findings", [asdict(f) for f in findings]))
+        if findings:
+            raise CaseFailed(case, findings)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        exc = excinfo.value
+        if isinstance(exc, CaseFailed):
+            return exc.render()
+        if isinstance(exc, ContractError | ObsconfError):
+            return f"{self.case.id}: {exc}"
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"{self.case.id}: {self.case.describe}"
