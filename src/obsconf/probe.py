@@ -121,12 +121,11 @@ class LiveProbe:
                     "deselect with -k 'not retries'")
             # hold the fault long enough for every attempt to fail: the sum of the backoff schedule, plus slack
             hold_s = sum(spec.backoff.window_ms(n)[1] for n in range(1, spec.max_attempts)) / 1000 + 0.5
-            seen = self.target.traffic()
             with inject(self.toxiproxy, dep.proxy.name, fault.mode, fault.attributes):
                 began = time.monotonic()
                 exchanges = run_workload(self.target.base_url, spec.workload, variables=variables)
                 time.sleep(max(0.0, hold_s - (time.monotonic() - began)))
-            traffic = self.target.traffic_since(seen, fault.dependency)
+
         trace_ids = [x.trace_id for x in exchanges if x.trace_id]
         spans = [s for spans in read_traces(self.jaeger, self.contract.service.name, trace_ids, timeout=10).values()
                  for s in spans]
@@ -142,5 +141,9 @@ class LiveProbe:
                 logs += read_console(self.target, console_mark, [], timeout=3, trace_field=trace_field)
                 query = "stdout since the fault" if "loki" not in logs_spec.sources else query + " and stdout"
         _, after = scrape(metrics_url)
+        if fault is not None:
+            # a refused or reset connection never reaches the dependency; what counts is that the service
+            # calls it through the proxy at all (before, during or after the fault)
+            traffic = self.target.traffic().get(fault.dependency, 0)
         return RetryRun(exchanges, spans, logs, before, after, query=query, trace_url=self.trace_url(),
                         traffic=traffic)

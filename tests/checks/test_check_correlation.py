@@ -1,10 +1,11 @@
-"""Correlation of log lines, traces and X-Trace-Id response headers."""
+"""Correlation of log lines, traces and requests (by the trace id of their traceparent), and the optional
+response header that echoes the trace id."""
 
 from __future__ import annotations
 
 import json
 
-from obsconf.checks.correlation import check_correlation
+from obsconf.checks.correlation import check_correlation, check_response_header
 from obsconf.contract.model import CorrelationSpec
 from obsconf.model import HttpExchange, LogRecord, Span
 
@@ -26,8 +27,10 @@ def line(trace: str | None, sid: str | None = None) -> LogRecord:
     return LogRecord(1, json.dumps(fields), fields)
 
 
-def resp(trace: str | None) -> HttpExchange:
-    return HttpExchange("GET", "http://127.0.0.1:8000/api/ok", 200, {"x-trace-id": trace} if trace else {}, None, 1.0)
+def resp(trace: str | None, header: str | None = None) -> HttpExchange:
+    """A request sent with a traceparent naming ``trace``; ``header`` is what its X-Trace-Id answered."""
+    headers = {"x-trace-id": header} if header else {}
+    return HttpExchange("GET", "http://127.0.0.1:8000/api/ok", 200, headers, None, 1.0, trace_id=trace or "")
 
 
 def test_everything_resolves() -> None:
@@ -46,13 +49,25 @@ def test_log_span_id_not_in_trace() -> None:
     assert any("not a span of their trace" in f.message for f in findings)
 
 
-def test_response_header_problems() -> None:
-    spans = [span(T1, "a")]
-    logs = [line(T1, "a")]
-    findings = check_correlation(SPEC, logs, spans, [resp(None), resp("test-trace-123"), resp(T2), resp(T1)])
-    msgs = "\n".join(f.message for f in findings)
-    assert "2 of 4 responses lack a valid X-Trace-Id" in msgs
-    assert "1 of 4 responses name a trace that never arrived" in msgs
+def test_request_whose_trace_never_arrived() -> None:
+    findings = check_correlation(SPEC, [line(T1, "a")], [span(T1, "a")], [resp(T2), resp(T1)], trace_url=URL)
+    (f,) = findings
+    assert "1 of 2 requests have no trace in the trace backend under the trace id of their W3C traceparent" \
+        in f.message and f.link.endswith(T2)
+
+
+def test_requests_without_traceparent_cannot_be_paired() -> None:
+    findings = check_correlation(SPEC, [line(T1, "a")], [span(T1, "a")], [resp(None)])
+    assert any("none of 1 requests carried a traceparent" in f.message for f in findings)
+
+
+def test_response_header_only_when_the_contract_names_one() -> None:
+    ok = [resp(T1, T1), resp(T2, f"00-{T2}-{'1' * 16}-01")]  # a bare id, and W3C traceresponse
+    assert check_response_header("X-Trace-Id", ok) == []
+    bad = [resp(T1), resp(T2, "test-trace-123"), resp(T1, T2), resp(T2, T2)]
+    (f,) = check_response_header("X-Trace-Id", bad)
+    assert "3 of 4 responses lack a X-Trace-Id header naming their request's trace" in f.message
+    assert "no request was made" in check_response_header("traceresponse", [])[0].message
 
 
 def test_request_without_log_line() -> None:

@@ -21,7 +21,7 @@ SPEC = RetrySpec(
     metric="persist_s3_retries_total",
     metric_selector={"operation": "put_object"},
     log=RetryLogSpec(message="Retrying S3 operation", attempt_field="retry_attempt", max_field="max_retries"),
-    fault=FaultSpec(target="s3", toxic="reset_peer"),
+    fault=FaultSpec(dependency="s3", mode="reset_peer"),
     loc="persist.yaml:150 retries[0]",
 )
 

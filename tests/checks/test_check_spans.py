@@ -136,8 +136,7 @@ def test_secret_in_span_attribute_is_caught() -> None:
 
 
 def exchange(status: int, trace: str | None) -> HttpExchange:
-    headers = {"X-Trace-Id": trace} if trace else {}
-    return HttpExchange("GET", "http://127.0.0.1:8000/api/ok", status, headers, None, 1.0)
+    return HttpExchange("GET", "http://127.0.0.1:8000/api/ok", status, {}, None, 1.0, trace_id=trace or "")
 
 
 def test_sampling_at_full_rate_requires_every_trace() -> None:

@@ -108,7 +108,7 @@ def test_base_is_valid(tmp_path: Path) -> None:
         ("logs:\n", "log:\n", 9, "log", "unknown section 'log'; allowed sections: alerts, budgets"),
         ("        size_bytes: integer", "        size_bytes: int", 18, "spans.operations[0].attributes.size_bytes",
          "'int' is not allowed here; use one of: string, integer"),
-        ("  profile: persist\n", "", 3, "service", "missing required key 'profile'"),
+        ("  name: persist\n", "", 3, "service", "missing required key 'name'"),
         ("  required_fields: {level: string}", "  required_fields: [level]", 11, "logs.required_fields",
          "expected a mapping, got a list"),
         ('    patterns: ["sk-[0-9a-f]+"]', '    patterns: ["sk-[0-9a-f+"]', 13, "logs.redaction.patterns[0]",

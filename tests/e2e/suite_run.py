@@ -38,7 +38,7 @@ class SuiteRun:
     seconds: float
     results: dict[str, Outcome] = field(default_factory=dict)  # short test id (persist-spans-x) -> outcome
     meta: dict[str, object] = field(default_factory=dict)  # the run summary's meta (stack, target, exit status)
-    log_dir: Path | None = None  # where the e2e plugin wrote the service's log (OBSCONF_E2E_LOG_DIR)
+    report_dir: Path | None = None  # the run summary and the services' output (services/<contract id>/)
 
     def failing(self) -> set[str]:
         return {tid for tid, o in self.results.items() if o.outcome != "passed"}
@@ -56,24 +56,34 @@ class SuiteRun:
 
 
 def _short(test_id: str) -> str:
-    return test_id.split("[", 1)[1].rstrip("]") if "[" in test_id else test_id
+    """``fixtures/contracts/persist.yaml::persist-spans-x`` -> ``persist-spans-x``."""
+    return test_id.rsplit("::", 1)[-1]
+
+
+def broken_command(profile: str, breaks: Sequence[str] = ()) -> str:
+    """The command that serves the broken target (``breaks`` empty: the unbroken reference), for
+    ``--obsconf-target-cmd``; run with :data:`BROKEN_ENV` so ``tests.broken_target`` imports."""
+    import shlex
+
+    return shlex.join([sys.executable, "-m", "tests.broken_target", "--profile", profile, "--port", "{port}",
+                       "--break", ",".join(breaks) or "none"])
+
+
+#: what a process serving ``tests.broken_target`` or ``tests.faults.broken`` needs to import them
+BROKEN_ENV = {"PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
 
 
 def run_suite(args: Sequence[str], *, report_dir: Path, env: Mapping[str, str] | None = None,
-              plugin: bool = True, timeout: float = 150.0) -> SuiteRun:
-    """``python -m pytest <args>`` in the repository root, with the e2e plugin unless ``plugin`` is False."""
+              timeout: float = 150.0, cwd: Path = REPO_ROOT) -> SuiteRun:
+    """``python -m pytest <args>`` in ``cwd`` (the repository root), its summary in ``report_dir``."""
     argv = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-q", "--color=no",
             "--obsconf-report-dir", str(report_dir)]
-    if plugin:
-        argv[3:3] = ["-p", "tests.e2e.suite_plugin"]
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "OBSCONF_E2E_"))}
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     child_env.update(env or {})
     began = time.monotonic()
-    proc = subprocess.run(argv, cwd=REPO_ROOT, env=child_env, capture_output=True, text=True, timeout=timeout,
+    proc = subprocess.run(argv, cwd=cwd, env=child_env, capture_output=True, text=True, timeout=timeout,
                           check=False)
-    run = SuiteRun(argv, proc.returncode, proc.stdout + proc.stderr, time.monotonic() - began)
-    if child_env.get("OBSCONF_E2E_LOG_DIR"):
-        run.log_dir = Path(child_env["OBSCONF_E2E_LOG_DIR"])
+    run = SuiteRun(argv, proc.returncode, proc.stdout + proc.stderr, time.monotonic() - began, report_dir=report_dir)
     summary = report_dir / "conformance.json"
     if summary.exists():
         data = json.loads(summary.read_text())

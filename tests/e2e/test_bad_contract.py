@@ -18,7 +18,7 @@ def test_malformed_contract_is_a_usage_error(tmp_path: Path) -> None:
     bad.write_text(text.replace("        size_bytes: integer\n", "        size_bytes: int\n", 1))
     line = text[: text.index("        size_bytes: integer\n")].count("\n") + 1
     run = run_suite(["conformance", "--obsconf-stack=process", "--obsconf-contract", str(bad)],
-                    report_dir=tmp_path / "report", plugin=False, timeout=60)
+                    report_dir=tmp_path / "report", timeout=60)
     assert run.returncode == 4, run.describe()
     assert (f"invalid contract: {bad}:{line}: at spans.operations[0].attributes.size_bytes: 'int' is not allowed "
             f"here; use one of: string, integer") in run.output, run.output

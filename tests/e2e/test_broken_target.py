@@ -1,10 +1,9 @@
 """The conformance suite catches each injected violation, end to end, on real backends.
 
-Each case runs ``pytest conformance/test_contracts.py --obsconf-stack=process --obsconf-target URL
---obsconf-contract <contract>`` in a subprocess; the e2e plugin starts the broken target on the suite's
-stack (see :mod:`tests.e2e.suite_plugin`). The same run against the unbroken reference service (started
-the same way) must pass exactly the tests the breaks make fail, and the broken run must fail nothing else
-that the reference run passes.
+Each case runs ``pytest --obsconf-stack=process --obsconf-contract <contract> --obsconf-target-cmd
+"python -m tests.broken_target ... --port {port} --break ..."`` in a subprocess: the plugin starts the broken
+target the way it starts any user's service. The same run against the target with no break must pass
+exactly the tests the breaks make fail, and the broken run must fail nothing else.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ CASES: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
 @pytest.mark.parametrize("profile", list(CASES))
 def test_broken_target_fails_with_the_expected_findings(suite_runs: SuiteRuns, profile: str) -> None:
     breaks, expected = CASES[profile]
-    run = suite_runs.target(profile, breaks)
+    run = suite_runs.cmd(profile, breaks)
     assert run.returncode == 1, run.describe(list(expected))
     for test_id, checks in expected.items():
         got = run.results.get(test_id)
@@ -56,7 +55,7 @@ def test_broken_target_fails_with_the_expected_findings(suite_runs: SuiteRuns, p
 @pytest.mark.parametrize("profile", list(CASES))
 def test_unbroken_reference_passes_the_same_tests(suite_runs: SuiteRuns, profile: str) -> None:
     _, expected = CASES[profile]
-    run = suite_runs.target(profile)
+    run = suite_runs.cmd(profile)
     for test_id in expected:
         got = run.results.get(test_id)
         assert got is not None and got.outcome == "passed", run.describe([test_id])
@@ -67,7 +66,7 @@ def test_breaks_change_nothing_else(suite_runs: SuiteRuns, profile: str) -> None
     """Every other test has the same verdict and the same finding kinds as against the reference (tests
     that fail against the reference for reasons of their own are the other helpers' business)."""
     breaks, expected = CASES[profile]
-    broken, reference = suite_runs.target(profile, breaks), suite_runs.target(profile)
+    broken, reference = suite_runs.cmd(profile, breaks), suite_runs.cmd(profile)
     assert set(broken.results) == set(reference.results), "both runs must run the same tests"
     differing = sorted(
         tid for tid in broken.results
@@ -82,7 +81,7 @@ def test_breaks_change_nothing_else(suite_runs: SuiteRuns, profile: str) -> None
 def test_findings_are_readable(suite_runs: SuiteRuns) -> None:
     """The failure text names the check, the contract line, expected and actual - no Python traceback."""
     breaks, _ = CASES["persist"]
-    out = suite_runs.target("persist", breaks).output
+    out = suite_runs.cmd("persist", breaks).output
     assert "[spans.parent] persist.yaml:" in out and "span 's3_upload' has the wrong parent" in out, out[-4000:]
     assert "[metrics.labels] persist.yaml:" in out and "missing ['operation']" in out, out[-4000:]
     assert "secret value sk-o..." in out, "the secret is named only by its first characters"

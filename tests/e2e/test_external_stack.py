@@ -22,7 +22,7 @@ def test_stack_round_trips_through_external_backends(tmp_path: Path) -> None:
         # Prometheus needs one healthy target for the external variant of the scrape test
         stack.add_scrape_target("self", e.prometheus_url.removeprefix("http://"))
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "conformance/test_stack.py", "-q", "-p", "no:cacheprovider",
+            [sys.executable, "-m", "pytest", "tests/foundation/test_stack_roundtrip.py", "-q", "-p", "no:cacheprovider",
              "--obsconf-stack=external", f"--obsconf-jaeger-url={e.jaeger_query_url}",
              f"--obsconf-otlp-url={e.otlp_http_url}", f"--obsconf-prometheus-url={e.prometheus_url}",
              f"--obsconf-loki-url={e.logs_query_url}", "--obsconf-loki-dialect=logsql",

@@ -1,26 +1,16 @@
-"""The pure half of obsconf.faults: delivery accounting, breaker transitions, retry bursts and the verdict."""
+"""The pure half of obsconf.faults: delivery accounting, per-request counting and the scenario verdict."""
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
-from obsconf.faults import (
-    EMIT_LINES,
-    SCENARIO_IDS,
-    Delivery,
-    FaultResult,
-    Latency,
-    Limits,
-    _global_seq,
-    account,
-    breaker_cycled,
-    judge,
-    max_burst,
-    percentile,
-    render_json,
-    render_markdown,
-    transitions,
-)
+from obsconf.contract.kinds import FAULT_MODES
+from obsconf.contract.model import FaultExpectation, FaultScenarioSpec, FaultSpec, MetricReaction
+from obsconf.faults import Latency, account, percentile
+from obsconf.faults.inject import TOXICS
+from obsconf.faults.report import render_json, render_markdown
+from obsconf.faults.runner import FaultRun, Request, SinkCount, _count
+from obsconf.faults.verdict import judge_fault
 
 
 def test_exactly_once_delivery() -> None:
@@ -45,41 +35,6 @@ def test_max_delay_is_the_slowest_first_sighting() -> None:
     assert account("loki", [0], [0]).max_delay_s is None
 
 
-def test_transitions_collapse_repeats() -> None:
-    assert transitions(["closed", "closed", "open", "open", "half_open", "closed"]) == \
-        ["closed", "open", "half_open", "closed"]
-    assert transitions([]) == []
-
-
-def test_breaker_must_open_and_then_close() -> None:
-    assert breaker_cycled(["closed", "open", "half_open", "closed"])
-    assert not breaker_cycled(["closed"])  # never opened
-    assert not breaker_cycled(["closed", "open", "half_open", "open"])  # never recovered
-
-
-def _samples(error_times: list[float], every: float = 0.02, until: float = 2.0) -> list[tuple[float, float, int]]:
-    out, t = [], 0.0
-    while t < until:
-        out.append((t, t + 0.003, sum(1 for e in error_times if e < t)))
-        t += every
-    return out
-
-
-def test_backoff_schedule_makes_at_most_two_failures_within_the_window() -> None:
-    # one batch: try, retry after 0.1 s, retry after 0.2 s; the next batch starts right after the last
-    errors = [0.10, 0.20, 0.40, 0.4005, 0.50, 0.70]
-    assert max_burst(_samples(errors), 0.08) == 2
-
-
-def test_retries_without_backoff_make_a_burst() -> None:
-    assert max_burst(_samples([0.30, 0.3002, 0.3004]), 0.08) == 3
-
-
-def test_samples_further_apart_than_the_window_are_not_counted() -> None:
-    # slow sampling cannot invent a burst: three errors 0.1 s apart, seen through samples 0.5 s apart
-    assert max_burst(_samples([0.1, 0.2, 0.3], every=0.5), 0.08) == 0
-
-
 def test_percentile_and_latency() -> None:
     assert percentile([], 0.95) == 0.0
     assert percentile([1, 2, 3, 4], 0.5) == 2
@@ -88,105 +43,93 @@ def test_percentile_and_latency() -> None:
     assert (lat.count, lat.failed, lat.max_ms) == (3, 1, 500.0)
 
 
-def test_global_seq_reads_only_this_runs_lines() -> None:
-    assert _global_seq("run", {"fields": {"tag": "run-3", "seq": 4}}) == 3 * EMIT_LINES + 4
-    assert _global_seq("run", {"fields": {"tag": "other-3", "seq": 4}}) is None
-    assert _global_seq("run", {"fields": {"tag": "run-x", "seq": 4}}) is None
-    assert _global_seq("run", {"fields": {"tag": "run-1", "seq": "4"}}) is None
-    assert _global_seq("run", {"message": "no fields"}) is None
+def test_every_fault_mode_has_a_toxic_and_no_more() -> None:
+    assert set(TOXICS) == set(FAULT_MODES)
 
 
-def _outage(**overrides: object) -> FaultResult:
-    sent = list(range(100))
-    base = FaultResult(
-        "syncd-pocketbase-outage", "syncd", "pocketbase", "down", 5.0, faulted_sink="pocketbase",
-        latency=Latency(80, 0, 2.0, 4.0, 9.0),
-        deliveries=[account("loki", sent, sent), account("pocketbase", sent, sent), account("file", sent, sent)],
-        retry_burst=2, breaker=["closed", "open", "half_open", "closed"], breaker_opened=1, max_buffer=500)
-    for key, value in overrides.items():
+def _req(label: str, trace: str, ok: bool = True, seconds: float = 0.005, phase: str = "during") -> Request:
+    return Request(phase, label, ok, 200 if ok else 503, seconds, trace, 0.0)
+
+
+def test_items_are_counted_per_request_against_the_baseline() -> None:
+    reqs = [_req("emit", "a"), _req("emit", "b"), _req("emit", "c")]
+    found = {"a": ["l1", "l2"], "b": ["l1", "l1", "l2"], "c": ["l1"]}
+    got = _count("logs", reqs, found, {"emit": 2})
+    assert (got.expected, got.received, got.lost, got.duplicated) == (6, 5, 1, 1)
+
+
+def _spec(**expect: object) -> FaultScenarioSpec:
+    return FaultScenarioSpec("outage", FaultSpec("logs", "down"), seconds=3, expect=FaultExpectation(**expect),
+                             loc="c.yaml:9 faults[0]")
+
+
+def _run(**fields: object) -> FaultRun:
+    base = FaultRun("c", "outage", "logs", "down", 3, requests=[_req("emit", "a"), _req("emit", "b")], traffic=4,
+                    recovered_after_s=0.2)
+    for key, value in fields.items():
         setattr(base, key, value)
     return base
 
 
-def test_a_well_behaved_outage_passes() -> None:
-    assert judge(_outage()) == []
+def test_a_well_behaved_scenario_passes() -> None:
+    assert judge_fault(_spec(delivered=("logs",)), _run(sinks=[SinkCount("logs", 2, 4, 4, 0, 0)])) == []
 
 
-def test_counted_overflow_is_allowed_but_silent_loss_is_not() -> None:
-    sent = list(range(100))
-    lossy = [account("loki", sent, sent), account("pocketbase", sent, sent[40:]), account("file", sent, sent)]
-    assert judge(_outage(deliveries=lossy, counted_dropped=45)) == []
-    problems = judge(_outage(deliveries=lossy, counted_dropped=0))
-    assert any("40 lost silently" in p for p in problems), problems
+def test_no_traffic_through_the_proxy_is_a_finding() -> None:
+    (f,) = judge_fault(_spec(), _run(traffic=0))
+    assert "never connected through the proxy of 'logs'" in f.message
 
 
-def test_outage_rules_each_flag_their_failure() -> None:
-    sent = list(range(100))
-    cases = {
-        "did not answer 2xx": _outage(latency=Latency(80, 3, 2.0, 4.0, 9.0)),
-        "slowest request took": _outage(latency=Latency(80, 0, 2.0, 4.0, 5000.0)),
-        "p95 request latency": _outage(latency=Latency(80, 0, 2.0, 400.0, 900.0)),
-        "no requests were measured": _outage(latency=None),
-        "never held a line": _outage(max_buffer=0),
-        "must open during the outage": _outage(breaker=["closed"]),
-        "without exponential backoff": _outage(retry_burst=5),
-        "duplicated lines": _outage(deliveries=[account("pocketbase", sent, sent + [7])]),
-        "out of order": _outage(deliveries=[account("pocketbase", sent, sent[::-1])]),
-        "local log file must hold every line": _outage(deliveries=[account("pocketbase", sent, sent),
-                                                                   account("file", sent, sent[1:])]),
-        "nothing was read back": _outage(deliveries=[account("file", sent, sent)]),
-    }
-    for expected, result in cases.items():
-        problems = judge(result)
-        assert any(expected in p for p in problems), (expected, problems)
+def test_failed_or_slow_requests_during_the_fault_are_findings() -> None:
+    slow = [_req("emit", "a", seconds=1.5), _req("emit", "b", ok=False)]
+    messages = " | ".join(f.message for f in judge_fault(_spec(max_request_ms=1000, p95_request_ms=250),
+                                                         _run(requests=slow)))
+    assert "1 of 2 requests did not answer as expected" in messages
+    assert "slowest request took 1500 ms" in messages and "p95 request latency 1500 ms" in messages
 
 
-def _otlp(**overrides: object) -> FaultResult:
-    base = FaultResult("syncd-otlp-outage", "syncd", "otlp", "down", 4.0, latency=Latency(300, 0, 1.0, 2.0, 6.0),
-                       spans_failed=310, shutdown_s=1.5, shutdown_timeout_s=3.0, exited_by_itself=True)
-    for key, value in overrides.items():
-        setattr(base, key, value)
-    return base
+def test_counted_loss_is_allowed_but_silent_loss_and_duplicates_are_not() -> None:
+    spec = _spec(delivered=("logs",), dropped_metric="dropped_total")
+    assert judge_fault(spec, _run(sinks=[SinkCount("logs", 2, 4, 2, 2, 0)], dropped_counted=2.0)) == []
+    (f,) = judge_fault(spec, _run(sinks=[SinkCount("logs", 2, 4, 2, 2, 0)], dropped_counted=1.0))
+    assert "2 of 4 items of 2 requests were lost, only 1 counted by dropped_total: 1 lost silently" in f.message
+    (f,) = judge_fault(spec, _run(sinks=[SinkCount("logs", 2, 4, 4, 0, 1)]))
+    assert "stored more than once" in f.message
 
 
-def test_jaeger_down_rules() -> None:
-    assert judge(_otlp()) == []
-    assert any("only 0 spans counted as failed for 300" in p for p in judge(_otlp(spans_failed=0)))
-    assert any("only 299 spans" in p for p in judge(_otlp(spans_failed=299)))
-    assert any("counted as exported" in p for p in judge(_otlp(spans_exported=3)))
-    assert any("shutdown took 9.50 s (did not exit" in p for p in judge(_otlp(shutdown_s=9.5, exited_by_itself=False)))
-    assert any("shutdown took 4.80 s (exited)" in p for p in judge(_otlp(shutdown_s=4.8)))
-    assert judge(_otlp(shutdown_s=4.4)) == []  # within timeout + slack
+def test_a_sink_the_workload_leaves_nothing_in_cannot_pass() -> None:
+    (f,) = judge_fault(_spec(delivered=("console",)), _run(sinks=[SinkCount("console", 2, 0, 0, 0, 0)]))
+    assert "delivery cannot be counted" in f.message
 
 
-def test_slow_dependency_rules() -> None:
-    ok = FaultResult("persist-s3-slow", "persist", "s3", "slow", 4.0, latency=Latency(170, 0, 2.0, 4.0, 60.0),
-                     dependent_ms=4000.0)
-    assert judge(ok) == []
-    no_effect = FaultResult("persist-s3-slow", "persist", "s3", "slow", 4.0,
-                            latency=Latency(170, 0, 2.0, 4.0, 60.0), dependent_ms=20.0)
-    assert any("the fault had no effect" in p for p in judge(no_effect))
-    blocked = FaultResult("syncd-logs-slow", "syncd", "logs", "slow", 4.0, latency=Latency(1, 1, 3000, 3000, 3000),
-                          dependent_ms=4000.0, deliveries=[account("loki", [0, 1], [0, 1, 1])])
-    problems = judge(blocked)
-    assert any("leaks into request handling" in p for p in problems)
-    assert any("duplicated" in p for p in problems)
-    assert judge(blocked, Limits(max_request_ms=5000, p95_request_ms=5000)) != []  # still failed + duplicated
+def test_no_recovery_no_effect_and_slow_shutdown_are_findings() -> None:
+    spec = FaultScenarioSpec("slow", FaultSpec("s3", "latency"), seconds=3,
+                             expect=FaultExpectation(dependent_min_ms=1000, recovers_within_s=5))
+    messages = " | ".join(f.message for f in judge_fault(spec, _run(recovered_after_s=None, dependent_s=[0.01])))
+    assert "the fault had no effect" in messages and "did not answer as expected again within 5 s" in messages
+    spec = _spec(shutdown_within_s=4.5)
+    (f,) = judge_fault(spec, _run(shutdown_s=9.9, exited_by_itself=False))
+    assert "did not exit and was killed" in f.message
 
 
-def test_reports_render_every_scenario() -> None:
-    results = [_outage(), _otlp(problems=["shutdown took 9.50 s"])]
-    doc = json.loads(render_json(results, 42.0))
-    assert doc["total_s"] == 42.0 and [s["id"] for s in doc["scenarios"]] == ["syncd-pocketbase-outage",
-                                                                             "syncd-otlp-outage"]
-    assert doc["scenarios"][0]["deliveries"][1]["sink"] == "pocketbase"
-    md = render_markdown(results, 42.0)
-    assert "2 scenario(s), 1 passed, 42.0 s in total" in md
-    assert "closed → open → half_open → closed" in md and "FAIL: shutdown took 9.50 s" in md
-    assert "pocketbase: 100 / 100 / 0 / 0 / 0 / -" in md
+def test_metric_reactions() -> None:
+    spec = _spec(metrics=(MetricReaction("errors_total", increases=True), MetricReaction("buffer", peak_above=0,
+                                                                                        ends_at=0)))
+    good = [{"name": "errors_total", "selector": {}, "before": 1.0, "peak": 5.0, "after": 5.0},
+            {"name": "buffer", "selector": {}, "before": 0.0, "peak": 30.0, "after": 0.0}]
+    assert judge_fault(spec, _run(metrics=good)) == []
+    bad = [{"name": "errors_total", "selector": {}, "before": 1.0, "peak": 1.0, "after": 1.0},
+           {"name": "buffer", "selector": {}, "before": 0.0, "peak": 0.0, "after": 3.0}]
+    messages = " | ".join(f.message for f in judge_fault(spec, _run(metrics=bad)))
+    assert "errors_total did not increase" in messages
+    assert "never rose above 0" in messages and "did not return to 0" in messages
+    absent = [{"name": "errors_total", "selector": {}, "before": None, "peak": None, "after": None}]
+    (f,) = judge_fault(_spec(metrics=(MetricReaction("errors_total", increases=True),)), _run(metrics=absent))
+    assert "was not exposed" in f.message
 
 
-def test_scenario_ids_are_readable_and_unique() -> None:
-    assert len(set(SCENARIO_IDS)) == len(SCENARIO_IDS)
-    assert "syncd-pocketbase-outage" in SCENARIO_IDS and all(" " not in i for i in SCENARIO_IDS)
-    assert isinstance(Delivery("x", 0, 0, 0, 0, 0).exactly_once, bool)
+def test_reports_render_every_scenario(tmp_path: Path) -> None:
+    runs = [_run(sinks=[SinkCount("logs", 2, 4, 4, 0, 0)]), _run(name="other", shutdown_s=1.2, exited_by_itself=True)]
+    md = render_markdown(runs)
+    assert "| c | outage | logs down 3 s |" in md and "| other |" in md and "logs: 2 / 4 / 4 / 0 / 0" in md
+    assert '"scenarios"' in render_json(runs)

@@ -1,58 +1,40 @@
-"""Each fault scenario fails against a reference service broken on purpose (``tests.faults.broken``).
+"""Each contract fault scenario (and the shipper's retry case) fails against a reference service broken on
+purpose (``tests.faults.broken``), run the way a user runs the suite on their own service.
 
-Real runs on a process stack of their own (about 80 s in all): the scenario, the proxies, the fault and the
-readers are the conformance suite's own code; only the service process is the patched one. The unbroken
-reference passing the same scenarios is ``conformance/test_faults.py``.
+Each proof is one real suite run in a subprocess: ``pytest --obsconf-contract <contract> --obsconf-target-cmd
+"python -m tests.faults.broken ... --port {port}" -k <case>`` with ``OBSCONF_BROKEN=<variant>``. The scenario,
+proxies, fault, readers and verdict are the suite's own; only the service process is the patched one. The
+unbroken reference passing the same cases is ``pytest conformance -m faults``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from dataclasses import replace
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
 
-from obsconf.faults import run_scenario, scenario
+from tests.e2e.suite_run import BROKEN_ENV, CONTRACTS, run_suite
 
 pytestmark = [pytest.mark.slow, pytest.mark.stack, pytest.mark.faults]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-# (scenario, broken variant, what the verdict must say). Outages are shortened to 3 s: enough to open a
-# breaker, overflow a 150-line buffer and show a burst of retries.
+# (contract, case, broken variant, what a finding must say)
 PROOFS = [
-    ("syncd-loki-outage", "no-backoff", "retries without exponential backoff"),
-    ("syncd-pocketbase-outage", "no-backoff", "retries without exponential backoff"),
-    ("syncd-pocketbase-overflow", "silent-drop", "lost silently"),
-    ("syncd-otlp-outage", "hanging-shutdown", "did not exit and was killed"),
-    ("persist-s3-slow", "blocking-io", "leaks into request handling"),
-    ("syncd-logs-slow", "sync-shipping", "leaks into request handling"),
+    ("syncd", "syncd-retries-pocketbase_log_upload", "no-backoff", "retries without backoff"),
+    ("syncd", "syncd-faults-pocketbase_overflow", "silent-drop", "lost silently"),
+    ("syncd", "syncd-faults-otlp_outage_shutdown", "hanging-shutdown", "did not exit and was killed"),
+    ("persist", "persist-faults-s3_slow", "blocking-io", "leaks into request handling"),
+    ("syncd", "syncd-faults-logs_slow", "sync-shipping", "leaks into request handling"),
 ]
 
 
-@pytest.fixture(scope="module")
-def process_stack() -> Iterator[object]:
-    from obsconf.settings import Settings
-    from obsconf.stack import start_stack
-
-    stack = start_stack(Settings.from_env(stack="process"), progress=lambda line: None)
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
-@pytest.mark.parametrize(("scenario_id", "variant", "expected"), PROOFS,
-                         ids=[f"{s}-{v}" for s, v, _ in PROOFS])
-def test_broken_variant_is_caught(scenario_id: str, variant: str, expected: str, process_stack: object,
-                                  tmp_path: Path) -> None:
-    sc = scenario(scenario_id)
-    if sc.fault == "down" and sc.dependency != "otlp":
-        sc = replace(sc, fault_s=3.0)
-    env = {"OBSCONF_BROKEN": variant,
-           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-    result = run_scenario(sc, process_stack, log_dir=tmp_path, module="tests.faults.broken", env=env)
-    assert any(expected in p for p in result.problems), (
-        f"{scenario_id} with {variant!r} should report {expected!r}; verdict: {result.problems}\n{result.notes}")
+@pytest.mark.parametrize(("contract", "case", "variant", "expected"), PROOFS, ids=[f"{c}-{v}" for _, c, v, _ in PROOFS])
+def test_broken_variant_is_caught(contract: str, case: str, variant: str, expected: str, tmp_path: Path) -> None:
+    command = shlex.join([sys.executable, "-m", "tests.faults.broken", "--profile", contract, "--port", "{port}"])
+    run = run_suite(["--obsconf-stack=process", "--obsconf-contract", str(CONTRACTS / f"{contract}.yaml"),
+                     "--obsconf-target-cmd", command, "-k", case], report_dir=tmp_path / "report",
+                    env={**BROKEN_ENV, "OBSCONF_BROKEN": variant}, timeout=240)
+    got = run.results.get(case)
+    assert got is not None and got.outcome == "failed", run.describe([case])
+    assert expected in got.message, f"{case} with {variant!r} should say {expected!r}:\n{got.message}"

@@ -41,6 +41,6 @@ def check_fault_reached(dep: DependencySpec, connections: int, *, where: str) ->
     """A fault only means something if the service talked to the faulted proxy (``connections`` < 0: unknown)."""
     if connections != 0:
         return []
-    return [Finding("dependencies", where, f"the service made no connection through the proxy of {dep.name!r} "
-                    f"during the fault, so the fault never reached it: does it read {dep.env}?",
+    return [Finding("dependencies", where, f"the service never connected through the proxy of {dep.name!r}, so "
+                    f"the fault never reached it: does it read {dep.env}?",
                     expected=f"connections through the {dep.name} proxy", actual="0")]

@@ -186,7 +186,7 @@ def check_retries(
                 "retries",
                 where,
                 f"no retry of {spec.operation!r} was observed in {' or '.join(sources)}: either the fault "
-                f"({spec.fault.target + ' ' + spec.fault.toxic if spec.fault else 'none'}) was not injected, or the "
+                f"({spec.fault.dependency + ' ' + spec.fault.mode if spec.fault else 'none'}) was not injected, or the "
                 "service does not retry, or its retries are not instrumented",
                 expected="at least one retried operation",
                 actual="none",

@@ -58,35 +58,6 @@ def account(sink: str, sent: Sequence[int], arrived: Sequence[int], *,
                     tuple(missing[:10]), unexpected)
 
 
-def transitions(states: Sequence[str]) -> list[str]:
-    """The breaker states observed, consecutive repeats collapsed: ``closed, open, half_open, closed``."""
-    out: list[str] = []
-    for state in states:
-        if not out or out[-1] != state:
-            out.append(state)
-    return out
-
-
-def breaker_cycled(observed: Sequence[str]) -> bool:
-    """True if the breaker was seen open and, after that, closed again."""
-    if "open" not in observed:
-        return False
-    return "closed" in observed[observed.index("open"):]
-
-
-def max_burst(samples: Sequence[tuple[float, float, int]], window_s: float) -> int:
-    """Most failed send attempts seen within less than ``window_s``. Samples are (request start, answer
-    time, counter): an increase between the answer of sample i and the start of sample j happened inside
-    [start_i, answer_j], so only pairs with ``answer_j - start_i < window_s`` count (never overstated)."""
-    best = 0
-    for i, (start_i, _, count_i) in enumerate(samples):
-        for _, answer_j, count_j in samples[i + 1:]:
-            if answer_j - start_i >= window_s:
-                break
-            best = max(best, count_j - count_i)
-    return best
-
-
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q`` quantile (0..1) by nearest rank; 0.0 for no values."""
     if not values:

@@ -128,6 +128,7 @@ class _Sampler(threading.Thread):
         super().__init__(name="obsconf-fault-metrics", daemon=True)
         self.url, self.reactions = url, reactions
         self.peaks: dict[int, float] = {}
+        self.last: dict[int, float] = {}
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -140,6 +141,7 @@ class _Sampler(threading.Thread):
                 value = metric_value(families, r.name, r.selector)
                 if value is not None:
                     self.peaks[i] = max(self.peaks.get(i, value), value)
+                    self.last[i] = value
 
     def stop(self) -> None:
         self._halt.set()
@@ -274,7 +276,6 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
         time.sleep(BEFORE_S)
         state["phase"] = "during"
         fault_began = time.monotonic()
-        seen = target.traffic()
         with inject(probe.toxiproxy, dep.proxy.name, spec.fault.mode, spec.fault.attributes):
             if ex.shutdown_within_s is not None:
                 time.sleep(spec.seconds / 2)
@@ -282,7 +283,6 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
                 run.shutdown_s, run.exited_by_itself = _terminate(target, ex.shutdown_within_s + 5.0)
             else:
                 time.sleep(max(0.0, spec.seconds - (time.monotonic() - fault_began)))
-            run.traffic = target.traffic_since(seen, spec.fault.dependency)
         state["phase"] = "after"
         ended = time.monotonic()
         if ex.shutdown_within_s is None and ex.recovers_within_s is not None:
@@ -303,16 +303,17 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
         found = poll(lambda sink=sink: sinks.items(sink, wanted), complete, timeout=15.0, interval=0.5,
                      progress=lambda f: sum(map(len, f.values())), quiet=3.0)
         run.sinks.append(_count(sink, answered, found, labels))
+    run.traffic = target.traffic().get(spec.fault.dependency, 0)
     after = _scrape_quietly(metrics_url) if run.shutdown_s is None else {}
     if ex.dropped_metric:
         run.dropped_counted = _delta(before, after, ex.dropped_metric, ex.dropped_selector)
     if ex.duplicates_metric:
         run.duplicates_counted = _delta(before, after, ex.duplicates_metric, ex.duplicates_selector)
     for i, r in enumerate(ex.metrics):
+        final = metric_value(after["families"], r.name, r.selector) if after else sampler.last.get(i)
         run.metrics.append({"name": r.name, "selector": r.selector,
                             "before": metric_value(before.get("families", []), r.name, r.selector),
-                            "peak": sampler.peaks.get(i),
-                            "after": metric_value(after.get("families", []), r.name, r.selector)})
+                            "peak": sampler.peaks.get(i), "after": final})
 
 
 def _scrape_quietly(url: str) -> dict[str, Any]:

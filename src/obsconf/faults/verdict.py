@@ -19,7 +19,7 @@ def judge_fault(spec: FaultScenarioSpec, run: FaultRun) -> list[Finding]:
         out.append(Finding("faults", where, message, expected=expected, actual=actual))
 
     if run.traffic == 0:
-        add(f"the service made no connection through the proxy of {spec.fault.dependency!r} {what}, so the fault "
+        add(f"the service never connected through the proxy of {spec.fault.dependency!r}, so the fault ({what}) "
             "never reached it: does it read the dependency's variable, and does the workload make it call it?",
             expected="connections through the proxy", actual=0)
     during = run.during()

@@ -131,12 +131,6 @@ class Target:
             return {name: accepted_clients(log, dep.proxy.name) for name, dep in self.proxies.items()}
         return {name: connections_seen(dep.port) for name, dep in self.proxies.items()}
 
-    def traffic_since(self, before: dict[str, int], name: str) -> int:
-        """Connections through ``name``'s proxy since ``before`` (an earlier :meth:`traffic`)."""
-        now = self.traffic().get(name, 0)
-        log = self._stack.backend_log("toxiproxy") if self._stack is not None else ""
-        return now - before.get(name, 0) if log else now
-
     def alive(self) -> str | None:
         """None while the service runs; else why not (exit code and output tail), for findings."""
         if self.process is None or self.process.running():
@@ -167,8 +161,10 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
         probe_url(plan.url, svc.probe_path)
         target = Target(plan.url, job, plan)
     else:
+        # proxy names are unique per run, so the connections counted in Toxiproxy's log are this target's own
         label = f"{svc.name}{name_suffix}"
-        proxies = proxy_dependencies(svc.dependencies, stack.endpoints, stack.toxiproxy, prefix=f"obsconf-{label}")
+        proxies = proxy_dependencies(svc.dependencies, stack.endpoints, stack.toxiproxy,
+                                     prefix=f"obsconf-{run_id or 'run'}-{label}")
         try:
             child_env = dict(os.environ)
             ours = service_env(stack.endpoints, service_name=svc.name, run_id=run_id, sample_rate=sample_rate(contract))
