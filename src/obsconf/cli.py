@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 a check or gate failed, 2 usage or environment error (m
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import time
@@ -28,24 +27,23 @@ def _provision(args: argparse.Namespace) -> int:
     return code
 
 
-def _state_file(settings: Settings):  # noqa: ANN202
-    return settings.run_dir / "stack-up.json"
-
-
 def _stack_up(args: argparse.Namespace) -> int:
     from obsconf.stack import start_stack
+    from obsconf.stack.attach import state_path, write_state
 
     settings = Settings.from_env(stack=args.mode)
+    if settings.stack in ("attach", "external"):
+        print(f"obsconf: error: `stack up` starts a stack; --mode {settings.stack} only reaches one", file=sys.stderr)
+        return 2
     began = time.monotonic()
     stack = start_stack(settings, progress=lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        state = _state_file(settings)
-        state.parent.mkdir(parents=True, exist_ok=True)
-        state.write_text(stack.endpoints.to_json())
+        write_state(settings, stack)
         print(f"stack ({stack.mode}) ready in {time.monotonic() - began:.2f} s", file=sys.stderr)
         print(stack.endpoints.to_json(), flush=True)
         print(stack.endpoints.table(), file=sys.stderr, flush=True)
-        print("Ctrl-C stops every backend.", file=sys.stderr, flush=True)
+        print("Test sessions attach to it (--obsconf-stack=attach, or auto). `obsconf stack env` prints the "
+              "variables for a service you start by hand. Ctrl-C stops every backend.", file=sys.stderr, flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while True:
             time.sleep(3600)
@@ -54,27 +52,36 @@ def _stack_up(args: argparse.Namespace) -> int:
     finally:
         print("stopping the stack ...", file=sys.stderr, flush=True)
         stack.stop()
-        _state_file(settings).unlink(missing_ok=True)
+        state_path(settings).unlink(missing_ok=True)
+
+
+def _live_state(settings: Settings):  # noqa: ANN202
+    from obsconf.stack.attach import live_state
+
+    state = live_state(settings)
+    if state is None:
+        print("no stack is up (start one with `obsconf stack up`)", file=sys.stderr)
+    return state
 
 
 def _stack_status(args: argparse.Namespace) -> int:
     import requests
 
-    settings = Settings.from_env()
-    state = _state_file(settings)
-    if not state.exists():
-        print("no stack is up (start one with `obsconf stack up`)")
+    state = _live_state(Settings.from_env())
+    if state is None:
         return 1
-    endpoints = json.loads(state.read_text())
+    endpoints = state.endpoints
     probes = {
         "jaeger": f"{endpoints['jaeger_query_url']}/api/services",
         "prometheus": f"{endpoints['prometheus_url']}/-/ready",
         "logs": f"{endpoints['logs_query_url']}/health",
-        "pocketbase": f"{endpoints['pocketbase_url']}/api/health",
+        "pocketbase": f"{endpoints['pocketbase_url']}/api/health" if endpoints.get("pocketbase_url") else "",
         "toxiproxy": f"{endpoints['toxiproxy_url']}/version",
     }
     code = 0
     for name, url in probes.items():
+        if not url:
+            continue
         try:
             status = requests.get(url, timeout=2).status_code
             ok = status == 200
@@ -83,6 +90,27 @@ def _stack_status(args: argparse.Namespace) -> int:
         code |= 0 if ok else 1
         print(f"{'up  ' if ok else 'DOWN'}  {name:11} {url}  ({status})")
     return code
+
+
+def _stack_env(args: argparse.Namespace) -> int:
+    """The standard variables of a service started by hand against the live stack (no proxies)."""
+    from obsconf.stack.endpoints import Endpoints
+    from obsconf.target.env import render, service_env
+
+    state = _live_state(Settings.from_env())
+    if state is None:
+        return 1
+    endpoints = Endpoints(**state.endpoints)
+    env = service_env(endpoints, service_name=args.service, sample_rate=args.sample_rate)
+    if endpoints.s3_url:
+        env.update({"AWS_ENDPOINT_URL_S3": endpoints.s3_url, "AWS_ACCESS_KEY_ID": endpoints.s3_access_key,
+                    "AWS_SECRET_ACCESS_KEY": endpoints.s3_secret_key, "AWS_REGION": "us-east-1"})
+    if endpoints.pocketbase_url:
+        env.update({"POCKETBASE_URL": endpoints.pocketbase_url,
+                    "POCKETBASE_ADMIN_EMAIL": endpoints.pocketbase_admin_email,
+                    "POCKETBASE_ADMIN_PASSWORD": endpoints.pocketbase_admin_password})
+    print(render(env, args.format))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=_stack_up)
     st = stack.add_parser("status", help="is the stack started by `obsconf stack up` answering?")
     st.set_defaults(func=_stack_status)
+    env = stack.add_parser("env", help="print the OTEL_*/LOKI_* variables for a service you start by hand against "
+                                       "the stack of `obsconf stack up`")
+    env.add_argument("--format", choices=("sh", "dotenv", "json"), default="sh",
+                     help="sh: export lines for eval (default); dotenv: KEY=value; json")
+    env.add_argument("--service", default="my-service", help="OTEL_SERVICE_NAME (default: my-service)")
+    env.add_argument("--sample-rate", type=float, default=1.0, help="OTEL_TRACES_SAMPLER_ARG (default 1.0)")
+    env.set_defaults(func=_stack_env)
 
     _add_optional(sub, "reference", "the reference instrumented service", "obsconf.reference.serve", nested="serve")
     _add_optional(sub, "overhead", "measure instrumentation overhead A/B and write reports/", "obsconf.overhead.runner")

@@ -79,8 +79,8 @@ class SessionRuntime:
                 self._stack_error = type(exc)(f"obsconf could not start the backend stack ({self.settings.stack} "
                                               f"mode):\n{exc}")
                 raise self._stack_error from None
-            self.progress(f"stack ({self._stack.mode}) ready: "
-                          + ", ".join(f"{k} {v:.2f}s" for k, v in self._stack.timings.items()))
+            timings = ", ".join(f"{k} {v:.2f}s" for k, v in self._stack.timings.items())
+            self.progress(f"stack ({self._stack.mode}) ready" + (f": {timings}" if timings else ""))
         return self._stack
 
     # ---- targets and probes ----------------------------------------------------------------------------

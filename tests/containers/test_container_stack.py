@@ -51,12 +51,12 @@ def _containers_of(engine, *, pid: int | None = None, session: str | None = None
 def test_conformance_round_trips_pass_on_containers(engine, tmp_path: Path) -> None:  # noqa: ANN001
     env = {**os.environ, "OBSCONF_STACK": "container"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "conformance/test_stack.py", "--obsconf-stack=container", "-q",
+        [sys.executable, "-m", "pytest", "tests/foundation/test_stack_roundtrip.py", "--obsconf-stack=container", "-q",
          "-p", "no:cacheprovider", "--obsconf-report-dir", str(tmp_path), "-o", "addopts="],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, f"conformance/test_stack.py on containers failed (exit {proc.returncode}):\n{out}"
+    assert proc.returncode == 0, f"the stack round trips on containers failed (exit {proc.returncode}):\n{out}"
     assert "5 passed" in out, out
     assert _containers_of(engine, pid=proc.pid) == [], "the session left containers behind"
 
