@@ -28,6 +28,7 @@ from obsconf.checks.logs import (
 from obsconf.checks.metrics import check_metric, check_series
 from obsconf.checks.promtool import promtool_check_metrics, promtool_test_rules
 from obsconf.checks.retries import check_retries
+from obsconf.checks.semconv import check_metric_semconv, check_span_semconv
 from obsconf.checks.slos import check_slos
 from obsconf.checks.spans import check_sampling, check_span_redaction, check_spans
 from obsconf.contract.model import Contract, EmitStep, MetricSpec, RetrySpec, SpansSpec
@@ -69,6 +70,13 @@ class Case:
     @property
     def id(self) -> str:
         return f"{self.contract.service.profile}-{self.section}-{slug(self.item)}"
+
+    @property
+    def describe(self) -> str:
+        """What this case checks, in words (``obsconf contract explain``, the reports)."""
+        from obsconf.casetext import describe_case
+
+        return describe_case(self.contract, self.section, self.item)
 
 
 def slug(text: str) -> str:
@@ -148,6 +156,11 @@ def build_cases(contract: Contract) -> list[Case]:
             add("spans", "sampling", "spans.sampling",
                 lambda p: check_sampling(sampling, p.collected().exchanges, p.collected().spans,
                                          trace_url=p.trace_url()))
+        if spans.semconv.enabled:
+            add("spans", "semconv", "spans.semconv",
+                lambda p: check_span_semconv(p.collected().spans, where=spans.semconv.loc, trace_url=p.trace_url(),
+                                             query=p.collected().queries.get("traces", ""),
+                                             link=p.collected().links.get("traces", "")))
 
     for metric in c.metrics:
         add("metrics", metric.name, "metrics",
@@ -159,6 +172,12 @@ def build_cases(contract: Contract) -> list[Case]:
     if c.metrics:
         add("metrics", "promtool_check_metrics", "metrics.promtool",
             lambda p: promtool_check_metrics(p.collected().metrics_text, where=f"{c.name} metrics"))
+    if c.metrics_semconv is not None and c.metrics_semconv.enabled:
+        where = c.metrics_semconv.loc
+        add("metrics", "semconv", "metrics.semconv",
+            lambda p: check_metric_semconv(p.collected().metrics_after, where=where,
+                                           query=p.collected().queries.get("metrics", ""),
+                                           link=p.collected().links.get("metrics", "")))
 
     for retry in c.retries:
         add("retries", retry.operation, "retries", lambda p, r=retry: _retry_findings(r, p))

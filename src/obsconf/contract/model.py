@@ -200,10 +200,21 @@ class SamplingSpec:
 
 
 @dataclass(frozen=True)
+class SemconvSpec:
+    """Whether a section's names are checked against the OpenTelemetry semantic conventions (on unless the
+    contract turns it off, which needs a ``reason`` that the reports show)."""
+
+    enabled: bool = True
+    reason: str = ""
+    loc: str = ""
+
+
+@dataclass(frozen=True)
 class SpansSpec:
     operations: tuple[SpanSpec, ...] = ()
     status_rules: tuple[StatusRule, ...] = ()
     sampling: SamplingSpec | None = None
+    semconv: SemconvSpec = field(default_factory=SemconvSpec)
     loc: str = ""
 
 
@@ -360,6 +371,7 @@ class Contract:
     slos: tuple[SloSpec, ...] = ()
     budgets: Budgets | None = None
     skip: tuple[SkipSpec, ...] = ()
+    metrics_semconv: SemconvSpec | None = None  # None: the contract has no metrics section
 
     @property
     def name(self) -> str:
