@@ -188,6 +188,28 @@ class RunSummary:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results: list[Any] = []
+        self.cases: dict[str, Any] = {}  # nodeid -> obsconf.suite.Case
+        self.opt_outs: dict[str, list[dict[str, str]]] = {}  # profile -> checks the contract turns off
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # The case behind each item: a parameter ``obsconf_case`` or an ``obsconf_case`` attribute (contract files
+        # collected as items); it gives the report a stable case id, the case's description and its contract's
+        # opt-outs with their reasons.
+        from dataclasses import asdict
+
+        for item in session.items:
+            callspec = getattr(item, "callspec", None)
+            case = callspec.params.get("obsconf_case") if callspec is not None else None
+            case = case or getattr(item, "obsconf_case", None)
+            if case is None:
+                continue
+            self.cases[item.nodeid] = case
+            profile = case.contract.service.profile
+            if profile not in self.opt_outs:
+                from obsconf.casetext import opt_outs
+
+                self.opt_outs[profile] = [asdict(o) for o in opt_outs(case.contract)]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" and not (report.when == "setup" and report.failed):
@@ -198,10 +220,12 @@ class RunSummary:
         from obsconf.report import CheckResult
 
         outcome = "passed" if report.passed else ("error" if report.when == "setup" else "failed")
+        case = self.cases.get(report.nodeid)
         self.results.append(CheckResult(
             contract=props["obsconf_contract"], section=props.get("obsconf_section", ""), test_id=report.nodeid,
             outcome=outcome, duration_s=report.duration, findings=tuple(props.get("obsconf_findings", ())),
             message="" if report.passed else str(report.longrepr)[-4000:],
+            case_id=case.id if case is not None else "", describe=case.describe if case is not None else "",
         ))
 
     @pytest.hookimpl(trylast=True)
@@ -211,6 +235,7 @@ class RunSummary:
         from pathlib import Path
 
         from obsconf.report import render_json, render_markdown
+        from obsconf.report_html import write_html
 
         out = Path(self.config.getoption("--obsconf-report-dir"))
         if not out.is_absolute():
@@ -218,6 +243,7 @@ class RunSummary:
         out.mkdir(parents=True, exist_ok=True)
         meta = {"stack": _stack_mode(self.config), "target": self.config.getoption("--obsconf-target") or "reference",
                 "exit_status": int(exitstatus)}
-        (out / "conformance.json").write_text(render_json(self.results, meta=meta))
-        (out / "conformance.md").write_text(render_markdown(self.results, meta=meta))
-        _progress(self.config)(f"run summary: {out / 'conformance.md'}")
+        (out / "conformance.json").write_text(render_json(self.results, meta=meta, opt_outs=self.opt_outs))
+        (out / "conformance.md").write_text(render_markdown(self.results, meta=meta, opt_outs=self.opt_outs))
+        page = write_html(out / "conformance.json")
+        _progress(self.config)(f"run summary: {out / 'conformance.md'}, {page}")
