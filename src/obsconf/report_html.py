@@ -85,7 +85,7 @@ tr.failed td, tr.error td { background: var(--fail-bg); }
 .describe { margin: 6px 0 8px; color: #344054; }
 .finding { border-top: 1px solid var(--line); padding: 8px 0 4px; }
 .finding:first-of-type { border-top: 0; }
-.finding .msg { font-weight: 600; }
+.finding .msg { font-weight: 500; }
 .finding .check { font-weight: 700; color: var(--fail); margin-right: 6px; }
 .finding dl { display: grid; grid-template-columns: 92px 1fr; gap: 4px 12px; margin: 6px 0 0; }
 .finding dt { color: var(--muted); font-size: 13px; padding-top: 2px; }

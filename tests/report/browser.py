@@ -55,9 +55,11 @@ def screenshot(page: Path, png: Path, profile_dir: Path, size: tuple[int, int] =
 def colour_share(png: Path, rgb: tuple[int, int, int], box: tuple[int, int, int, int] | None = None,
                  tolerance: int = 40) -> float:
     """Share of pixels (in ``box``) within ``tolerance`` of ``rgb``: is the failure colour on screen?"""
+    import numpy as np
     from PIL import Image
 
     with Image.open(png) as img:
-        pixels = list((img.convert("RGB").crop(box) if box else img.convert("RGB")).getdata())
-    near = sum(1 for p in pixels if all(abs(a - b) <= tolerance for a, b in zip(p, rgb, strict=True)))
-    return near / max(len(pixels), 1)
+        rgb_img = img.convert("RGB")
+        pixels = np.asarray(rgb_img.crop(box) if box else rgb_img, dtype=np.int16).reshape(-1, 3)
+    near = np.all(np.abs(pixels - np.asarray(rgb, dtype=np.int16)) <= tolerance, axis=1)
+    return float(near.mean()) if len(pixels) else 0.0
