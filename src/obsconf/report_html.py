@@ -238,7 +238,7 @@ def _overhead(overhead: dict[str, Any] | None, images: Sequence[Image]) -> str:
         cpu = (overhead.get("comparison") or {}).get("cpu_us_per_request")
         when = overhead.get("created_utc", "")
         parts.append(f'<p class="meta">From <code>obsconf overhead</code> (profile {_e(cfg.get("profile", "?"))}, '
-                     f"{_e(cfg.get('rounds', '?'))} pairs of rounds) at {_e(when)}: a separate run, not this "
+                     f"{_e(cfg.get('rounds', '?'))} pairs of rounds), {_e(when)}; a separate run, not this "
                      "conformance session.</p>")
         if cpu:
             parts.append(
