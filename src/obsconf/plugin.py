@@ -189,27 +189,27 @@ class RunSummary:
         self.config = config
         self.results: list[Any] = []
         self.cases: dict[str, Any] = {}  # nodeid -> obsconf.suite.Case
-        self.opt_outs: dict[str, list[dict[str, str]]] = {}  # profile -> checks the contract turns off
+        self.opt_outs: dict[str, list[dict[str, str]]] = {}  # contract -> checks it turns off, with reasons
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        # The case behind each item: a parameter ``obsconf_case`` or an ``obsconf_case`` attribute (contract files
-        # collected as items); it gives the report a stable case id, the case's description and its contract's
-        # opt-outs with their reasons.
-        from dataclasses import asdict
+        # The case behind each item (a parameter ``obsconf_case``, or a ``case``/``obsconf_case`` attribute of
+        # an item collected from a contract file): it gives the report a stable case id, the case's description
+        # and its contract's opt-outs with their reasons. No case exists unless obsconf.suite was imported, so
+        # a pytest run without contracts imports nothing here.
+        import sys
 
+        suite = sys.modules.get("obsconf.suite")
+        if suite is None:
+            return
+        Case = suite.Case  # noqa: N806 - the class, looked up without importing the module
         for item in session.items:
             callspec = getattr(item, "callspec", None)
-            case = callspec.params.get("obsconf_case") if callspec is not None else None
-            case = case or getattr(item, "obsconf_case", None)
-            if case is None:
-                continue
-            self.cases[item.nodeid] = case
-            profile = case.contract.service.profile
-            if profile not in self.opt_outs:
-                from obsconf.casetext import opt_outs
-
-                self.opt_outs[profile] = [asdict(o) for o in opt_outs(case.contract)]
+            found = [callspec.params.get("obsconf_case") if callspec is not None else None,
+                     getattr(item, "obsconf_case", None), getattr(item, "case", None)]
+            case = next((c for c in found if isinstance(c, Case)), None)
+            if case is not None:
+                self.cases[item.nodeid] = case
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" and not (report.when == "setup" and report.failed):
@@ -221,11 +221,18 @@ class RunSummary:
 
         outcome = "passed" if report.passed else ("error" if report.when == "setup" else "failed")
         case = self.cases.get(report.nodeid)
+        if case is not None and props["obsconf_contract"] not in self.opt_outs:
+            from dataclasses import asdict
+
+            from obsconf.casetext import opt_outs
+
+            self.opt_outs[props["obsconf_contract"]] = [asdict(o) for o in opt_outs(case.contract)]
         self.results.append(CheckResult(
             contract=props["obsconf_contract"], section=props.get("obsconf_section", ""), test_id=report.nodeid,
             outcome=outcome, duration_s=report.duration, findings=tuple(props.get("obsconf_findings", ())),
             message="" if report.passed else str(report.longrepr)[-4000:],
-            case_id=case.id if case is not None else "", describe=case.describe if case is not None else "",
+            case_id=case.id if case is not None else "",
+            describe=case.describe if case is not None else str(props.get("obsconf_describe", "")),
         ))
 
     @pytest.hookimpl(trylast=True)
