@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     contract = sub.add_parser("contract", help="write, check and explain contract files (starts nothing)")
     contract_cmds = contract.add_subparsers(dest="contract_cmd", required=True)
-    from obsconf.contract.commands import add_commands
+    from obsconf.contract.tools import add_commands
 
     add_commands(contract_cmds)  # schema, check, explain
 

@@ -13,7 +13,7 @@ import yaml
 
 from obsconf.cli import main
 from obsconf.contract import default_contract_paths, load_contract
-from obsconf.contract.commands import SCHEMA_FILE, SCHEMA_LINE, schema_json
+from obsconf.contract.tools import SCHEMA_FILE, SCHEMA_LINE, schema_json
 from obsconf.suite import build_cases
 from tests.contract.test_loader import BASE, MALFORMED
 
@@ -60,12 +60,12 @@ def test_check_catches_every_malformed_file_of_the_loader_table_without_starting
         files.append(path)
     good = tmp_path / "good.yaml"
     good.write_text(BASE, encoding="utf-8")
-    # The check itself (obsconf.contract.commands) imports no launcher, reader or backend client (the workload's
+    # The check itself (obsconf.contract.tools) imports no launcher, reader or backend client (the workload's
     # step expansion comes with the http check, its HTTP client unused); the full CLI then runs and leaves no
     # child process and no extra thread behind.
     probe = (
         "import sys, threading\n"
-        "from obsconf.contract.commands import check_files\n"
+        "from obsconf.contract.tools import check_files\n"
         "results = check_files(sys.argv[3:])\n"
         "heavy = sorted(m for m in sys.modules if m.startswith(('obsconf.stack', 'obsconf.target', 'obsconf.probe',"
         " 'obsconf.collect', 'obsconf.reference', 'obsconf.readers', 'obsconf.faults', 'testcontainers',"
