@@ -1,6 +1,7 @@
 """The ``obsconf`` command line, built on the same functions as the pytest plugin.
 
-Exit codes: 0 success, 1 a check or gate failed, 2 usage or environment error (message says the fix).
+Exit codes: 0 success, 1 a check or gate failed, 2 usage or environment error or an invalid contract (message
+says the fix).
 """
 
 from __future__ import annotations
@@ -113,6 +114,18 @@ def _stack_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_html(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from obsconf.report_html import write_html
+
+    source = Path(args.json)
+    out = write_html(source, Path(args.output) if args.output else None,
+                     coverage=Path(args.coverage) if args.coverage else None)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="obsconf", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"obsconf {__version__}")
@@ -135,6 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--service", default="my-service", help="OTEL_SERVICE_NAME (default: my-service)")
     env.add_argument("--sample-rate", type=float, default=1.0, help="OTEL_TRACES_SAMPLER_ARG (default 1.0)")
     env.set_defaults(func=_stack_env)
+
+    contract = sub.add_parser("contract", help="write, check and explain contract files (starts nothing)")
+    contract_cmds = contract.add_subparsers(dest="contract_cmd", required=True)
+    from obsconf.contract.tools import add_commands
+
+    add_commands(contract_cmds)  # schema, check, explain
+
+    report = sub.add_parser("report", help="rebuild run reports from their JSON")
+    html = report.add_subparsers(dest="report_cmd", required=True).add_parser(
+        "html", help="reports/conformance.html from reports/conformance.json (one self-contained page)")
+    html.add_argument("--json", default="reports/conformance.json", metavar="FILE",
+                      help="the run summary to render (default: reports/conformance.json)")
+    html.add_argument("-o", "--output", default=None, metavar="FILE",
+                      help="where to write the page (default: conformance.html beside the JSON)")
+    html.add_argument("--coverage", default=None, metavar="FILE",
+                      help="a coverage document (JSON) to show as the per-seed traceability tables")
+    html.set_defaults(func=_report_html)
 
     _add_optional(sub, "reference", "the reference instrumented service", "obsconf.reference.serve", nested="serve")
     _add_optional(sub, "overhead", "measure instrumentation overhead A/B and write reports/", "obsconf.overhead.runner")

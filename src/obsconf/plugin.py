@@ -287,6 +287,16 @@ class RunSummary:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results: list[Any] = []
+        self.cases: dict[str, Any] = {}  # nodeid -> obsconf.suite.Case
+        self.opt_outs: dict[str, list[dict[str, str]]] = {}  # contract -> checks it turns off, with reasons
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # the case behind each contract item gives the report its stable id, description and the contract's
+        # opt-outs with their reasons
+        from obsconf.nodes import CaseItem
+
+        self.cases.update({item.nodeid: item.case for item in session.items if isinstance(item, CaseItem)})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" and not (report.when == "setup" and report.failed):
@@ -297,10 +307,19 @@ class RunSummary:
         from obsconf.report import CheckResult
 
         outcome = "passed" if report.passed else ("error" if report.when == "setup" else "failed")
+        case = self.cases.get(report.nodeid)
+        if case is not None and props["obsconf_contract"] not in self.opt_outs:
+            from dataclasses import asdict
+
+            from obsconf.casetext import opt_outs
+
+            self.opt_outs[props["obsconf_contract"]] = [asdict(o) for o in opt_outs(case.contract)]
         self.results.append(CheckResult(
             contract=props["obsconf_contract"], section=props.get("obsconf_section", ""), test_id=report.nodeid,
             outcome=outcome, duration_s=report.duration, findings=tuple(props.get("obsconf_findings", ())),
             message="" if report.passed else str(report.longrepr)[-4000:],
+            case_id=case.id if case is not None else "",
+            describe=case.describe if case is not None else str(props.get("obsconf_describe", "")),
         ))
 
     @pytest.hookimpl(trylast=True)
@@ -308,6 +327,7 @@ class RunSummary:
         if not self.results:
             return
         from obsconf.report import render_json, render_markdown
+        from obsconf.report_html import write_html
 
         out = report_dir(self.config)
         out.mkdir(parents=True, exist_ok=True)
@@ -321,6 +341,7 @@ class RunSummary:
 
             _, md = write_reports(faults, out)
             _progress(self.config)(f"fault scenarios: {md}")
-        (out / "conformance.json").write_text(render_json(self.results, meta=meta))
-        (out / "conformance.md").write_text(render_markdown(self.results, meta=meta))
-        _progress(self.config)(f"run summary: {out / 'conformance.md'}")
+        (out / "conformance.json").write_text(render_json(self.results, meta=meta, opt_outs=self.opt_outs))
+        (out / "conformance.md").write_text(render_markdown(self.results, meta=meta, opt_outs=self.opt_outs))
+        page = write_html(out / "conformance.json")
+        _progress(self.config)(f"run summary: {out / 'conformance.md'}, {page}")

@@ -1,7 +1,28 @@
 """The conformance run summary: per contract, checks passed and failed, with their findings.
 
 Pure: the pytest plugin feeds it one :class:`CheckResult` per conformance test and writes what
-:func:`render_json` and :func:`render_markdown` return into ``reports/``.
+:func:`render_json` and :func:`render_markdown` return into ``reports/`` (and the page of
+:mod:`obsconf.report_html`, rendered from the JSON alone).
+
+The JSON document (``reports/conformance.json``)::
+
+    schema_version: 1
+    meta: {stack, target, exit_status, ...}
+    totals: {passed, failed}
+    contracts:
+      <profile>:
+        passed, failed
+        checks: [{contract, section, test_id, case_id, describe, outcome, duration_s, findings, message}]
+          # case_id: the stable case id (<profile>-<section>-<item>); findings: obsconf.model.Finding as dicts
+          # {check, where, message, expected, actual, query, link}
+        opt_outs: [{check, reason, where}]     # checks the contract turns off (skip, semconv: false)
+    coverage:                                  # optional: per-seed traceability (obsconf contract coverage)
+      <profile>:
+        seed: "000_....txt"
+        rows: [{requirement, seed_lines, contract_path, cases: [case ids], status, note}]
+          # every key optional; other keys are shown as extra columns
+
+Readers must ignore keys they do not know: new optional keys keep ``schema_version`` at 1.
 """
 
 from __future__ import annotations
@@ -22,6 +43,8 @@ class CheckResult:
     duration_s: float
     findings: tuple[dict[str, Any], ...] = ()
     message: str = ""  # the failure text when there are no structured findings
+    case_id: str = ""  # <profile>-<section>-<item>, stable across runs and test layouts
+    describe: str = ""  # what the case checks, in words (obsconf.casetext)
 
 
 @dataclass
@@ -44,18 +67,25 @@ def summarize(results: list[CheckResult]) -> dict[str, ContractSummary]:
     return dict(sorted(by_contract.items()))
 
 
-def render_json(results: list[CheckResult], *, meta: dict[str, Any] | None = None) -> str:
+def render_json(results: list[CheckResult], *, meta: dict[str, Any] | None = None,
+                opt_outs: dict[str, list[dict[str, str]]] | None = None,
+                coverage: dict[str, Any] | None = None) -> str:
+    """The run summary document (shape in the module docstring); ``opt_outs`` and ``coverage`` by contract."""
     summaries = summarize(results)
-    doc = {
+    opt_outs = opt_outs or {}
+    doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "meta": meta or {},
         "totals": {"passed": sum(s.passed for s in summaries.values()),
                    "failed": sum(s.failed for s in summaries.values())},
         "contracts": {
-            name: {"passed": s.passed, "failed": s.failed, "checks": [asdict(c) for c in s.checks]}
+            name: {"passed": s.passed, "failed": s.failed, "checks": [asdict(c) for c in s.checks],
+                   "opt_outs": list(opt_outs.get(name, []))}
             for name, s in summaries.items()
         },
     }
+    if coverage:
+        doc["coverage"] = coverage
     return json.dumps(doc, indent=2, default=str)
 
 
@@ -63,7 +93,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(results: list[CheckResult], *, meta: dict[str, Any] | None = None) -> str:
+def render_markdown(results: list[CheckResult], *, meta: dict[str, Any] | None = None,
+                    opt_outs: dict[str, list[dict[str, str]]] | None = None) -> str:
     summaries = summarize(results)
     lines = ["# Conformance run", ""]
     for key, value in (meta or {}).items():
@@ -76,7 +107,9 @@ def render_markdown(results: list[CheckResult], *, meta: dict[str, Any] | None =
             continue
         lines += ["", f"## {name}: {len(failed)} failed", ""]
         for check in failed:
-            lines.append(f"### `{check.test_id}` ({check.section})")
+            lines.append(f"### `{check.case_id or check.test_id}` ({check.section})")
+            if check.describe:
+                lines += ["", f"Checks: {check.describe}"]
             if check.findings:
                 lines += ["", "| check | where | message | expected | actual |", "|---|---|---|---|---|"]
                 for f in check.findings:
@@ -85,4 +118,8 @@ def render_markdown(results: list[CheckResult], *, meta: dict[str, Any] | None =
             else:
                 lines += ["", "```", check.message.strip()[:2000], "```"]
             lines.append("")
+    for name, items in sorted((opt_outs or {}).items()):
+        if items and name in summaries:
+            lines += ["", f"## {name}: not run (turned off by the contract)", ""]
+            lines += [f"- `{o['check']}` ({o.get('where', '')}): {_cell(o['reason'])}" for o in items]
     return "\n".join(lines) + "\n"

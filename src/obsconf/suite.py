@@ -31,6 +31,7 @@ from obsconf.checks.logs import (
 from obsconf.checks.metrics import check_metric, check_series
 from obsconf.checks.promtool import promtool_check_metrics, promtool_test_rules
 from obsconf.checks.retries import check_retries
+from obsconf.checks.semconv import check_metric_semconv, check_span_semconv
 from obsconf.checks.slos import check_slos
 from obsconf.checks.spans import check_sampling, check_span_redaction, check_spans
 from obsconf.contract.model import Contract, EmitStep, FaultScenarioSpec, MetricSpec, RetrySpec, SpansSpec
@@ -179,6 +180,11 @@ def _spans_cases(c: Contract) -> list[Case]:
                           lambda p: _notes(check_sampling(sampling, p.collected().exchanges, p.collected().spans,
                                                           trace_url=p.trace_url()), p),
                           f"requests are traced at the run's sample rate {sampling.run_rate:g}"))
+    if spans.semconv.enabled:
+        cases.append(Case(c, "spans", "semconv", "spans.semconv",
+                          lambda p: check_span_semconv(p.collected().spans, where=spans.semconv.loc,
+                                                       trace_url=p.trace_url(), **_q(p, "traces")),
+                          "span attribute names and value types follow the OpenTelemetry semantic conventions"))
     if spans.response_header:
         header = spans.response_header
         cases.append(Case(c, "spans", "response_header", "spans.response_header",
@@ -198,6 +204,11 @@ def _metrics_cases(c: Contract) -> list[Case]:
         cases.append(Case(c, "metrics", f"{metric.name}_in_prometheus", "metrics",
                           lambda p, m=metric: _series_findings(m, p),
                           f"Prometheus scraped {metric.name} from the service (job {c.service.name!r})"))
+    if c.metrics_semconv is not None and c.metrics_semconv.enabled:
+        where = c.metrics_semconv.loc
+        cases.append(Case(c, "metrics", "semconv", "metrics.semconv",
+                          lambda p: check_metric_semconv(p.collected().metrics_after, where=where, **_q(p, "metrics")),
+                          "metric names, units and types follow the OpenTelemetry semantic conventions"))
     if c.metrics:
         cases.append(Case(c, "metrics", "promtool_check_metrics", "metrics.promtool",
                           lambda p: promtool_check_metrics(p.collected().metrics_text, where=f"{c.name} metrics"),
@@ -260,7 +271,17 @@ SECTION_BUILDERS: tuple[Callable[[Contract], list[Case]], ...] = (
 
 def build_cases(contract: Contract) -> list[Case]:
     """Every check the contract asks for, without the kinds it opts out of (``skip``, with a reason)."""
-    return [case for build in SECTION_BUILDERS for case in build(contract) if contract.skipped(case.kind) is None]
+    from obsconf.casetext import describe_case
+
+    cases = []
+    for build in SECTION_BUILDERS:
+        for case in build(contract):
+            if contract.skipped(case.kind) is not None:
+                continue
+            # the longer text derived from the contract item, where there is one
+            text = describe_case(contract, case.section, case.item)
+            cases.append(case if text == f"{case.section}: {case.item}" else replace(case, describe=text))
+    return cases
 
 
 def _series_findings(spec: MetricSpec, probe: Probe) -> list[Finding]:

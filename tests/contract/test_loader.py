@@ -102,27 +102,64 @@ def test_base_is_valid(tmp_path: Path) -> None:
     assert c.workload[0] == RequestStep("GET", "/api/ok", name="ok", loc="ok.yaml:7 workload[0]")
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "line", "path", "problem"),
-    [
-        ("logs:\n", "log:\n", 9, "log", "unknown section 'log'; allowed sections: alerts, budgets"),
-        ("        size_bytes: integer", "        size_bytes: int", 18, "spans.operations[0].attributes.size_bytes",
-         "'int' is not allowed here; use one of: string, integer"),
-        ("  name: persist\n", "", 3, "service", "missing required key 'name'"),
-        ("  required_fields: {level: string}", "  required_fields: [level]", 11, "logs.required_fields",
-         "expected a mapping, got a list"),
-        ('    patterns: ["sk-[0-9a-f]+"]', '    patterns: ["sk-[0-9a-f+"]', 13, "logs.redaction.patterns[0]",
-         "bad regular expression 'sk-[0-9a-f+'"),
-        ('    buckets: [0.1, 0.5, "+Inf"]', "    buckets: [0.5, 0.1]", 22, "metrics[0].buckets", "must end with '+Inf'"),
-        ("    schema: {type: object}", "    schema: {type: objekt}", 25, "health[0].schema", "not a valid JSON Schema"),
-        ("    request: {method: GET, path: /api/ok}", "    sleep: 5", 8, "workload[0].sleep", "unknown key 'sleep'"),
-        ("    request: {method: GET, path: /api/ok}", "    request: {method: GET, path: api/ok}", 8,
-         "workload[0].request.path", "must be a path starting with '/'"),
-        ("version: 1", "version: 2", 1, "version", "this obsconf reads contract version 1"),
-    ],
-    ids=["unknown-section", "wrong-type-name", "missing-key", "wrong-type", "bad-regex", "bad-buckets",
-         "bad-health-schema", "unknown-step-key", "bad-path", "version"],
-)
+# (id, old, new, line, path, problem): BASE with ``old`` replaced by ``new`` gives one error at ``line``/``path``.
+TABLE: list[tuple[str, str, str, int, str, str]] = [
+    ("unknown-section", "logs:\n", "log:\n", 9, "log", "unknown section 'log'; allowed sections: alerts, budgets"),
+    ("wrong-type-name", "        size_bytes: integer", "        size_bytes: int", 18,
+     "spans.operations[0].attributes.size_bytes", "'int' is not allowed here; use one of: string, integer"),
+    ("missing-key", "  name: persist\n", "", 3, "service", "missing required key 'name'"),
+    ("wrong-type", "  required_fields: {level: string}", "  required_fields: [level]", 11, "logs.required_fields",
+     "expected a mapping, got a list"),
+    ("bad-regex", '    patterns: ["sk-[0-9a-f]+"]', '    patterns: ["sk-[0-9a-f+"]', 13, "logs.redaction.patterns[0]",
+     "bad regular expression 'sk-[0-9a-f+'"),
+    ("bad-buckets", '    buckets: [0.1, 0.5, "+Inf"]', "    buckets: [0.5, 0.1]", 22, "metrics[0].buckets",
+     "must end with '+Inf'"),
+    ("bad-health-schema", "    schema: {type: object}", "    schema: {type: objekt}", 25, "health[0].schema",
+     "not a valid JSON Schema"),
+    ("unknown-step-key", "    request: {method: GET, path: /api/ok}", "    sleep: 5", 8, "workload[0].sleep",
+     "unknown key 'sleep'"),
+    ("bad-path", "    request: {method: GET, path: /api/ok}", "    request: {method: GET, path: api/ok}", 8,
+     "workload[0].request.path", "must be a path starting with '/'"),
+    ("version", "version: 1", "version: 2", 1, "version", "this obsconf reads contract version 1"),
+    ("semconv-false-without-reason", "spans:\n", "spans:\n  semconv: false\n", 15, "spans.semconv",
+     "turn the check off with a reason the report shows"),
+    ("semconv-off-without-reason", "spans:\n", "spans:\n  semconv: {enabled: false}\n", 15, "spans.semconv",
+     "'enabled: false' needs a 'reason'"),
+    ("semconv-reason-when-on", "spans:\n", "spans:\n  semconv: {enabled: true, reason: x}\n", 15,
+     "spans.semconv.reason", "a reason is only read when 'enabled' is false"),
+    ("metrics-mapping-unknown-key", "metrics:\n  - name", "metrics:\n  semconv: true\n  family:\n  - name", 21,
+     "metrics.family", "unknown key 'family'; allowed keys: families, semconv"),
+    ("metrics-mapping-bad-family", "metrics:\n  - name: persist_s3_latency_seconds\n    type: histogram",
+     "metrics:\n  families:\n  - name: persist_s3_latency_seconds\n    type: histgram", 22,
+     "metrics.families[0].type", "'histgram' is not allowed here"),
+]
+
+# Malformed files beyond the table, each as its full text: the loader's other tests below use the same edits.
+OTHER_MALFORMED: dict[str, str] = {
+    "unknown-check-kind": BASE + "skip:\n  - {check: spans.tre, reason: no tree}\n",
+    "step-without-kind": BASE.replace("    request: {method: GET, path: /api/ok}\n", ""),
+    "yaml-syntax": BASE.replace("  name: persist", "  name: [persist"),
+    "flow-mapping-braces": BASE.replace("path: /api/ok}", "path: /x/{run_id}}"),
+    "duplicate-key": BASE + "logs:\n  format: json\n",
+    "empty": "",
+    "not-a-mapping": "- a\n- b\n",
+    "missing-rules-file": BASE + "alerts:\n  rules_file: nope.yml\n  rules: [{name: A}]\n",
+    "root-with-parent": BASE.replace("    - name: save_snapshot\n",
+                                     "    - name: save_snapshot\n      root: true\n      parent: x\n"),
+    "le-label": BASE.replace("    type: histogram\n", "    type: histogram\n    labels: [le]\n"),
+    "wrong-attribute-type-form": BASE.replace("size_bytes: integer", "size_bytes: {type: integr}"),
+    "wrong-status-item": BASE.replace("path: /api/ok}", 'path: /api/ok, expect_status: [200, "x"]}'),
+}
+
+#: Every malformed file of this module: name -> text (``obsconf contract check`` must catch each one).
+MALFORMED: dict[str, str] = {
+    **{name: BASE.replace(old, new) for name, old, new, *_ in TABLE},
+    **OTHER_MALFORMED,
+}
+
+
+@pytest.mark.parametrize(("old", "new", "line", "path", "problem"), [row[1:] for row in TABLE],
+                         ids=[row[0] for row in TABLE])
 def test_malformed_contract_gives_one_clear_error(tmp_path: Path, old: str, new: str, line: int, path: str,
                                                   problem: str) -> None:
     assert old in BASE
@@ -199,3 +236,35 @@ def test_alternative_forms_are_explained_by_the_form_used(tmp_path: Path) -> Non
     assert error.path == "spans.operations[0].attributes.size_bytes.type" and "'integr' is not allowed" in error.problem
     error = load_text(tmp_path, BASE.replace("path: /api/ok}", 'path: /api/ok, expect_status: [200, "x"]}'))
     assert error.path == "workload[0].request.expect_status[1]" and "expected an integer" in error.problem
+
+
+def test_semconv_is_on_by_default_and_off_only_with_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    c = load_contract(path)
+    assert c.spans.semconv.enabled and c.spans.semconv.loc == "c.yaml:14 spans.semconv"
+    assert c.metrics_semconv is not None and c.metrics_semconv.enabled
+    off = BASE.replace("spans:\n", "spans:\n  semconv: {enabled: false, reason: the seed keeps http.status_code}\n")
+    off = off.replace("metrics:\n  - name: persist_s3_latency_seconds\n    type: histogram\n    buckets: [0.1, 0.5, \"+Inf\"]",
+                      "metrics:\n  semconv:\n    enabled: false\n    reason: legacy names\n  families:\n"
+                      "    - name: persist_s3_latency_seconds\n      type: histogram\n      buckets: [0.1, 0.5, \"+Inf\"]")
+    path.write_text(off, encoding="utf-8")
+    c = load_contract(path)
+    assert (c.spans.semconv.enabled, c.spans.semconv.reason) == (False, "the seed keeps http.status_code")
+    assert (c.metrics_semconv.enabled, c.metrics_semconv.reason) == (False, "legacy names")
+    assert c.metrics_semconv.loc == "c.yaml:21 metrics.semconv"
+    assert c.metrics[0].name == "persist_s3_latency_seconds" and c.metrics[0].loc == "c.yaml:25 metrics.families[0]"
+    no_metrics = BASE[: BASE.index("metrics:")] + BASE[BASE.index("health:"):]
+    path.write_text(no_metrics, encoding="utf-8")
+    assert load_contract(path).metrics_semconv is None
+
+
+def test_shipped_contracts_state_semconv_and_the_schema_line() -> None:
+    for path in default_contract_paths():
+        assert path.read_text().splitlines()[0] == "# yaml-language-server: $schema=./contract.schema.json", path
+        c = load_contract(path)
+        if c.name == "assistant.yaml":  # the seed keeps the deprecated HTTP attribute names
+            assert not c.spans.semconv.enabled and "http.status_code" in c.spans.semconv.reason
+        else:
+            assert c.spans.semconv.enabled, c.name
+        assert c.metrics_semconv is not None and c.metrics_semconv.enabled

@@ -1,7 +1,7 @@
 """Pure checks: ``check_x(contract_part, collected_data, ...) -> list[Finding]``, no network.
 
-Modules: logs, spans, metrics, retries, health, alerts, slos, correlation, http (workload statuses);
-``promtool`` runs the local promtool binary and returns findings too.
+Modules: logs, spans, metrics, retries, health, alerts, slos, correlation, http (workload statuses), semconv
+(OpenTelemetry semantic conventions); ``promtool`` runs the local promtool binary and returns findings too.
 """
 
 from obsconf.checks.alerts import check_alert_rules, findings_from_promtool
@@ -19,6 +19,7 @@ from obsconf.checks.logs import (
 )
 from obsconf.checks.metrics import check_metric, check_metrics, check_series
 from obsconf.checks.retries import check_retries
+from obsconf.checks.semconv import check_metric_semconv, check_span_semconv
 from obsconf.checks.slos import check_slos
 from obsconf.checks.spans import (
     check_sampling,
@@ -43,6 +44,7 @@ __all__ = [
     "check_log_trace_ids",
     "check_logs",
     "check_metric",
+    "check_metric_semconv",
     "check_metrics",
     "check_retries",
     "check_sampling",
@@ -52,6 +54,7 @@ __all__ = [
     "check_span_parents",
     "check_span_presence",
     "check_span_redaction",
+    "check_span_semconv",
     "check_span_status",
     "check_spans",
     "findings_from_promtool",

@@ -44,6 +44,7 @@ from obsconf.contract.model import (
     RetryLogSpec,
     RetrySpec,
     SamplingSpec,
+    SemconvSpec,
     ServiceSpec,
     SkipSpec,
     SloSpec,
@@ -166,6 +167,8 @@ def _explain(error: jsonschema.ValidationError) -> tuple[PathT, str]:
         return path + (unknown[0],), f"unknown {word} {unknown[0]!r}; allowed {word}s: {', '.join(allowed)}"
     if error.validator == "required":
         missing = next(k for k in error.validator_value if k not in value)
+        if path and path[-1] == "semconv" and missing == "reason":
+            return path, "'enabled: false' needs a 'reason' (shown in the reports): why may these names differ?"
         return path, f"missing required key {missing!r}"
     if error.validator == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
@@ -182,6 +185,9 @@ def _explain(error: jsonschema.ValidationError) -> tuple[PathT, str]:
         if error.validator_value == "^/":
             return path, f"{value!r} must be a path starting with '/'"
         return path, f"{value!r} does not match {error.validator_value}"
+    if error.validator == "anyOf" and path and path[-1] == "semconv" and not isinstance(value, dict):
+        return path, (f"{value!r} is not allowed here: write 'semconv: true' (the default), or turn the check off "
+                      "with a reason the report shows: 'semconv: {enabled: false, reason: \"...\"}'")
     if error.validator == "anyOf" and error.context:
         # Explain with the alternative meant for this kind of value (a mapping -> the object branch).
         kind = {dict: "object", list: "array"}.get(type(value))
@@ -337,6 +343,18 @@ def _logs(doc: _Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
     )
 
 
+def _semconv(doc: _Doc, raw: Any, path: PathT) -> SemconvSpec:
+    """``true``/absent: on; ``{enabled: false, reason}``: off, with the reason the reports show."""
+    loc = f"{doc.where(path)} {format_path(path)}"
+    if raw is None or raw is True:
+        return SemconvSpec(enabled=True, loc=loc)
+    if raw["enabled"]:
+        if "reason" in raw:
+            raise doc.error(path + ("reason",), "a reason is only read when 'enabled' is false; remove it")
+        return SemconvSpec(enabled=True, loc=loc)
+    return SemconvSpec(enabled=False, reason=raw["reason"], loc=loc)
+
+
 def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
     base: PathT = ("spans",)
     ops: list[SpanSpec] = []
@@ -396,7 +414,8 @@ def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
             loc=doc.loc(base + ("sampling",)),
         )
     return SpansSpec(operations=tuple(ops), status_rules=tuple(rules), sampling=sampling,
-                     response_header=raw.get("response_header"), loc=doc.loc(base))
+                     response_header=raw.get("response_header"),
+                     semconv=_semconv(doc, raw.get("semconv"), base + ("semconv",)), loc=doc.loc(base))
 
 
 def _buckets(doc: _Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
@@ -408,11 +427,11 @@ def _buckets(doc: _Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
     return values
 
 
-def _metrics(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[MetricSpec, ...]:
+def _metrics(doc: _Doc, raw: list[dict[str, Any]], base: PathT = ("metrics",)) -> tuple[MetricSpec, ...]:
     out = []
     seen: set[str] = set()
     for i, m in enumerate(raw):
-        path: PathT = ("metrics", i)
+        path: PathT = base + (i,)
         if m["name"] in seen:
             raise doc.error(path + ("name",), f"metric {m['name']!r} is listed twice")
         seen.add(m["name"])
@@ -649,6 +668,16 @@ def _build(doc: _Doc) -> Contract:
         for i, s in enumerate(d.get("slos", []))
     )
     budgets = Budgets(**d["budgets"], loc=doc.loc(("budgets",))) if "budgets" in d else None
+    # metrics: a list of families, or {semconv?, families?}
+    raw_metrics = d.get("metrics")
+    metrics_semconv = None
+    if isinstance(raw_metrics, dict):
+        metrics = _metrics(doc, raw_metrics.get("families", []), ("metrics", "families"))
+        metrics_semconv = _semconv(doc, raw_metrics.get("semconv"), ("metrics", "semconv"))
+    else:
+        metrics = _metrics(doc, raw_metrics or [])
+        if raw_metrics is not None:
+            metrics_semconv = _semconv(doc, None, ("metrics", "semconv"))
     skip = tuple(
         SkipSpec(check=s["check"], reason=s["reason"], loc=doc.loc(("skip", i))) for i, s in enumerate(d.get("skip", []))
     )
@@ -659,7 +688,8 @@ def _build(doc: _Doc) -> Contract:
         workload=_steps(doc, d.get("workload", []), ("workload",)),
         logs=_logs(doc, d["logs"], service.name) if "logs" in d else None,
         spans=_spans(doc, d["spans"]) if "spans" in d else None,
-        metrics=_metrics(doc, d.get("metrics", [])),
+        metrics=metrics,
+        metrics_semconv=metrics_semconv,
         retries=_retries(doc, d.get("retries", []), dependencies),
         health=_health(doc, d.get("health", [])),
         alerts=_alerts(doc, d["alerts"]) if "alerts" in d else None,

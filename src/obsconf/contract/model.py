@@ -246,11 +246,22 @@ class SamplingSpec:
 
 
 @dataclass(frozen=True)
+class SemconvSpec:
+    """Whether a section's names are checked against the OpenTelemetry semantic conventions (on unless the
+    contract turns it off, which needs a ``reason`` that the reports show)."""
+
+    enabled: bool = True
+    reason: str = ""
+    loc: str = ""
+
+
+@dataclass(frozen=True)
 class SpansSpec:
     operations: tuple[SpanSpec, ...] = ()
     status_rules: tuple[StatusRule, ...] = ()
     sampling: SamplingSpec | None = None
     response_header: str | None = None  # a response header that must carry the trace id (X-Trace-Id, traceresponse)
+    semconv: SemconvSpec = field(default_factory=SemconvSpec)
     loc: str = ""
 
 
@@ -469,6 +480,7 @@ class Contract:
     budgets: Budgets | None = None
     faults: tuple[FaultScenarioSpec, ...] = ()
     skip: tuple[SkipSpec, ...] = ()
+    metrics_semconv: SemconvSpec | None = None  # None: the contract has no metrics section
 
     @property
     def name(self) -> str:

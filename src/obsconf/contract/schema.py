@@ -109,6 +109,19 @@ _LOGS = _obj(
     ("format",),
 )
 
+# ``semconv: true`` (the default) or ``semconv: {enabled: false, reason: ...}``: turning the semantic-conventions
+# check off needs a reason, which the reports show. A bare ``false`` is refused (the loader says why).
+_SEMCONV = {
+    "anyOf": [
+        {"const": True},
+        {
+            **_obj({"enabled": {"type": "boolean"}, "reason": _STR}, ("enabled",)),
+            "if": {"properties": {"enabled": {"const": False}}},
+            "then": {"required": ["reason"]},
+        },
+    ]
+}
+
 _ATTRIBUTE = {
     "anyOf": [
         _VALUE_TYPE,
@@ -145,6 +158,7 @@ _SPANS = _obj(
                 ("attribute", "gte", "status"),
             ),
         },
+        "semconv": _SEMCONV,
         "sampling": _obj(
             {
                 "env": _STR,
@@ -313,7 +327,13 @@ CONTRACT_SCHEMA: dict[str, Any] = {
             "workload": _STEPS,
             "logs": _LOGS,
             "spans": _SPANS,
-            "metrics": {"type": "array", "items": _METRIC},
+            # a list of families, or {semconv, families} to set the semantic-conventions check of the section
+            "metrics": {
+                "anyOf": [
+                    {"type": "array", "items": _METRIC},
+                    _obj({"semconv": _SEMCONV, "families": {"type": "array", "items": _METRIC}}),
+                ]
+            },
             "retries": {"type": "array", "items": _RETRY},
             "health": {"type": "array", "items": _HEALTH},
             "alerts": _ALERTS,

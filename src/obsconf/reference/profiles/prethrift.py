@@ -274,8 +274,9 @@ class PrethriftProfile(ProfileBase):
                                                                                  "embedding.dimension": EMBEDDING_DIM}):
                     qvec = embed(query)
                     self.embedding_ops.labels(op, "success").inc()
-                with tracer.start_as_current_span("vector_search", attributes={"db.system": "pgvector",
-                                                                               "db.operation": "select"}):
+                # current semantic-convention names (db.system and db.operation are deprecated)
+                with tracer.start_as_current_span("vector_search", attributes={"db.system.name": "postgresql",
+                                                                               "db.operation.name": "select"}):
                     scored = sorted(((sum(a * b for a, b in zip(qvec, embed(item), strict=True)), item)
                                      for item in CATALOG), reverse=True)[:limit]
             finally:
