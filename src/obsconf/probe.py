@@ -9,7 +9,7 @@ import requests
 
 from obsconf.collect import Collected, RetryRun, collect, read_console, read_logs, read_traces
 from obsconf.contract.model import Contract, FaultScenarioSpec, MetricSpec, RequestStep, RetrySpec
-from obsconf.errors import TargetUnreachable, UsageError
+from obsconf.errors import ObsconfError, TargetUnreachable, UsageError
 from obsconf.faults.inject import inject
 from obsconf.model import Finding, HttpExchange, Series
 from obsconf.readers.jaeger import JaegerReader
@@ -77,7 +77,12 @@ class LiveProbe:
     def series(self, spec: MetricSpec) -> tuple[list[Series], str, str]:
         self.collected()  # the workload ran, so the metric has values
         if not self._scraped:
-            self.prometheus.wait_for_target_up(self.target.job, timeout=15)
+            try:
+                self.prometheus.wait_for_target_up(self.target.job, timeout=15)
+            except ObsconfError as exc:
+                raise ObsconfError(f"{exc}. The PromQL cases need Prometheus to scrape this service as job "
+                                   f"{self.target.job!r} at {self.target.address}{self.contract.service.metrics_path}"
+                                   " (obsconf registers that job itself, except in an external stack)") from None
             self._scraped = True
         name = f"{spec.name}_count" if spec.type in ("histogram", "summary") else spec.name
         query = f'{name}{{job="{self.target.job}"}}'

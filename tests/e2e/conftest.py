@@ -33,7 +33,7 @@ class SuiteRuns:
         key = ("cmd", profile, "reference" if breaks is None else ",".join(breaks) or "none", select, marks)
         if key not in self._runs:
             where = self._dir(key)
-            args = ["--obsconf-stack=process", "--obsconf-contract", str(CONTRACTS / f"{profile}.yaml")]
+            args = [str(CONTRACTS / f"{profile}.yaml"), "--obsconf-stack=process"]
             if breaks is not None:
                 args += ["--obsconf-target-cmd", broken_command(profile, breaks)]
             args += (["-k", select] if select else []) + (["-m", marks] if marks else [])
@@ -56,7 +56,7 @@ class SuiteRuns:
                     f"--obsconf-pocketbase-url={e.pocketbase_url}",
                     f"--obsconf-pocketbase-admin={e.pocketbase_admin_email}:{e.pocketbase_admin_password}",
                     f"--obsconf-toxiproxy-url={e.toxiproxy_url}",
-                    "--obsconf-target", base, "--obsconf-contract", str(CONTRACTS / f"{profile}.yaml"),
+                    "--obsconf-target", base, str(CONTRACTS / f"{profile}.yaml"),
                     "-m", "not faults"]
             self._runs[key] = run_suite(args, report_dir=where / "report")
         return self._runs[key]

@@ -74,7 +74,7 @@ BROKEN_ENV = {"PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.envir
 
 
 def run_suite(args: Sequence[str], *, report_dir: Path, env: Mapping[str, str] | None = None,
-              timeout: float = 150.0, cwd: Path = REPO_ROOT) -> SuiteRun:
+              timeout: float = 400.0, cwd: Path = REPO_ROOT) -> SuiteRun:
     """``python -m pytest <args>`` in ``cwd`` (the repository root), its summary in ``report_dir``."""
     argv = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-q", "--color=no",
             "--obsconf-report-dir", str(report_dir)]

@@ -32,7 +32,7 @@ PROOFS = [
 @pytest.mark.parametrize(("contract", "case", "variant", "expected"), PROOFS, ids=[f"{c}-{v}" for _, c, v, _ in PROOFS])
 def test_broken_variant_is_caught(contract: str, case: str, variant: str, expected: str, tmp_path: Path) -> None:
     command = shlex.join([sys.executable, "-m", "tests.faults.broken", "--profile", contract, "--port", "{port}"])
-    run = run_suite(["--obsconf-stack=process", "--obsconf-contract", str(CONTRACTS / f"{contract}.yaml"),
+    run = run_suite([str(CONTRACTS / f"{contract}.yaml"), "--obsconf-stack=process",
                      "--obsconf-target-cmd", command, "-k", case], report_dir=tmp_path / "report",
                     env={**BROKEN_ENV, "OBSCONF_BROKEN": variant}, timeout=240)
     got = run.results.get(case)

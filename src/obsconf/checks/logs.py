@@ -27,8 +27,9 @@ def _no_data(check: str, where: str, what: str, query: str, link: str) -> Findin
     return Finding(
         check=check,
         where=where,
-        message=f"no log line arrived, so {what} could not be checked: is the service shipping logs "
-        "(OBSCONF_LOGS_PUSH_URL), and did the workload run?",
+        message=f"no log line arrived, so {what} could not be checked: does the service push its log lines to "
+        "LOKI_PUSH_URL (or write them to stdout, with logs.source: console), with the stream labels of "
+        "logs.stream, and did the workload run?",
         expected="at least one log line",
         actual="0 lines",
         query=query,
@@ -347,8 +348,8 @@ def check_log_store(
             Finding(
                 "logs.store",
                 where,
-                f"no record arrived in {store.kind} collection {store.collection!r}: is the log uploader on "
-                "(OBSCONF_POCKETBASE_URL) and flushed?",
+                f"no record arrived in {store.kind} collection {store.collection!r}: does the service upload "
+                "its log records to POCKETBASE_URL (or the variable of its pocketbase dependency), and flush them?",
                 expected="at least one record",
                 actual="0 records",
                 query=query,
