@@ -515,10 +515,11 @@ def _total(families: Sequence[MetricFamily], name: str, selector_: dict[str, str
     return total
 
 
-def run_fault_scenario(probe: SmokeProbe, scenario: dict[str, Any]) -> list[str]:
-    """One ``faults`` entry: the dependency fails for ``seconds`` while the workload and the dependent
-    requests run at ``pace_ms``; returns what did not meet ``expect`` (empty: the scenario passed)."""
+def run_fault_scenario(probe: SmokeProbe, scenario: dict[str, Any]) -> CaseResult:
+    """One ``faults`` entry as a case: the dependency fails for ``seconds`` while the workload and the
+    dependent requests run at ``pace_ms``; findings say what did not meet ``expect``."""
     running, readers = probe.running, probe.readers
+    case_id = f"{running.example.id}-faults-{slug(scenario['name'])}"
     where = f"{running.example.path.name}: faults {scenario['name']}"
     expect = scenario.get("expect", {})
     workload, dependent = running.example.fault_steps[scenario["name"]]
@@ -539,18 +540,18 @@ def run_fault_scenario(probe: SmokeProbe, scenario: dict[str, Any]) -> list[str]
             i += 1
             time.sleep(pace)
     if expect.get("available", True):
-        bad = [(s, ex) for role, s, ex in exchanges if role == "workload" and not _status_ok(s, ex.status)]
+        bad = [ex for role, s, ex in exchanges if role == "workload" and not _status_ok(s, ex.status)]
         if bad:
             problems.append(f"{len(bad)} workload requests lost their expected status during the fault; first: "
-                            f"{bad[0][1].method} {bad[0][1].url} -> {bad[0][1].status}")
-    bad = [(s, ex) for role, s, ex in exchanges if role == "dependent" and not _status_ok(s, ex.status)]
+                            f"{bad[0].method} {bad[0].url} -> {bad[0].status}")
+    bad = [ex for role, s, ex in exchanges if role == "dependent" and not _status_ok(s, ex.status)]
     if bad:
-        problems.append(f"dependent request {bad[0][1].method} {bad[0][1].url} answered {bad[0][1].status}")
+        problems.append(f"dependent request {bad[0].method} {bad[0].url} answered {bad[0].status}")
     if "dependent_min_ms" in expect:
         slowest = max((ex.elapsed_ms for role, _, ex in exchanges if role == "dependent"), default=0.0)
         if slowest < expect["dependent_min_ms"]:
             problems.append(f"the slowest dependent request took {slowest:.0f} ms, expected at least "
-                            f"{expect['dependent_min_ms']} ms: did the fault have an effect?")
+                            f"{expect['dependent_min_ms']} ms")
     recover = expect.get("recovers_within_s", 15)
     if recover is not None:
         deadline = time.monotonic() + recover
@@ -582,4 +583,4 @@ def run_fault_scenario(probe: SmokeProbe, scenario: dict[str, Any]) -> list[str]
             problems.append(f"{len(lost)} of {len(ids)} requests made during the fault left no line in the log store")
     if not running.process.running():
         problems.append("the service died during the fault")
-    return [f"{where}: {p}" for p in problems]
+    return CaseResult(case_id, [Finding("faults", where, p) for p in problems])

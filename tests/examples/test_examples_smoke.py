@@ -45,15 +45,15 @@ BUGS: dict[str, tuple[str, str, set[str], tuple[str, ...]]] = {
 STOPPED = {"fastapi_shop": "shop stopping", "flask_inventory": "inventory stopped", "go_orders": "orders stopped"}
 
 
-def _check(name: str, stack: Stack, readers: Readers, tmp_path: Path, env: dict[str, str] | None = None,
-           *, faults: bool = True) -> tuple[list[CaseResult], list[str]]:
-    """Run the example's cases (and fault scenarios); problems include an unclean exit on SIGTERM."""
+def _check(name: str, stack: Stack, readers: Readers, tmp_path: Path,
+           env: dict[str, str] | None = None) -> tuple[list[CaseResult], list[str]]:
+    """Run the example's cases, fault scenarios included; problems: an unclean exit on SIGTERM."""
     example = load_example(name, tmp_path)
     with running_example(example, stack, tmp_path / "logs", env=env) as running:
         probe = SmokeProbe(running, stack, readers)
-        results = run_cases(probe)
-        problems = [p for f in example.faults for p in run_fault_scenario(probe, f)] if faults else []
+        results = run_cases(probe) + [run_fault_scenario(probe, f) for f in example.faults]
     code = running.process.proc.returncode if running.process.proc else None
+    problems = []
     # uvicorn re-raises the SIGTERM it handled once it has shut down, so -15 after the stop line is clean too
     tail = running.stdout.read_text(errors="replace")[-3000:]
     if code not in (0, -signal.SIGTERM) or STOPPED[name] not in tail:
@@ -80,7 +80,7 @@ def test_example_meets_its_contract(name: str, built: None, stack: Stack, reader
 def test_bug_switch_fails_exactly_the_expected_cases(name: str, built: None, stack: Stack, readers: Readers,
                                                      tmp_path: Path) -> None:
     var, value, expected, words = BUGS[name]
-    results, problems = _check(name, stack, readers, tmp_path, env={var: value}, faults=False)
+    results, problems = _check(name, stack, readers, tmp_path, env={var: value})
     failed = {r.id: r for r in results if not r.passed}
     report = "\n".join(r.render() for r in failed.values())
     print(f"{var}={value}:\n{report}")  # shown with -rP: what a user of the example would read
