@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 
@@ -28,6 +29,9 @@ def readers(stack: Stack) -> Readers:
 @pytest.fixture(scope="session")
 def go_orders_built() -> str:
     """The go_orders binary (built, or taken from the cache keyed by its sources' hash)."""
+    if shutil.which("go") is None:
+        pytest.fail("examples/go_orders needs the Go toolchain (go 1.26, see go.mod) on PATH to build; install "
+                    "it, or deselect with -k 'not go_orders'")
     done = subprocess.run(["bash", str(EXAMPLES / "go_orders" / "build.sh")], capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, f"examples/go_orders/build.sh failed:\n{done.stdout}\n{done.stderr}"
