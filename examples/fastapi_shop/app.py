@@ -23,7 +23,6 @@ import uvicorn  # noqa: E402
 from fastapi import FastAPI, HTTPException, Request  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 from opentelemetry import trace  # noqa: E402
-from opentelemetry.instrumentation.botocore import BotocoreInstrumentor  # noqa: E402
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # noqa: E402
 from prometheus_client import Counter  # noqa: E402
 from prometheus_fastapi_instrumentator import Instrumentator  # noqa: E402
@@ -148,7 +147,6 @@ def create_app() -> FastAPI:
         return receipt
 
     if not telemetry_disabled():
-        BotocoreInstrumentor().instrument()
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics", exclude_spans=["receive", "send"])
         Instrumentator(excluded_handlers=["/metrics", "/healthz"]).instrument(app).expose(app, include_in_schema=False)
     return app

@@ -242,7 +242,8 @@ def _collect_traces(got: Collected, jaeger: JaegerReader, service: str, timeout:
         if sent:
             got.notes.append(
                 f"none of the {len(sent)} trace ids sent in W3C traceparent headers arrived in Jaeger: the service "
-                f"does not propagate trace context (or does not export spans); spans were looked up by service "
+                f"does not propagate trace context (an OpenTelemetry Go service must call otel.SetTextMapPropagator("
+                f"propagation.TraceContext{{}})), or does not export spans; spans were looked up by service "
                 f"name {service!r} within the run window, so requests cannot be paired with their traces")
     got.links["traces"] = jaeger.search_link(service)
     got.timings["traces"] = time.monotonic() - mark

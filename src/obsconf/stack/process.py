@@ -85,7 +85,9 @@ class ManagedProcess:
 
     def start(self) -> ManagedProcess:
         exe = self.argv[0]
-        if os.sep in exe and not os.access(exe, os.X_OK):
+        # a relative path names a file in the working directory the child will have, not in ours
+        located = os.path.join(self.cwd, exe) if self.cwd is not None and not os.path.isabs(exe) else exe
+        if os.sep in exe and not os.access(located, os.X_OK):
             raise BackendMissing(f"{self.name}: binary {exe} is missing or not executable; {self.missing_hint}")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ if self.env is None else self.env)

@@ -167,6 +167,8 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
                                      prefix=f"obsconf-{run_id or 'run'}-{label}")
         try:
             child_env = dict(os.environ)
+            # a bare `python` in a command is the interpreter this session runs with (and has obsconf)
+            child_env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), child_env.get("PATH", "")])
             ours = service_env(stack.endpoints, service_name=svc.name, run_id=run_id, sample_rate=sample_rate(contract))
             for dep in proxies.values():
                 ours.update(dep.env)
