@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from obsconf import __version__
 from obsconf.errors import ObsconfError
-from obsconf.settings import STACK_MODES, Settings
+from obsconf.settings import PROMETHEUS_VERSIONS, STACK_MODES, Settings
 
 
 def _provision(args: argparse.Namespace) -> int:
@@ -35,7 +35,7 @@ def _state_file(settings: Settings):  # noqa: ANN202
 def _stack_up(args: argparse.Namespace) -> int:
     from obsconf.stack import start_stack
 
-    settings = Settings.from_env(stack=args.mode)
+    settings = Settings.from_env(stack=args.mode, prometheus_version=args.prometheus_version)
     began = time.monotonic()
     stack = start_stack(settings, progress=lambda line: print(line, file=sys.stderr, flush=True))
     try:
@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     stack = sub.add_parser("stack", help="run the backend stack by hand").add_subparsers(dest="stack_cmd", required=True)
     up = stack.add_parser("up", help="start every backend, print endpoints (JSON on stdout), Ctrl-C stops all")
     up.add_argument("--mode", choices=STACK_MODES, default=None, help="default: OBSCONF_STACK or auto")
+    up.add_argument("--prometheus-version", choices=PROMETHEUS_VERSIONS, default=None,
+                    help="Prometheus release to run: 3.16 or 2.42 (default: OBSCONF_PROMETHEUS_VERSION or 3.16)")
     up.set_defaults(func=_stack_up)
     st = stack.add_parser("status", help="is the stack started by `obsconf stack up` answering?")
     st.set_defaults(func=_stack_status)

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from obsconf.settings import ENV_STACK, IMAGE_BACKENDS, IMAGE_SOURCES, STACK_MODES, Settings, image_env_var
+from obsconf.settings import (
+    ENV_PROMETHEUS_VERSION,
+    ENV_STACK,
+    IMAGE_BACKENDS,
+    IMAGE_SOURCES,
+    PROMETHEUS_VERSIONS,
+    STACK_MODES,
+    Settings,
+    image_env_var,
+)
 
 if TYPE_CHECKING:
     from obsconf.readers.jaeger import JaegerReader
@@ -58,6 +67,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for backend in IMAGE_BACKENDS:
         group.addoption(f"--obsconf-image-{backend}", default=None, metavar="IMAGE",
                         help=f"container image for {backend} (env {image_env_var(backend)})")
+    group.addoption("--obsconf-prometheus-version", choices=PROMETHEUS_VERSIONS, default=None,
+                    help="Prometheus release the stack and the promtool checks run: 3.16 (default) or 2.42 "
+                         f"(Debian's, the fallback). Env {ENV_PROMETHEUS_VERSION}, ini obsconf_prometheus_version.")
+    parser.addini("obsconf_prometheus_version", "default for --obsconf-prometheus-version", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,12 +83,43 @@ def pytest_configure(config: pytest.Config) -> None:
     mode = _stack_mode(config)
     if mode not in STACK_MODES:
         raise pytest.UsageError(f"{ENV_STACK}={mode!r} is not a stack mode: use one of {', '.join(STACK_MODES)}")
+    _export_prometheus_version(config)
 
 
 def _stack_mode(config: pytest.Config) -> str:
     import os
 
     return config.getoption("--obsconf-stack") or os.environ.get(ENV_STACK) or str(config.getini("obsconf_stack"))
+
+
+def _prometheus_version(config: pytest.Config) -> str:
+    import os
+
+    return (config.getoption("--obsconf-prometheus-version") or os.environ.get(ENV_PROMETHEUS_VERSION)
+            or str(config.getini("obsconf_prometheus_version")) or PROMETHEUS_VERSIONS[0])
+
+
+def _export_prometheus_version(config: pytest.Config) -> None:
+    """Refuse an unknown release; put the session's choice in the environment (restored at the end), because
+    promtool checks and child processes resolve their Prometheus from it, as they do outside pytest."""
+    import os
+
+    version = _prometheus_version(config)
+    if version not in PROMETHEUS_VERSIONS:
+        raise pytest.UsageError(f"Prometheus version {version!r} ({ENV_PROMETHEUS_VERSION} or ini "
+                                f"obsconf_prometheus_version): use one of {', '.join(PROMETHEUS_VERSIONS)}")
+    before = os.environ.get(ENV_PROMETHEUS_VERSION)
+    if before == version or (before is None and version == PROMETHEUS_VERSIONS[0]):
+        return
+    os.environ[ENV_PROMETHEUS_VERSION] = version
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(ENV_PROMETHEUS_VERSION, None)
+        else:
+            os.environ[ENV_PROMETHEUS_VERSION] = before
+
+    config.add_cleanup(restore)
 
 
 def settings_from_config(config: pytest.Config) -> Settings:
@@ -93,7 +137,8 @@ def settings_from_config(config: pytest.Config) -> Settings:
             images[backend] = value
     return Settings.from_env(stack=_stack_mode(config), external=external, images=images,
                              image_source=config.getoption("--obsconf-images"),
-                             ready_timeout=config.getoption("--obsconf-ready-timeout"))
+                             ready_timeout=config.getoption("--obsconf-ready-timeout"),
+                             prometheus_version=_prometheus_version(config))
 
 
 def _progress(config: pytest.Config):  # noqa: ANN202
