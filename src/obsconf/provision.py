@@ -259,7 +259,7 @@ def _go_build(build: GoBuild, settings: Settings, log: Path) -> None:
             for path in tree.rglob("*"):
                 path.chmod(path.stat().st_mode | 0o200)
             _run(["go", "build", "-mod=mod", *flags, "-o", f"{out_dir}/", *packages], cwd=tree, env=env, log=log)
-        # the main binary last: its presence is what marks the build cached (components())
+        # the main binary last: a build stopped halfway is then never taken for a cached one
         for package in reversed(packages):
             name = build.name if package == build.package else _package_binary(package)
             shutil.move(str(out_dir / _package_binary(package)), build.binary(settings, name))

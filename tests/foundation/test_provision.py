@@ -104,3 +104,55 @@ def test_a_cached_build_is_not_rebuilt(tmp_path: Path, monkeypatch: pytest.Monke
     lines: list[str] = []
     provision.provision(settings, out=lines.append)
     assert "[6/6] prometheus v0.316.0 (Prometheus 3.16.0 and promtool): cached" in lines
+
+
+def fake_go(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
+    """Record the go commands and write the binaries go would write, named as go names them."""
+    import json
+    import subprocess
+
+    calls: list[list[str]] = []
+
+    def run(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, log: Path) -> None:
+        calls.append(argv)
+        if argv[1] == "install":
+            out, names = Path(env["GOBIN"]), [a.split("@")[0].rsplit("/", 1)[-1] for a in argv if "@" in a]
+        else:
+            out = Path(argv[argv.index("-o") + 1])
+            names = [a.rsplit("/", 1)[-1] for a in argv[argv.index("-o") + 2:]]
+        for name in names:
+            (out / name).write_text(f"#!/bin/sh\necho {name}\n")
+
+    module_dir = tmp_path / "module"
+    module_dir.mkdir()
+
+    def go_mod_download(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(argv, 0, json.dumps({"Dir": str(module_dir)}), "")
+
+    monkeypatch.setattr(provision, "_run", run)
+    monkeypatch.setattr(provision.subprocess, "run", go_mod_download)
+    return calls
+
+
+def test_go_build_installs_every_binary_of_a_module_with_its_flags(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_go(monkeypatch, tmp_path)
+    settings = Settings(cache_dir=tmp_path / "cache")
+    provision._go_build(provision.PROMETHEUS_3, settings, tmp_path / "log")
+    assert calls == [["go", "install", f"-ldflags={provision.PROMETHEUS_3.ldflags}",
+                      "github.com/prometheus/prometheus/cmd/prometheus@v0.316.0",
+                      "github.com/prometheus/prometheus/cmd/promtool@v0.316.0"]]
+    for tool in ("prometheus", "promtool"):
+        assert provision.PROMETHEUS_3.binary(settings, tool).read_text().endswith(f"echo {tool}\n")
+
+
+@pytest.mark.parametrize("build", [b for b in provision.GO_BUILDS if b is not provision.PROMETHEUS_3],
+                         ids=lambda b: b.name)
+def test_go_build_names_a_single_binary_after_the_backend(build: provision.GoBuild, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """toxiproxy's ./cmd/server becomes toxiproxy-server; jaeger (replace directives) is built in a copy."""
+    calls = fake_go(monkeypatch, tmp_path)
+    settings = Settings(cache_dir=tmp_path / "cache")
+    provision._go_build(build, settings, tmp_path / "log")
+    assert build.binary(settings).exists()
+    assert calls[0][1] == ("build" if build.has_replace else "install")
