@@ -11,16 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from obsconf.settings import (
-    ENV_PROMETHEUS_VERSION,
-    ENV_STACK,
-    IMAGE_BACKENDS,
-    IMAGE_SOURCES,
-    PROMETHEUS_VERSIONS,
-    STACK_MODES,
-    Settings,
-    image_env_var,
-)
+from obsconf.settings import ENV_STACK, IMAGE_BACKENDS, IMAGE_SOURCES, STACK_MODES, Settings, image_env_var
 
 if TYPE_CHECKING:
     from obsconf.readers.jaeger import JaegerReader
@@ -67,6 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for backend in IMAGE_BACKENDS:
         group.addoption(f"--obsconf-image-{backend}", default=None, metavar="IMAGE",
                         help=f"container image for {backend} (env {image_env_var(backend)})")
+    from obsconf.settings import ENV_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS
+
     group.addoption("--obsconf-prometheus-version", choices=PROMETHEUS_VERSIONS, default=None,
                     help="Prometheus release the stack and the promtool checks run: 3.16 (default) or 2.42 "
                          f"(Debian's, the fallback). Env {ENV_PROMETHEUS_VERSION}, ini obsconf_prometheus_version.")
@@ -83,7 +76,6 @@ def pytest_configure(config: pytest.Config) -> None:
     mode = _stack_mode(config)
     if mode not in STACK_MODES:
         raise pytest.UsageError(f"{ENV_STACK}={mode!r} is not a stack mode: use one of {', '.join(STACK_MODES)}")
-    _export_prometheus_version(config)
 
 
 def _stack_mode(config: pytest.Config) -> str:
@@ -95,21 +87,26 @@ def _stack_mode(config: pytest.Config) -> str:
 def _prometheus_version(config: pytest.Config) -> str:
     import os
 
+    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION
+
     return (config.getoption("--obsconf-prometheus-version") or os.environ.get(ENV_PROMETHEUS_VERSION)
-            or str(config.getini("obsconf_prometheus_version")) or PROMETHEUS_VERSIONS[0])
+            or str(config.getini("obsconf_prometheus_version")) or DEFAULT_PROMETHEUS_VERSION)
 
 
-def _export_prometheus_version(config: pytest.Config) -> None:
-    """Refuse an unknown release; put the session's choice in the environment (restored at the end), because
-    promtool checks and child processes resolve their Prometheus from it, as they do outside pytest."""
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse an unknown Prometheus release; put the session's choice in the environment (restored at the
+    end), because promtool checks and child processes resolve their Prometheus from it, as outside pytest."""
     import os
 
+    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS
+
+    config = session.config
     version = _prometheus_version(config)
     if version not in PROMETHEUS_VERSIONS:
         raise pytest.UsageError(f"Prometheus version {version!r} ({ENV_PROMETHEUS_VERSION} or ini "
                                 f"obsconf_prometheus_version): use one of {', '.join(PROMETHEUS_VERSIONS)}")
     before = os.environ.get(ENV_PROMETHEUS_VERSION)
-    if before == version or (before is None and version == PROMETHEUS_VERSIONS[0]):
+    if before == version or (before is None and version == DEFAULT_PROMETHEUS_VERSION):
         return
     os.environ[ENV_PROMETHEUS_VERSION] = version
 

@@ -63,6 +63,29 @@ def openmetrics_float(value: float) -> str:
     return out if ("." in out or "e" in out) else f"{out}.0"
 
 
+def _bucket_findings(spec: MetricSpec, layouts: dict[tuple[tuple[str, str], ...], list[float]], where: str, *,
+                     query: str, link: str) -> list[Finding]:
+    """The contract's bucket bounds against each series' bounds (numbers, whatever their text form)."""
+    assert spec.buckets is not None
+    if not layouts:
+        return [Finding("metrics.buckets", where, f"metric {spec.name!r} exposes no _bucket samples",
+                        expected=_fmt_buckets(spec.buckets), actual="no buckets", query=query, link=link)]
+    for key, les in layouts.items():
+        got = sorted(les)
+        if got != list(spec.buckets):
+            return [Finding(
+                "metrics.buckets",
+                where,
+                f"metric {spec.name!r}{dict(key)} has the wrong bucket layout: set the histogram's buckets to the "
+                "contract's",
+                expected=_fmt_buckets(spec.buckets),
+                actual=_fmt_buckets(got),
+                query=query,
+                link=link,
+            )]
+    return []
+
+
 def _fmt_buckets(values: Sequence[float]) -> list[str]:
     return ["+Inf" if v == float("inf") else f"{v:g}" for v in values]
 
@@ -88,29 +111,6 @@ def _selected_sum(spec: MetricSpec, fam: MetricFamily | None) -> tuple[float, in
             total += s.value
             count += 1
     return total, count
-
-
-def _bucket_findings(spec: MetricSpec, layouts: dict[tuple[tuple[str, str], ...], list[float]], where: str, *,
-                     query: str, link: str) -> list[Finding]:
-    """The contract's bucket bounds against each series' bounds (numbers, whatever their text form)."""
-    assert spec.buckets is not None
-    if not layouts:
-        return [Finding("metrics.buckets", where, f"metric {spec.name!r} exposes no _bucket samples",
-                        expected=_fmt_buckets(spec.buckets), actual="no buckets", query=query, link=link)]
-    for key, les in layouts.items():
-        got = sorted(les)
-        if got != list(spec.buckets):
-            return [Finding(
-                "metrics.buckets",
-                where,
-                f"metric {spec.name!r}{dict(key)} has the wrong bucket layout: set the histogram's buckets to the "
-                "contract's",
-                expected=_fmt_buckets(spec.buckets),
-                actual=_fmt_buckets(got),
-                query=query,
-                link=link,
-            )]
-    return []
 
 
 def check_metric(
