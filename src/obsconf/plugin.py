@@ -84,41 +84,6 @@ def _stack_mode(config: pytest.Config) -> str:
     return config.getoption("--obsconf-stack") or os.environ.get(ENV_STACK) or str(config.getini("obsconf_stack"))
 
 
-def _prometheus_version(config: pytest.Config) -> str:
-    import os
-
-    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION
-
-    return (config.getoption("--obsconf-prometheus-version") or os.environ.get(ENV_PROMETHEUS_VERSION)
-            or str(config.getini("obsconf_prometheus_version")) or DEFAULT_PROMETHEUS_VERSION)
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Refuse an unknown Prometheus release; put the session's choice in the environment (restored at the
-    end), because promtool checks and child processes resolve their Prometheus from it, as outside pytest."""
-    import os
-
-    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS
-
-    config = session.config
-    version = _prometheus_version(config)
-    if version not in PROMETHEUS_VERSIONS:
-        raise pytest.UsageError(f"Prometheus version {version!r} ({ENV_PROMETHEUS_VERSION} or ini "
-                                f"obsconf_prometheus_version): use one of {', '.join(PROMETHEUS_VERSIONS)}")
-    before = os.environ.get(ENV_PROMETHEUS_VERSION)
-    if before == version or (before is None and version == DEFAULT_PROMETHEUS_VERSION):
-        return
-    os.environ[ENV_PROMETHEUS_VERSION] = version
-
-    def restore() -> None:
-        if before is None:
-            os.environ.pop(ENV_PROMETHEUS_VERSION, None)
-        else:
-            os.environ[ENV_PROMETHEUS_VERSION] = before
-
-    config.add_cleanup(restore)
-
-
 def settings_from_config(config: pytest.Config) -> Settings:
     """The session's Settings: command-line options over OBSCONF_* env vars over defaults."""
     base = Settings.from_env()
@@ -186,6 +151,41 @@ def prometheus(obsconf_stack: Stack) -> PrometheusReader:
     from obsconf.readers.prometheus import PrometheusReader
 
     return PrometheusReader(obsconf_stack.endpoints.prometheus_url)
+
+
+def _prometheus_version(config: pytest.Config) -> str:
+    import os
+
+    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION
+
+    return (config.getoption("--obsconf-prometheus-version") or os.environ.get(ENV_PROMETHEUS_VERSION)
+            or str(config.getini("obsconf_prometheus_version")) or DEFAULT_PROMETHEUS_VERSION)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse an unknown Prometheus release; put the session's choice in the environment (restored at the
+    end), because promtool checks and child processes resolve their Prometheus from it, as outside pytest."""
+    import os
+
+    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS
+
+    config = session.config
+    version = _prometheus_version(config)
+    if version not in PROMETHEUS_VERSIONS:
+        raise pytest.UsageError(f"Prometheus version {version!r} ({ENV_PROMETHEUS_VERSION} or ini "
+                                f"obsconf_prometheus_version): use one of {', '.join(PROMETHEUS_VERSIONS)}")
+    before = os.environ.get(ENV_PROMETHEUS_VERSION)
+    if before == version or (before is None and version == DEFAULT_PROMETHEUS_VERSION):
+        return
+    os.environ[ENV_PROMETHEUS_VERSION] = version
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(ENV_PROMETHEUS_VERSION, None)
+        else:
+            os.environ[ENV_PROMETHEUS_VERSION] = before
+
+    config.add_cleanup(restore)
 
 
 @pytest.fixture(scope="session")

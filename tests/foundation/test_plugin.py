@@ -34,4 +34,3 @@ def test_external_stack_without_urls_fails_with_the_missing_options(pytester: py
 def test_options_are_grouped_in_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*observability conformance (obsconf)*", "*--obsconf-stack=*", "*--obsconf-target=URL*"])
-
