@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from obsconf import __version__
 from obsconf.errors import ObsconfError
-from obsconf.settings import STACK_MODES, Settings
+from obsconf.settings import PROMETHEUS_VERSIONS, STACK_MODES, Settings
 
 
 def _provision(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def _stack_up(args: argparse.Namespace) -> int:
     from obsconf.stack import start_stack
     from obsconf.stack.attach import state_path, write_state
 
-    settings = Settings.from_env(stack=args.mode)
+    settings = Settings.from_env(stack=args.mode, prometheus_version=args.prometheus_version)
     if settings.stack in ("attach", "external"):
         print(f"obsconf: error: `stack up` starts a stack; --mode {settings.stack} only reaches one", file=sys.stderr)
         return 2
@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     stack = sub.add_parser("stack", help="run the backend stack by hand").add_subparsers(dest="stack_cmd", required=True)
     up = stack.add_parser("up", help="start every backend, print endpoints (JSON on stdout), Ctrl-C stops all")
     up.add_argument("--mode", choices=STACK_MODES, default=None, help="default: OBSCONF_STACK or auto")
+    up.add_argument("--prometheus-version", choices=PROMETHEUS_VERSIONS, default=None,
+                    help="Prometheus release to run: 3.16 or 2.42 (default: OBSCONF_PROMETHEUS_VERSION or 3.16)")
     up.set_defaults(func=_stack_up)
     st = stack.add_parser("status", help="is the stack started by `obsconf stack up` answering?")
     st.set_defaults(func=_stack_status)

@@ -72,6 +72,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for backend in IMAGE_BACKENDS:
         group.addoption(f"--obsconf-image-{backend}", default=None, metavar="IMAGE",
                         help=f"container image for {backend} (env {image_env_var(backend)})")
+    from obsconf.settings import ENV_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS
+
+    group.addoption("--obsconf-prometheus-version", choices=PROMETHEUS_VERSIONS, default=None,
+                    help="Prometheus release the stack and the promtool checks run: 3.16 (default) or 2.42 "
+                         f"(Debian's, the fallback). Env {ENV_PROMETHEUS_VERSION}, ini obsconf_prometheus_version.")
+    parser.addini("obsconf_prometheus_version", "default for --obsconf-prometheus-version", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -191,7 +197,8 @@ def settings_from_config(config: pytest.Config) -> Settings:
             images[backend] = value
     return Settings.from_env(stack=_stack_mode(config), external=external, images=images,
                              image_source=config.getoption("--obsconf-images"),
-                             ready_timeout=config.getoption("--obsconf-ready-timeout"))
+                             ready_timeout=config.getoption("--obsconf-ready-timeout"),
+                             prometheus_version=_prometheus_version(config))
 
 
 def _progress(config: pytest.Config) -> Callable[[str], None]:
@@ -240,6 +247,41 @@ def prometheus(obsconf_stack: Stack) -> PrometheusReader:
     from obsconf.readers.prometheus import PrometheusReader
 
     return PrometheusReader(obsconf_stack.endpoints.prometheus_url)
+
+
+def _prometheus_version(config: pytest.Config) -> str:
+    import os
+
+    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION
+
+    return (config.getoption("--obsconf-prometheus-version") or os.environ.get(ENV_PROMETHEUS_VERSION)
+            or str(config.getini("obsconf_prometheus_version")) or DEFAULT_PROMETHEUS_VERSION)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse an unknown Prometheus release; put the session's choice in the environment (restored at the
+    end), because promtool checks and child processes resolve their Prometheus from it, as outside pytest."""
+    import os
+
+    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS
+
+    config = session.config
+    version = _prometheus_version(config)
+    if version not in PROMETHEUS_VERSIONS:
+        raise pytest.UsageError(f"Prometheus version {version!r} ({ENV_PROMETHEUS_VERSION} or ini "
+                                f"obsconf_prometheus_version): use one of {', '.join(PROMETHEUS_VERSIONS)}")
+    before = os.environ.get(ENV_PROMETHEUS_VERSION)
+    if before == version or (before is None and version == DEFAULT_PROMETHEUS_VERSION):
+        return
+    os.environ[ENV_PROMETHEUS_VERSION] = version
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(ENV_PROMETHEUS_VERSION, None)
+        else:
+            os.environ[ENV_PROMETHEUS_VERSION] = before
+
+    config.add_cleanup(restore)
 
 
 @pytest.fixture(scope="session")

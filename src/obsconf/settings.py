@@ -33,6 +33,12 @@ IMAGE_SOURCES = ("auto", "local", "official")
 
 STACK_MODES = ("auto", "process", "container", "attach", "external")
 
+#: Which Prometheus (server and promtool) the stack and the promtool checks run: ``3.16`` (default: what
+#: users run today, built with Go by ``obsconf provision``) or ``2.42`` (Debian's, 2023; the fallback).
+ENV_PROMETHEUS_VERSION = "OBSCONF_PROMETHEUS_VERSION"
+PROMETHEUS_VERSIONS = ("3.16", "2.42")
+DEFAULT_PROMETHEUS_VERSION = PROMETHEUS_VERSIONS[0]
+
 
 def image_env_var(backend: str) -> str:
     """``victoria-logs`` -> ``OBSCONF_IMAGE_VICTORIA_LOGS``."""
@@ -53,6 +59,7 @@ class Settings:
     external: dict[str, str] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)  # backend -> image reference (overrides)
     image_source: str = "auto"  # auto | local | official
+    prometheus_version: str = DEFAULT_PROMETHEUS_VERSION  # one of PROMETHEUS_VERSIONS
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -79,6 +86,7 @@ class Settings:
             "external": external,
             "images": {name: env[image_env_var(name)] for name in IMAGE_BACKENDS if env.get(image_env_var(name))},
             "image_source": env.get(ENV_IMAGES, "auto"),
+            "prometheus_version": env.get(ENV_PROMETHEUS_VERSION) or DEFAULT_PROMETHEUS_VERSION,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import requests
 
 from obsconf.errors import ObsconfError
 from obsconf.model import Series
+from obsconf.settings import ENV_PROMETHEUS_VERSION
 
 
 class PromQLError(ObsconfError):
@@ -28,6 +29,19 @@ def _series(result: dict[str, Any]) -> list[Series]:
             return [Series({}, ((float(item[0]) if isinstance(item, list) else 0.0, float(result["result"][1])),))]
         out.append(Series(dict(item.get("metric", {})), points))
     return out
+
+
+def _scrape_hint(error: str) -> str:
+    """The fix for scrape errors that Prometheus 3 raises and 2.x did not."""
+    if "Content-Type" in error and "fallback_scrape_protocol" in error:
+        return (". Prometheus 3 refuses a /metrics response without a Prometheus or OpenMetrics Content-Type "
+                "(2.x guessed): serve it as `text/plain; version=0.0.4` (what client libraries send), or set "
+                "fallback_scrape_protocol in your own Prometheus' scrape config")
+    if '"INVALID"' in error:  # 2.x's lexer on a quoted (UTF-8) metric name
+        return (". If the exposition has quoted UTF-8 metric names (e.g. {\"http.server.duration\"}), Prometheus "
+                f"2.x cannot read them and drops the whole scrape: run 3.x (unset {ENV_PROMETHEUS_VERSION}), "
+                "or expose names with underscores")
+    return ""
 
 
 class PrometheusReader:
@@ -83,10 +97,15 @@ class PrometheusReader:
                     if target.get("health") == "up":
                         return target
             time.sleep(0.3)
+        error = last.get("lastError") or "-"
         raise ObsconfError(
             f"Prometheus {self.url} has not scraped job {job!r} successfully within {timeout:.0f} s; "
-            f"target: {last.get('scrapeUrl', 'none registered')}, last error: {last.get('lastError', '-')}"
+            f"target: {last.get('scrapeUrl', 'none registered')}, last error: {error}{_scrape_hint(error)}"
         )
+
+    def version(self) -> str:
+        """The server's version from ``/api/v1/status/buildinfo`` (e.g. ``3.16.0``, ``2.42.0+ds``)."""
+        return str(self._api("status/buildinfo").get("version", ""))
 
     def rules(self) -> list[dict[str, Any]]:
         return [rule for group in self._api("rules")["groups"] for rule in group["rules"]]

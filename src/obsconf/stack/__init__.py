@@ -189,7 +189,7 @@ def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_
                                 timeout=t, registry=registry)
         run("jaeger", jaeger.start, jaeger.stop, jaeger.log_path)
         prometheus = PrometheusProcess(bins["prometheus"], prom, workdir, timeout=t, registry=registry)
-        run("prometheus", prometheus.start, prometheus.stop, prometheus.process.log_path)
+        run(f"prometheus {settings.prometheus_version}", prometheus.start, prometheus.stop, prometheus.process.log_path)
         logstore = logstore_process(bins["victoria-logs"], logs_port, workdir, timeout=t, registry=registry)
         run("logs (victoria-logs)", logstore.start, logstore.stop, logstore.log_path)
         if "pocketbase" in needs:

@@ -18,7 +18,10 @@ SCRAPE_INTERVAL = "1s"  # short: a test sees a new counter value within about tw
 
 def prometheus_config(targets_dir: str, rules_dir: str, scrape_interval: str = SCRAPE_INTERVAL) -> str:
     """One job whose targets come from ``targets_dir/*.json``; each target file may set ``job`` and
-    ``__metrics_path__`` labels, which take precedence over the job's defaults."""
+    ``__metrics_path__`` labels, which take precedence over the job's defaults.
+
+    Valid for Prometheus 2.42 and 3.x alike. Deliberately without ``fallback_scrape_protocol``: Prometheus 3
+    then refuses a /metrics response without a proper Content-Type, as the users' Prometheus does."""
     return f"""\
 global:
   scrape_interval: {scrape_interval}
