@@ -85,7 +85,8 @@ class LiveProbe:
                                    " (obsconf registers that job itself, except in an external stack)") from None
             self._scraped = True
         name = f"{spec.name}_count" if spec.type in ("histogram", "summary") else spec.name
-        query = f'{name}{{job="{self.target.job}"}}'
+        # the __name__ matcher also selects UTF-8 metric names, which Prometheus 3 allows
+        query = f'{{__name__="{name}",job="{self.target.job}"}}'
         # the series is there after the next scrape (1 s interval) following the workload
         found = self.prometheus.wait_for(query, timeout=8)
         return found, query, self.prometheus.graph_link(query)
