@@ -18,7 +18,7 @@ from obsconf.contract.tools import SCHEMA_FILE
 from obsconf.draft.health import health_section
 from obsconf.draft.logs import logs_section
 from obsconf.draft.metrics import metrics_section
-from obsconf.draft.observation import Observation
+from obsconf.draft.observation import DraftRequest, Observation
 from obsconf.draft.spans import spans_section
 from obsconf.draft.yamltext import Block, Comments, Entry, Item, Items, render
 from obsconf.model import HttpExchange
@@ -56,6 +56,11 @@ def schema_ref(output: Path | None, repo_schema: Path | None) -> str:
     if output is None or (output.parent / SCHEMA_FILE).exists() or repo_schema is None or not repo_schema.exists():
         return f"./{SCHEMA_FILE}"
     return relative(repo_schema, output.parent)
+
+
+def run_options(req: DraftRequest) -> str:
+    """The pytest options that run the draft against the same service."""
+    return f"--obsconf-target {req.url} --obsconf-stack=attach" if req.url else "--obsconf-stack=process"
 
 
 def _statuses(exchanges: list[HttpExchange]) -> str:
@@ -185,6 +190,6 @@ def draft_contract(obs: Observation, *, repo_schema: Path | None = None) -> Draf
         "Every value is what the service did in one run of this workload; the comments give the evidence.",
         "It passes against the service as it is. Tighten it: remove what is incidental, pin values (equals,",
         "pattern, levels, buckets), add the secrets your workload sends (redaction), then",
-        "`obsconf contract check` this file and run it: `pytest <this file> --obsconf-stack=process`.",
+        f"`obsconf contract check` this file and run it: `pytest <this file> {run_options(req)}`.",
     )
     return Draft(render(doc, header), warnings)

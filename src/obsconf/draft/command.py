@@ -160,7 +160,7 @@ def _validate(text: str, output: Path | None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Draft, write, validate; warnings and the next steps go to stderr."""
     from obsconf.contract.loader import contracts_dir
-    from obsconf.draft.build import draft_contract
+    from obsconf.draft.build import draft_contract, run_options
     from obsconf.draft.observe import observe
     from obsconf.settings import Settings
 
@@ -182,5 +182,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     where = req.output or "the draft"
     print(f"{'wrote ' + str(req.output) if req.output else 'drafted'}: {cases} cases. Next: `obsconf contract explain "
-          f"{where}`, tighten it, then `pytest {where} --obsconf-stack={args.stack or 'process'}`", file=sys.stderr)
+          f"{where}`, tighten it, then `pytest {where} {run_options(req)}`", file=sys.stderr)
     return 0
