@@ -58,9 +58,11 @@ def schema_ref(output: Path | None, repo_schema: Path | None) -> str:
     return relative(repo_schema, output.parent)
 
 
-def run_options(req: DraftRequest) -> str:
-    """The pytest options that run the draft against the same service."""
-    return f"--obsconf-target {req.url} --obsconf-stack=attach" if req.url else "--obsconf-stack=process"
+def run_options(req: DraftRequest, stack_mode: str = "process") -> str:
+    """The pytest options that run the draft against the same service, on the kind of stack it was drafted on."""
+    if req.url:
+        return f"--obsconf-target {req.url} --obsconf-stack={stack_mode}"
+    return f"--obsconf-stack={stack_mode if stack_mode in ('process', 'container', 'attach') else 'process'}"
 
 
 def _statuses(exchanges: list[HttpExchange]) -> str:
@@ -190,6 +192,6 @@ def draft_contract(obs: Observation, *, repo_schema: Path | None = None) -> Draf
         "Every value is what the service did in one run of this workload; the comments give the evidence.",
         "It passes against the service as it is. Tighten it: remove what is incidental, pin values (equals,",
         "pattern, levels, buckets), add the secrets your workload sends (redaction), then",
-        f"`obsconf contract check` this file and run it: `pytest <this file> {run_options(req)}`.",
+        f"`obsconf contract check` this file and run it: `pytest <this file> {run_options(req, obs.stack_mode)}`.",
     )
     return Draft(render(doc, header), warnings)

@@ -180,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for warning in draft.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    where = req.output or "the draft"
-    print(f"{'wrote ' + str(req.output) if req.output else 'drafted'}: {cases} cases. Next: `obsconf contract explain "
-          f"{where}`, tighten it, then `pytest {where} {run_options(req)}`", file=sys.stderr)
+    where = req.output or "FILE"
+    print(f"{'wrote ' + str(req.output) if req.output else 'drafted (save it as FILE)'}: {cases} cases. Next: "
+          "`obsconf contract explain "
+          f"{where}`, tighten it, then `pytest {where} {run_options(req, obs.stack_mode)}`", file=sys.stderr)
     return 0
