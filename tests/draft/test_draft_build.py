@@ -61,6 +61,13 @@ def test_every_drafted_line_of_a_section_carries_its_evidence(obs: Observation) 
     assert "4 of 4 requests traced" in text
 
 
+def test_spans_of_traces_outside_the_requests_are_not_drafted(obs: Observation) -> None:
+    probe = Span("f" * 32, "e" * 16, None, "GET /healthz", "svc", 0, 1, {"http.route": "/healthz"}, kind="server")
+    traces = {**obs.collected.traces, "f" * 32: [probe]}
+    contract, _ = _contract(replace(obs, collected=replace(obs.collected, traces=traces)))
+    assert contract.spans is not None and "GET /healthz" not in {op.name for op in contract.spans.operations}
+
+
 def test_what_the_draft_says(obs: Observation) -> None:
     contract, _ = _contract(obs)
     logs = contract.logs
@@ -185,10 +192,9 @@ def test_lines_that_are_not_json_leave_that_source_out(obs: Observation) -> None
 
 
 def test_mixed_parents_are_not_drafted(obs: Observation) -> None:
-    trace = next(iter(obs.collected.traces.values()))
-    orphan = Span("f" * 32, "e" * 16, None, "save_item", "svc", 0, 1, {"item.id": "itm-9", "item.sku": "mug"})
-    traces = {**obs.collected.traces, "f" * 32: [orphan]}
-    assert trace
+    tid, trace = next(iter(obs.collected.traces.items()))
+    orphan = Span(tid, "e" * 16, None, "save_item", "svc", 0, 1, {"item.id": "itm-9", "item.sku": "mug"})
+    traces = {**obs.collected.traces, tid: [*trace, orphan]}
     contract, text = _contract(replace(obs, collected=replace(obs.collected, traces=traces)))
     assert contract.spans is not None
     op = next(o for o in contract.spans.operations if o.name == "save_item")

@@ -163,7 +163,8 @@ def draft_contract(obs: Observation, *, repo_schema: Path | None = None) -> Draf
         doc.add("spans", spans.block)
     else:
         doc.entries.append(Entry("", Comments(spans.why_not)))
-    metrics = metrics_section(got.metrics_after, got.metrics_before, obs.promtool, req.metrics_path)
+    metrics = metrics_section(got.metrics_after, got.metrics_before, obs.promtool, req.metrics_path,
+                              req.ready_path)
     if metrics.value is not None:
         doc.add("metrics", metrics.value)
     else:

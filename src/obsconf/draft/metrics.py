@@ -34,8 +34,11 @@ def _key(sample: MetricSample) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in sample.labels.items() if k not in ("le", "quantile")))
 
 
-def _growing(fam: MetricFamily, before: MetricFamily | None) -> tuple[dict[str, str], float] | None:
-    """The series (labels) that grew most during the workload, and by how much; None if none grew."""
+def _growing(fam: MetricFamily, before: MetricFamily | None, avoid: tuple[str, ...] = ()
+             ) -> tuple[dict[str, str], float] | None:
+    """The series (labels) that grew most during the workload, and by how much; None if none grew. Series
+    labelled with a path in ``avoid`` (the metrics and readiness paths, which obsconf itself calls on its own
+    schedule) are chosen only when nothing else grew."""
     base = fam.name.removesuffix("_total")
     names = {base + "_total", base} if fam.type == "counter" else {base + "_count"}
 
@@ -47,6 +50,8 @@ def _growing(fam: MetricFamily, before: MetricFamily | None) -> tuple[dict[str, 
     grown = [(v, k) for k, v in growth.items() if v > 0]
     if not grown:
         return None
+    ours = [(v, k) for v, k in grown if not any(value in avoid for _, value in k)]
+    grown = ours or grown
     delta, key = max(grown)
     return dict(key), delta
 
@@ -64,7 +69,7 @@ def _buckets(samples: Sequence[MetricSample]) -> tuple[list[float | str] | None,
     return [("+Inf" if b == float("inf") else b) for b in layout], f"the same {len(layout)} bounds on {len(layouts)} series"
 
 
-def _family(fam: MetricFamily, before: MetricFamily | None) -> Block:
+def _family(fam: MetricFamily, before: MetricFamily | None, avoid: tuple[str, ...]) -> Block:
     samples = _data(fam)
     name = fam.name
     block = Block([Entry("name", name, f"{len(samples)} samples after the workload")])
@@ -86,7 +91,7 @@ def _family(fam: MetricFamily, before: MetricFamily | None) -> Block:
     if not fam.help.strip():
         block.add("help", False, "the family has no HELP text (TODO: add one, then drop this line)")
     if fam.type in ("counter", "histogram", "summary"):
-        grown = _growing(fam, before)
+        grown = _growing(fam, before, avoid)
         if grown is not None:
             selector, delta = grown
             after = Block([Entry("increases", True, f"+{delta:g} during the workload")])
@@ -97,7 +102,7 @@ def _family(fam: MetricFamily, before: MetricFamily | None) -> Block:
 
 
 def metrics_section(obs_after: Sequence[MetricFamily], obs_before: Sequence[MetricFamily],
-                    promtool: list[Finding] | None, metrics_path: str) -> MetricsDraft:
+                    promtool: list[Finding] | None, metrics_path: str, ready_path: str | None = None) -> MetricsDraft:
     """The ``metrics`` section from the scrapes after and before the workload, or why there is none."""
     drafted, runtime, left = [], [], []
     for fam in obs_after:
@@ -114,7 +119,8 @@ def metrics_section(obs_after: Sequence[MetricFamily], obs_before: Sequence[Metr
     if not drafted:
         return MetricsDraft(None, (f"metrics: not drafted, {metrics_path} exposes no family of the service's own "
                                    f"({len(obs_after)} families, runtime: {', '.join(runtime[:6]) or 'none'})",))
-    families = Items([Item(_family(f, find_family(obs_before, f.name))) for f in drafted])
+    avoid = tuple(p for p in (metrics_path, ready_path) if p)
+    families = Items([Item(_family(f, find_family(obs_before, f.name), avoid)) for f in drafted])
     notes = []
     if runtime:
         notes.append(f"not drafted, the client library's runtime families: {', '.join(runtime[:8])}"

@@ -163,7 +163,10 @@ def spans_section(obs: Observation) -> SpansDraft:
     """The ``spans`` section, or why there is none."""
     got = obs.collected
     name = obs.request.name
-    ours = [s for s in got.spans if s.service == name]
+    # only the requests' own traces: traces named by other log lines (a readiness probe, a scrape) come and
+    # go with timing, so an operation seen only there would not arrive in every run
+    sent = obs.sent_trace_ids if got.trace_lookup == BY_TRACEPARENT else set(got.traces)
+    ours = [s for s in got.spans if s.service == name and s.trace_id in sent]
     if not ours:
         others = sorted({s.service for s in got.spans})
         hint = (f"; spans arrived under the service name(s) {', '.join(others)}: draft with --name {others[0]}"
