@@ -204,3 +204,33 @@ def test_mixed_parents_are_not_drafted(obs: Observation) -> None:
 def test_the_yaml_is_plain_yaml(obs: Observation) -> None:
     _, text = _contract(obs)
     assert isinstance(yaml.safe_load(text), dict)
+
+
+def test_metric_names_off_the_conventions_turn_metrics_semconv_off_with_them_as_the_reason(obs: Observation) -> None:
+    from obsconf.model import MetricFamily
+
+    def ms(n: float) -> MetricFamily:
+        return MetricFamily("http_server_request_duration_milliseconds", "histogram", "Latency.", tuple(
+            [MetricSample("http_server_request_duration_milliseconds_bucket", {"le": le}, n) for le in ("5", "+Inf")]
+            + [MetricSample("http_server_request_duration_milliseconds_count", {}, n)]))
+
+    got = replace(obs.collected, metrics_before=[*obs.collected.metrics_before, ms(1)],
+                  metrics_after=[*obs.collected.metrics_after, ms(4)])
+    off = replace(obs, collected=got)
+    contract, text = _contract(off)
+    assert contract.metrics_semconv is not None and not contract.metrics_semconv.enabled
+    assert "http_server_request_duration_milliseconds" in contract.metrics_semconv.reason
+    assert _failures(off, contract) == {}
+
+
+def test_promtool_problems_become_a_skip_with_the_finding_as_the_reason(obs: Observation) -> None:
+    lint = Finding("metrics.promtool", "metrics", "svc_items non-counter metrics should not have \"_total\" suffix")
+    contract, text = _contract(replace(obs, promtool=[lint]))
+    [skip] = contract.skip
+    assert skip.check == "metrics.promtool" and "should not have" in skip.reason
+    assert "svc-metrics-promtool_check_metrics" not in {c.id for c in build_cases(contract)}
+
+
+def test_without_promtool_the_draft_warns_that_its_case_may_fail(obs: Observation) -> None:
+    draft = draft_contract(replace(obs, promtool=None))
+    assert any("promtool is not installed" in w for w in draft.warnings)

@@ -114,8 +114,11 @@ def _choose_sources(obs: Observation) -> _Sources:
             continue
         not_json = [r for r in win if not r.fields]
         if not_json:
+            example = not_json[0].line
+            for secret in obs.request.secrets:
+                example = example.replace(secret, "***")
             skipped.append(f"{where}: {len(not_json)} of {len(win)} lines are not JSON objects "
-                           f"(e.g. {not_json[0].line[:60]!r}), and a contract reads JSON lines")
+                           f"(e.g. {example[:60]!r}), and a contract reads JSON lines")
             continue
         chosen.append(source)
         window += win
