@@ -151,11 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--sample-rate", type=float, default=1.0, help="OTEL_TRACES_SAMPLER_ARG (default 1.0)")
     env.set_defaults(func=_stack_env)
 
-    contract = sub.add_parser("contract", help="write, check and explain contract files (starts nothing)")
+    contract = sub.add_parser("contract", help="draft, write, check and explain contract files")
     contract_cmds = contract.add_subparsers(dest="contract_cmd", required=True)
     from obsconf.contract.tools import add_commands
 
-    add_commands(contract_cmds)  # schema, check, explain
+    add_commands(contract_cmds)  # schema, check, explain, draft
 
     report = sub.add_parser("report", help="rebuild run reports from their JSON")
     html = report.add_subparsers(dest="report_cmd", required=True).add_parser(

@@ -749,3 +749,29 @@ def default_contract_paths() -> list[Path]:
             str(directory), "", f"no *.yaml contracts found; set {ENV_CONTRACTS_DIR} to a directory that has them"
         )
     return paths
+
+
+def load_steps(path: str | os.PathLike[str]) -> tuple[Step, ...]:
+    """Workload steps from a YAML file: a list of steps in the contract's ``workload:`` format, or a mapping
+    with a ``workload`` list (a contract). Errors name ``file:line``, the path and the problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContractError(str(file), "", f"cannot read the steps file: {exc.strerror or exc}") from None
+    doc = _Doc(file, text)
+    base: PathT = ()
+    items = doc.data
+    if isinstance(items, dict) and "workload" in items:
+        base, items = ("workload",), items["workload"]
+    if not isinstance(items, list):
+        raise doc.error(base, "a steps file is a list of workload steps ({name?, request: {method, path, ...}}), "
+                              f"or a mapping with a 'workload' list; got {_type_name(items)}")
+    errors = list(Draft202012Validator(CONTRACT_SCHEMA["properties"]["workload"]).iter_errors(items))
+    if errors:
+        errors.sort(key=lambda e: (doc.line(base + tuple(e.absolute_path)) or 0, -len(e.absolute_path)))
+        sub, problem = _explain(errors[0])
+        raise doc.error(base + sub, problem)
+    if not items:
+        raise doc.error(base, "the steps file has no step")
+    return _steps(doc, items, base)

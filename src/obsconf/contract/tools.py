@@ -120,7 +120,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``schema``, ``check`` and ``explain`` to the ``obsconf contract`` subcommands."""
+    """Add ``schema``, ``check``, ``explain`` and ``draft`` to the ``obsconf contract`` subcommands."""
     p = sub.add_parser("schema", help="write the JSON Schema of a contract (for editors: yaml-language-server)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout "
                    f"(the repository keeps it as fixtures/contracts/{SCHEMA_FILE})")
@@ -131,3 +131,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="list, in words, every case a contract file runs")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=_explain)
+    from obsconf.draft.command import add_parser as add_draft  # imports nothing that starts anything
+
+    add_draft(sub)
