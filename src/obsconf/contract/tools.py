@@ -71,9 +71,11 @@ def explain(path: str) -> str:
     contract = load_contract(path)
     cases = build_cases(contract)
     svc = contract.service
+    how = (f"started with `{' '.join(svc.command)}`" if svc.command
+           else f"the reference service, profile {svc.profile}" if svc.profile else "given with --obsconf-target")
     out = [
-        f"{contract.name}: service {svc.name!r} (reference profile {svc.profile}), seed {contract.seed}",
-        f"{len(cases)} cases; run one with `pytest conformance --obsconf-contract {path} -k <id>`:",
+        f"{contract.name}: service {svc.name!r} ({how})" + (f", seed {contract.seed}" if contract.seed else ""),
+        f"{len(cases)} cases; run one with `pytest {path} -k <id>`:",
     ]
     by_section: dict[str, list] = {}
     for case in cases:
