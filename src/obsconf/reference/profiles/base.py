@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from obsconf.reference.config import ReferenceConfig
+from obsconf.reference.labels import method_guard
 from obsconf.reference.logs import RequestContext
 from obsconf.reference.telemetry import Telemetry, TelemetrySpec
 
@@ -19,6 +20,9 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     """A JSON response serialised with orjson (cheaper than FastAPI's default encoder)."""
     return Response(orjson.dumps(data, default=str), status_code=status, media_type="application/json",
                     headers=headers)
+
+
+_CHILD_CACHE_MAX = 4096
 
 
 class RedMetrics:
@@ -39,15 +43,21 @@ class RedMetrics:
         self.duration = tel.histogram(duration_name, duration_help, duration_labels, buckets=buckets)
         self._counts: dict[tuple[str, ...], Any] = {}
         self._durations: dict[tuple[str, ...], Any] = {}
+        # both keys start with the request method, a token the client chooses: unknown methods are "other"
+        self._method = method_guard(tel.redactor)
 
     def observe(self, count_key: tuple[str, ...], duration_key: tuple[str, ...], seconds: float) -> None:
         child = self._counts.get(count_key)
         if child is None:
-            child = self._counts[count_key] = self.count.labels(*count_key)
+            child = self.count.labels(self._method(count_key[0]), *count_key[1:])
+            if len(self._counts) < _CHILD_CACHE_MAX:  # raw keys are client-chosen: bound the cache too
+                self._counts[count_key] = child
         child.inc()
         hist = self._durations.get(duration_key)
         if hist is None:
-            hist = self._durations[duration_key] = self.duration.labels(*duration_key)
+            hist = self.duration.labels(self._method(duration_key[0]), *duration_key[1:])
+            if len(self._durations) < _CHILD_CACHE_MAX:
+                self._durations[duration_key] = hist
         hist.observe(seconds)
 
 
