@@ -45,7 +45,8 @@ db_query_duration_seconds{operation,table}, db_pool_connections_in_use, db_pool_
 data_freshness_seconds, slo_target{slo}, slo_current{slo}, slo_compliant{slo}.
 Env: AURUM_LOG_LEVEL, AURUM_LOG_FORMAT (json|text), AURUM_TRACING_ENABLED, AURUM_TRACING_SAMPLE_RATE (1.0),
 AURUM_TRACING_MAX_SPANS_PER_TRACE (1000), AURUM_METRICS_ENABLED, AURUM_METRICS_PREFIX, AURUM_SLO_*,
-AURUM_SLOW_QUERY_THRESHOLD_MS (1000).
+AURUM_SLOW_QUERY_THRESHOLD_MS (1000), AURUM_OBSERVABILITY_TOKEN (unset: open; set: ``/v1/observability/*`` and
+``/metrics`` answer 401 without ``Authorization: Bearer <token>``, seed l.414 "Secure observability endpoints").
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from fastapi import APIRouter, Query, Request, Response
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from obsconf.reference.auth import AuthRule
 from obsconf.reference.config import env_bool, env_float, env_int
 from obsconf.reference.labels import LabelGuard
 from obsconf.reference.logs import LogEvent, RequestContext, iso_utc, parse_level
@@ -71,6 +73,7 @@ from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_respon
 from obsconf.reference.spanstore import SpanStore, otlp_json
 from obsconf.reference.telemetry import TelemetrySpec
 
+ENV_OBSERVABILITY_TOKEN = "AURUM_OBSERVABILITY_TOKEN"  # set: /v1/observability/* and /metrics need it as bearer
 _PY_LEVELS = {"TRACE": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARNING", "ERROR": "ERROR"}
 
 
@@ -193,6 +196,12 @@ class AurumProfile(ProfileBase):
 
     def access_target(self) -> str:
         return "aurum.api.access"
+
+    def auth_rules(self) -> list[AuthRule]:
+        # seed 002 l.414 "Access Control: Secure observability endpoints": the observability API and the
+        # scrape path it mirrors take AURUM_OBSERVABILITY_TOKEN when it is set
+        token = self.env.get(ENV_OBSERVABILITY_TOKEN, "")
+        return [*super().auth_rules(), AuthRule(token, ("/v1/observability/", *sorted(self.scrape_paths)))]
 
     def access_log(self, method: str, route: str, status: int, duration_ms: float, ctx: RequestContext,
                    error: BaseException | None) -> None:

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from obsconf.reference.auth import AuthRule
 from obsconf.reference.config import ReferenceConfig
 from obsconf.reference.labels import method_guard
 from obsconf.reference.logs import RequestContext
@@ -90,6 +91,11 @@ class ProfileBase:
 
     def access_target(self) -> str:
         return self.default_target + "::http"
+
+    def auth_rules(self) -> list[AuthRule]:
+        """Paths that need a bearer token (see :mod:`obsconf.reference.auth`); a rule with no token is off.
+        Every profile's ``/metrics`` takes ``OBSCONF_METRICS_AUTH_TOKEN``."""
+        return [AuthRule(self.config.metrics_token, tuple(sorted(self.scrape_paths)))]
 
     def request_started(self) -> None:
         """Called before the app handles a request (instrumentation on only)."""
