@@ -182,15 +182,19 @@ def read_store(client: PocketBaseClient, collection: str, since_ns: int, *, time
 
 def collect(contract: Contract, base_url: str, *, jaeger: JaegerReader, logs: LogReader,
             pocketbase: PocketBaseClient | None, metrics_headers: dict[str, str] | None = None,
-            timeout: float = 15.0, run_id: str | None = None) -> Collected:
-    """Run the contract's workload against ``base_url`` and read every backend."""
+            timeout: float = 15.0, run_id: str | None = None,
+            auth: Callable[[str], dict[str, str]] | None = None) -> Collected:
+    """Run the contract's workload against ``base_url`` and read every backend. ``auth(path)`` gives the
+    headers for paths behind a token (the workload's requests and the metrics scrapes)."""
+    if auth is not None and metrics_headers is None:
+        metrics_headers = auth(contract.service.metrics_path)
     service = contract.service.name
     run_id = run_id or uuid.uuid4().hex[:10]
     metrics_url = base_url.rstrip("/") + contract.service.metrics_path
     got = Collected(contract=contract, base_url=base_url, run_id=run_id, started_ns=time.time_ns())
     began = time.monotonic()
     _, got.metrics_before = scrape(metrics_url, headers=metrics_headers)
-    got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": run_id})
+    got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": run_id}, auth=auth)
     got.timings["workload"] = time.monotonic() - began
 
     mark = time.monotonic()

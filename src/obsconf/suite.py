@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from obsconf.checks.alerts import check_alert_rules
+from obsconf.checks.auth import check_auth
 from obsconf.checks.correlation import check_correlation
 from obsconf.checks.health import check_health
 from obsconf.checks.http import check_expected_status
@@ -31,7 +32,7 @@ from obsconf.checks.retries import check_retries
 from obsconf.checks.slos import check_slos
 from obsconf.checks.spans import check_sampling, check_span_redaction, check_spans
 from obsconf.contract.model import Contract, EmitStep, MetricSpec, RetrySpec, SpansSpec
-from obsconf.model import Finding, HttpExchange, LogRecord, MetricFamily, Series, Span
+from obsconf.model import AuthExchange, Finding, HttpExchange, LogRecord, MetricFamily, Series, Span
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Probe(Protocol):
     def series(self, spec: MetricSpec) -> tuple[list[Series], str, str]: ...  # (series, promql, link)
     def rules_text(self) -> str: ...
     def trace_url(self) -> str: ...  # a template with {trace_id}, e.g. "<jaeger>/trace/{trace_id}"
+    def auth(self) -> list[AuthExchange]: ...  # each protected endpoint without, with a wrong and the right token
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,10 @@ def build_cases(contract: Contract) -> list[Case]:
     def add(section: str, item: str, kind: str, run: Callable[[Probe], list[Finding]]) -> None:
         if c.skipped(kind) is None:
             cases.append(Case(c, section, item, run))
+
+    if c.service.auth is not None:
+        auth = c.service.auth
+        add("auth", "bearer_token", "auth", lambda p: check_auth(auth, p.auth()))
 
     if c.workload:
         add("workload", "expected_status", "http.status",

@@ -6,13 +6,15 @@ proxies, so a test can cut, slow or reset any dependency with real network fault
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
-from obsconf.contract.model import Contract
+from obsconf.contract.model import AuthSpec, Contract
 from obsconf.errors import TargetUnreachable
 from obsconf.ports import LOOPBACK, free_port
 from obsconf.stack import Stack
@@ -29,6 +31,14 @@ class Target:
     job: str  # the Prometheus job that scrapes it
     proxies: dict[str, Proxy] = field(default_factory=dict)
     process: ManagedProcess | None = None
+    auth: AuthSpec | None = None  # endpoints behind a bearer token (contract service.auth)
+    token: str = field(default="", repr=False)  # the token the service was given (or the user's, for a foreign one)
+
+    def auth_headers(self, path: str) -> dict[str, str]:
+        """``Authorization`` for a request to ``path`` when the contract puts it behind the token."""
+        if self.auth is None or not self.token or not self.auth.covers(path):
+            return {}
+        return {"Authorization": f"Bearer {self.token}"}
 
     @property
     def address(self) -> str:
@@ -81,29 +91,39 @@ def start_target(contract: Contract, stack: Stack, *, log_dir: Path, target_url:
                  env: dict[str, str] | None = None) -> Target:
     """Start the reference service for ``contract`` (or reach ``target_url``) and have Prometheus scrape it."""
     job = contract.service.name
+    auth = contract.service.auth
     if target_url:
         base = target_url.rstrip("/")
+        # a service obsconf did not start has its own token: the user exports it under the same name
+        token = os.environ.get(auth.env, "") if auth is not None else ""
         try:
             requests.get(base + contract.service.metrics_path, timeout=5)
         except requests.RequestException as exc:
             raise TargetUnreachable(
                 f"--obsconf-target {base} does not answer ({type(exc).__name__}: {exc}); start your service "
                 f"there, or drop --obsconf-target to check the reference service") from None
-        target = Target(base, job)
+        target = Target(base, job, auth=auth, token=token)
     else:
         from obsconf.reference.launch import start_reference
 
         endpoints, proxies = proxied_endpoints(stack, contract.service.profile)
         port = free_port()
+        # a fresh token per run, handed over in the variable the contract names, never written anywhere
+        token = secrets.token_urlsafe(32) if auth is not None else ""
+        extra = {auth.env: token} if auth is not None else {}
         process = start_reference(contract.service.profile, port, endpoints, log_dir=log_dir,
-                                  env={**contract.service.env, **(env or {})})
-        target = Target(f"http://{LOOPBACK}:{port}", job, proxies, process)
+                                  env={**contract.service.env, **extra, **(env or {})})
+        target = Target(f"http://{LOOPBACK}:{port}", job, proxies, process, auth=auth, token=token)
     if stack.mode == "external":
         # obsconf cannot change an external Prometheus: it must already scrape the target as `job`;
         # the metric checks say so plainly when it does not
         return target
     try:
-        stack.add_scrape_target(job, target.address, contract.service.metrics_path)
+        scrape_token = target.token if auth is not None and auth.covers(contract.service.metrics_path) else None
+        if scrape_token:
+            stack.add_scrape_target(job, target.address, contract.service.metrics_path, bearer_token=scrape_token)
+        else:
+            stack.add_scrape_target(job, target.address, contract.service.metrics_path)
     except BaseException:
         target.stop()
         raise

@@ -36,4 +36,5 @@ CHECK_KINDS: tuple[str, ...] = (
     "slos",
     "correlation",
     "budgets",
+    "auth",
 )

@@ -21,6 +21,7 @@ from obsconf.contract.model import (
     AlertRuleSpec,
     AlertsSpec,
     AttributeSpec,
+    AuthSpec,
     BackoffSpec,
     Budgets,
     Contract,
@@ -525,6 +526,21 @@ def _alerts(doc: _Doc, raw: dict[str, Any]) -> AlertsSpec:
     return AlertsSpec(rules_file=rules_file, tests_file=tests_file, rules=rules, loc=doc.loc(base))
 
 
+def _auth(doc: _Doc, svc: dict[str, Any]) -> AuthSpec | None:
+    raw = svc.get("auth")
+    if raw is None:
+        return None
+    path: PathT = ("service", "auth")
+    if raw["env"] in svc.get("env", {}):
+        raise doc.error(path + ("env",), f"{raw['env']} is also set in service.env: obsconf generates the token for "
+                        "each run; remove it from service.env (a token in a contract file is a leaked secret)")
+    for i, p in enumerate(raw["paths"]):
+        if "*" in p[:-1] or (p.endswith("*") and not p.endswith("/*")):
+            raise doc.error(path + ("paths", i), f"{p!r}: use an exact path or a prefix ending in '/*'")
+    return AuthSpec(env=raw["env"], paths=tuple(raw["paths"]), scheme=raw.get("scheme", "bearer"),
+                    loc=doc.loc(path))
+
+
 def _build(doc: _Doc) -> Contract:
     d = doc.data
     svc = d["service"]
@@ -534,6 +550,7 @@ def _build(doc: _Doc) -> Contract:
         metrics_path=svc.get("metrics_path", "/metrics"),
         env={k: str(v) for k, v in svc.get("env", {}).items()},
         loc=doc.loc(("service",)),
+        auth=_auth(doc, svc),
     )
     slos = tuple(
         SloSpec(

@@ -28,6 +28,28 @@ VALUE_TYPES = (
 
 
 @dataclass(frozen=True)
+class AuthSpec:
+    """Endpoints that need ``Authorization: Bearer <token>``. obsconf generates the token and hands it to the
+    service in the environment variable ``env``; ``paths`` are exact paths or prefixes ending in ``/*``."""
+
+    env: str
+    paths: tuple[str, ...]
+    scheme: str = "bearer"
+    loc: str = ""
+
+    def covers(self, path: str) -> bool:
+        """Whether a request to ``path`` (query string ignored) needs the token."""
+        path = path.split("?", 1)[0]
+        for p in self.paths:
+            if p.endswith("/*"):
+                if path == p[:-2] or path.startswith(p[:-1]):
+                    return True
+            elif path == p:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """Which service the contract is about and how to start its reference implementation."""
 
@@ -36,6 +58,7 @@ class ServiceSpec:
     metrics_path: str = "/metrics"
     env: dict[str, str] = field(default_factory=dict)  # env the seed names, set when starting the service
     loc: str = ""
+    auth: AuthSpec | None = None  # endpoints behind a bearer token
 
 
 @dataclass(frozen=True)

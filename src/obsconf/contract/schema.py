@@ -229,6 +229,17 @@ _SLO = _obj(
     ("name", "target"),
 )
 
+# Endpoints behind a bearer token: obsconf generates the token, hands it to the service in ``env`` and uses
+# it for its own requests and scrapes. ``paths``: exact paths, or prefixes ending in ``/*``.
+_AUTH = _obj(
+    {
+        "env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "scheme": {"enum": ["bearer"]},
+        "paths": {"type": "array", "items": {"type": "string", "pattern": "^/"}, "minItems": 1},
+    },
+    ("env", "paths"),
+)
+
 _BUDGETS = _obj(
     {
         "log_line_ms": _POS,
@@ -253,6 +264,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
                     "profile": {"enum": ["persist", "syncd", "aurum", "prethrift", "assistant"]},
                     "metrics_path": {"type": "string", "pattern": "^/"},
                     "env": _STR_MAP,
+                    "auth": _AUTH,
                 },
                 ("name", "profile"),
             ),
