@@ -150,7 +150,7 @@ def test_an_endpoint_that_forgets_the_token_is_caught(monkeypatch: pytest.Monkey
     with _aurum() as client:
         exchanges = []
         for method, path in probe_paths(spec, contract.workload, contract.health):
-            def ask(headers: dict[str, str], path: str = path) -> HttpExchange:
+            def ask(headers: dict[str, str], method: str = method, path: str = path) -> HttpExchange:
                 r = client.request(method, path, headers=headers)
                 return HttpExchange(method, path, r.status_code, dict(r.headers), r.text, 0.0)
             exchanges.append(AuthExchange(method, path, ask({}), ask({"Authorization": "Bearer wrong"}),

@@ -85,6 +85,7 @@ def create_app(profile: str, config: ReferenceConfig | None = None) -> FastAPI:
     # inner to outer: bearer tokens on observability endpoints, input size limits, telemetry (so refused
     # requests are traced, counted and logged like any other)
     rules = [rule for rule in prof.auth_rules() if rule.token]
+    prof.active_auth_rules = rules  # the guard reads this list when the app handles its first request
     if rules:  # no layer at all when every endpoint is open (each ASGI layer costs a few us per request)
         app.add_middleware(BearerAuth, rules=rules)
     app.add_middleware(InputLimits, max_header_bytes=config.max_header_bytes, max_url_bytes=config.max_url_bytes,

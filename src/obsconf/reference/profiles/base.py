@@ -70,6 +70,7 @@ class ProfileBase:
     error_status_from = 500  # responses with this status or above mark the server span as error
     legacy_http_attributes = False
     scrape_paths: frozenset[str] = frozenset({"/metrics"})
+    active_auth_rules: list[AuthRule]  # set by create_app: the rules its guard enforces
 
     def __init__(self, config: ReferenceConfig) -> None:
         self.config = config
