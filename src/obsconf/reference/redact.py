@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 MASK = "[REDACTED]"
 #: Longest string a log record keeps (characters); longer values are cut and marked. 8 KiB holds any
@@ -116,18 +117,17 @@ class Redactor:
         return hit
 
     def text(self, value: str) -> str:
-        """Mask ``password=...``, ``token: ...``, ``Bearer ...``, ``https://u:p@host`` inside free text."""
+        """Mask ``password=...``, ``token: ...``, ``Bearer ...``, ``https://u:p@host`` inside free text, also
+        when percent-encoded (a query string: ``?next=password%3Dx``)."""
         if len(value) <= 256:
             # short strings (paths, messages, ids) repeat a lot: remember the answer, bounded
             hit = self._texts.get(value)
             if hit is None:
-                hit = _TEXT_SECRET.sub(_mask_match, value) if _HINT.search(value) else value
+                hit = _redact_text(value)
                 if len(self._texts) < 8192:
                     self._texts[value] = hit
             return hit
-        if not _HINT.search(value):
-            return value
-        return _TEXT_SECRET.sub(_mask_match, value)
+        return _redact_text(value)
 
     def label(self, value: str, limit: int = 64) -> str:
         """A metric label value from client input: secrets masked, at most ``limit`` characters."""
@@ -214,6 +214,25 @@ class Redactor:
             if isinstance(val, str) and key.lower() in _NAME_KEYS and self.is_secret_key(val):
                 return True
         return False
+
+
+def _redact_text(value: str) -> str:
+    out = _TEXT_SECRET.sub(_mask_match, value) if _HINT.search(value) else value
+    if "%" not in out and "+" not in out:
+        return out
+    # percent-encoded secrets (query strings, where '+' is a space too): decode (twice at most: double encoding), and if the
+    # decoded text hides a secret, keep the decoded text with the secret masked
+    decoded = out
+    for _ in range(2):
+        step = unquote_plus(decoded)
+        if step == decoded:
+            break
+        decoded = step
+    if decoded != out and _HINT.search(decoded):
+        masked = _TEXT_SECRET.sub(_mask_match, decoded)
+        if masked != decoded:
+            return masked
+    return out
 
 
 def _named_secret(red: Redactor, data: Mapping[str, Any]) -> bool:

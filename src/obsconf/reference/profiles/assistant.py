@@ -154,6 +154,10 @@ class AssistantProfile(ProfileBase):
     # ---- chat ----
     def chat(self, body: dict[str, Any], ctx: RequestContext | None) -> tuple[int, dict[str, Any]]:
         start = time.perf_counter()
+        wrong = [k for k in ("message", "user_id", "conversation_id", "model")
+                 if body.get(k) is not None and not isinstance(body[k], str)]
+        if wrong:  # str() of an object would log its repr, secrets and all
+            return 400, {"error": f"{', '.join(wrong)} must be a string"}
         user_id = str(body.get("user_id") or (ctx.user_id if ctx else None) or "anonymous")
         if ctx is not None and not ctx.user_id:
             ctx.user_id = user_id

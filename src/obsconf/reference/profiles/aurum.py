@@ -546,7 +546,7 @@ class AurumProfile(ProfileBase):
             return json_response({"trace_id": trace_id.lower(), "format": fmt, "data": data})
 
         @router.post(f"{base}/cleanup")
-        async def cleanup(max_age_seconds: float = Query(3600.0, ge=0)) -> Response:
+        async def cleanup(max_age_seconds: float = Query(3600.0, ge=0, le=10**9)) -> Response:  # inf: 422
             removed = self.store.cleanup(max_age_seconds)
             self.log.info("Old traces cleaned up", component="observability", operation="cleanup",
                           removed_traces=removed, max_age_seconds=max_age_seconds)
