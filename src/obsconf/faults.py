@@ -514,7 +514,7 @@ class _Stores:
         out = []
         if not self.file.exists():
             return out
-        for line in self.file.read_text(errors="replace").splitlines():
+        for line in self.file.read_text(errors="replace").split("\n"):
             try:
                 rec = json.loads(line)
             except ValueError:

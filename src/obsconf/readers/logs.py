@@ -85,7 +85,7 @@ class LogReader:
         if resp.status_code != 200:
             raise ObsconfError(f"log store {self.url} rejected LogsQL {query!r}: {resp.status_code} {resp.text[:300]}")
         out = []
-        for text in resp.text.splitlines():
+        for text in resp.text.split("\n"):  # JSON lines: never splitlines(), which also splits on U+2028
             if not text.strip():
                 continue
             row = json.loads(text)
