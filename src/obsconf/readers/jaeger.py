@@ -74,6 +74,15 @@ class JaegerReader:
         body = self._get("/api/traces", params) or {}
         return [parse_trace(t) for t in body.get("data") or []]
 
+    def raw_traces(self, service: str, *, lookback_s: int = 3600, limit: int = 1000) -> str:
+        """The JSON text Jaeger answers for the service's recent traces, as it is: every operation name, tag,
+        event and process tag (what a redaction scan must read, including what :func:`parse_trace` drops)."""
+        params = {"service": service, "limit": limit, "lookback": f"{lookback_s}s",
+                  "start": int((time.time() - lookback_s) * 1e6), "end": int(time.time() * 1e6)}
+        resp = self._session.get(f"{self.url}/api/traces", params=params, timeout=self.timeout)
+        resp.raise_for_status()
+        return resp.text
+
     def trace(self, trace_id: str) -> list[Span]:
         """All spans of one trace ([] when Jaeger does not have it)."""
         body = self._get(f"/api/traces/{trace_id}") or {}

@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
@@ -61,6 +62,7 @@ TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTime
                    "InternalError", "ServiceUnavailable", "503", "500", "502", "504"}
 DENIED_CODES = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "403", "AllAccessDisabled"}
 MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+_META_SAFE = " !#$&'()*+,-./:;=?@[]^_`{|}~"  # printable ASCII stays as it is in S3 metadata
 
 
 _DEFAULT_MESSAGES = {
@@ -404,7 +406,10 @@ class PersistProfile(ProfileBase):
                     "key": key, "original_size_bytes": len(envelope)}) as span:
                 data = gzip.compress(envelope, compresslevel=6)
                 span.set_attribute("size_bytes", len(data))
-            meta = {"agent_id": agent_id, "session_id": session_id, "content_sha256": digest}
+            # S3 user metadata travels as HTTP headers (US-ASCII): ids are percent-encoded there; the envelope
+            # inside the object keeps them as they are
+            meta = {"agent_id": quote(agent_id, safe=_META_SAFE), "session_id": quote(session_id, safe=_META_SAFE),
+                    "content_sha256": digest}
             with tracer.start_as_current_span(self._transfer_span(True), attributes={
                     **base, "size_bytes": len(data)}) as up:
                 try:
@@ -539,6 +544,9 @@ class PersistProfile(ProfileBase):
             if not isinstance(aid, str) or not isinstance(sid, str):  # str() would log an object's repr
                 return json_response({"error": "agent_id and session_id must be strings", "error_type": "ValueError"},
                                      400)
+            if any(len(v) > 256 or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v) for v in (aid, sid)):
+                return json_response({"error": "agent_id and session_id are at most 256 characters, without control "
+                                               "characters", "error_type": "ValueError"}, 400)
             import anyio.to_thread
 
             try:
