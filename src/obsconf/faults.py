@@ -488,10 +488,12 @@ class _Stores:
     """Reads this run's numbered lines from the log store, PocketBase and the local file, in sink order."""
 
     def __init__(self, stack: Any, run: str, daemon_id: str, file: Path, start_ns: int) -> None:
+        from obsconf.readers._http import log_file_of
         from obsconf.readers.logs import LogReader
 
         e = stack.endpoints
-        self.logs = LogReader(e.logs_query_url, e.logs_dialect) if e.logs_query_url else None
+        self.logs = LogReader(e.logs_query_url, e.logs_dialect, log_file=log_file_of(stack, "logs")) \
+            if e.logs_query_url else None
         self.pb = stack.pocketbase() if e.pocketbase_url else None
         self.run, self.daemon_id, self.file, self.start_ns = run, daemon_id, file, start_ns
         self.first_seen: dict[str, dict[int, int]] = {"loki": {}, "pocketbase": {}}

@@ -17,7 +17,8 @@ from obsconf.checks.alerts import findings_from_promtool
 from obsconf.errors import BackendMissing
 from obsconf.model import Finding
 
-INSTALL_HINT = "apt-get install -y --no-install-recommends prometheus"
+INSTALL_HINT = ("run `obsconf provision` (it installs Debian's prometheus package, which ships promtool), or "
+                "apt-get install -y --no-install-recommends prometheus, or set OBSCONF_PROMTOOL to its path")
 TIMEOUT_S = 60.0
 
 
@@ -27,7 +28,7 @@ def promtool_path() -> str:
     for c in candidates:
         if c and os.access(c, os.X_OK):
             return c
-    raise BackendMissing(f"promtool not found (looked at $OBSCONF_PROMTOOL, PATH, /usr/bin/promtool); install it: {INSTALL_HINT}")
+    raise BackendMissing(f"promtool not found (looked at $OBSCONF_PROMTOOL, PATH, /usr/bin/promtool): {INSTALL_HINT}")
 
 
 def _run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:

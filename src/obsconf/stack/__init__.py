@@ -53,7 +53,8 @@ class Stack:
 
     def pocketbase(self) -> PocketBaseClient:
         e = self.endpoints
-        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password)
+        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password,
+                                log_file=self.log_files.get("pocketbase"))
 
     def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics", *,
                           bearer_token: str | None = None) -> None:
