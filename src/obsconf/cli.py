@@ -129,7 +129,6 @@ def _add_optional(sub, name: str, help_text: str, module: str, nested: str | Non
         mod = importlib.import_module(module)
     except ImportError as exc:
         missing, reason = exc.name or str(exc), str(exc)
-        parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         hint = _INSTALL_HINTS.get(missing.split(".")[0], f"pip install {missing.split('.')[0]}")
         command = f"obsconf {name}" + (f" {nested}" if nested else "")
 
@@ -137,7 +136,7 @@ def _add_optional(sub, name: str, help_text: str, module: str, nested: str | Non
             raise UsageError(f"{command} needs the Python package {missing!r}, which is not installed "
                              f"({reason}); install it: {hint}")
 
-        parser.set_defaults(func=unavailable)
+        parser.set_defaults(func=unavailable, any_arguments=True)  # its options are unknown: accept them all
         return
     add = getattr(mod, "add_arguments", None) or getattr(mod, "add_serve_arguments", None)
     run = getattr(mod, "run", None) or getattr(mod, "serve", None)
@@ -148,7 +147,10 @@ def _add_optional(sub, name: str, help_text: str, module: str, nested: str | Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "any_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
     except ObsconfError as exc:
