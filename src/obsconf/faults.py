@@ -1,4 +1,6 @@
-"""Issue 8 fault scenarios (b) dependency outage, (c) Jaeger down, (d) slow dependency, and their accounting.
+"""Issue 8 fault scenarios (b) dependency outage, (c) Jaeger down, (d) slow dependency, and issue 13's hang
+(the dependency accepts connections and answers nothing, then resumes and processes what it received), with
+their accounting.
 
 Each scenario starts its own reference service with its dependencies behind fresh Toxiproxy proxies
 (``fault-<id>-<dep>``), drives it with a bounded load, injects one real network fault, then reads what arrived
@@ -14,14 +16,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack, suppress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ import requests
 
 from obsconf.errors import BackendMissing, ObsconfError
 from obsconf.ports import LOOPBACK, free_port
+from obsconf.stack.toxiproxy import Proxy
 
 # ---------------------------------------------------------------------------------------------------------
 # Pure accounting
@@ -163,6 +167,8 @@ class FaultResult:
     deliveries: list[Delivery] = field(default_factory=list)
     faulted_sink: str = ""
     counted_dropped: int = 0  # the faulted sink's dropped counters (overflow + rejected + shutdown), this run
+    counted_duplicates: int = 0  # entries the faulted sink resent after an unanswered push (may be stored twice)
+    deduplicated: int = 0  # entries the sink found already stored when it resent (not stored again)
     retries: int = 0
     send_errors: int = 0
     retry_burst: int = 0
@@ -201,14 +207,16 @@ def _judge_latency(r: FaultResult, limits: Limits) -> list[str]:
     return out
 
 
-def _judge_delivery(r: FaultResult, d: Delivery, *, counted: int) -> list[str]:
+def _judge_delivery(r: FaultResult, d: Delivery, *, counted: int, counted_duplicates: int = 0) -> list[str]:
     out = []
     silent = d.lost - counted
     if d.lost and silent > 0:
         out.append(f"{d.sink}: {d.lost} of {d.sent} lines lost but only {counted} counted as dropped: "
                    f"{silent} lost silently (first missing seq: {list(d.missing_sample)})")
-    if d.duplicated:
-        out.append(f"{d.sink}: {d.duplicated} duplicated lines (a retried batch was stored twice)")
+    if d.duplicated > counted_duplicates:
+        out.append(f"{d.sink}: {d.duplicated} duplicated lines but the service counted {counted_duplicates} "
+                   f"possible duplicates: {d.duplicated - counted_duplicates} stored twice without being counted "
+                   f"(a retried batch that had been stored)")
     if d.out_of_order:
         out.append(f"{d.sink}: {d.out_of_order} lines arrived out of order")
     if d.unexpected:
@@ -238,7 +246,7 @@ def judge(r: FaultResult, limits: Limits = Limits()) -> list[str]:
                 out += _judge_delivery(r, d, counted=r.counted_dropped if d.sink == sink else 0)
         if r.delivery(sink) is None:
             out.append(f"{sink}: nothing was read back from the sink")
-    elif r.dependency == "otlp":
+    elif r.dependency == "otlp" and r.fault == "down":
         requests_made = r.latency.count if r.latency is not None else 0
         if r.spans_failed < requests_made:
             out.append(f"only {r.spans_failed} spans counted as failed for {requests_made} traced requests while "
@@ -252,12 +260,30 @@ def judge(r: FaultResult, limits: Limits = Limits()) -> list[str]:
             how = "did not exit and was killed" if not r.exited_by_itself else "exited"
             out.append(f"shutdown took {r.shutdown_s:.2f} s ({how}); budget {budget:.1f} s "
                        f"(shutdown timeout {r.shutdown_timeout_s} s + {limits.shutdown_slack_s} s)")
+    if r.fault == "hang":
+        out += _judge_hang(r)
     if r.fault == "slow":
         if r.dependent_ms is None or r.dependent_ms < limits.slow_fault_min_ms:
             out.append(f"the fault had no effect: the slowest request needing {r.dependency} took "
                        f"{r.dependent_ms} ms, expected at least {limits.slow_fault_min_ms} ms")
         for d in r.deliveries:
             out += _judge_delivery(r, d, counted=r.counted_dropped if d.sink == r.faulted_sink else 0)
+    return out
+
+
+def _judge_hang(r: FaultResult) -> list[str]:
+    """Nothing lost without being counted, and stored = sent + counted duplicates (no duplicate the service
+    did not count), in every sink; the faulted sink must have seen the hang end (its backlog delivered)."""
+    out = []
+    sink = r.faulted_sink
+    for d in r.deliveries:
+        faulted = d.sink == sink
+        out += _judge_delivery(r, d, counted=r.counted_dropped if faulted else 0,
+                               counted_duplicates=r.counted_duplicates if faulted else 0)
+    if r.delivery(sink) is None:
+        out.append(f"{sink}: nothing was read back from the sink")
+    elif r.delivery(sink).received == 0:  # type: ignore[union-attr]
+        out.append(f"{sink}: nothing arrived, not even after the hang ended")
     return out
 
 
@@ -273,8 +299,9 @@ def render_markdown(results: Sequence[FaultResult], total_s: float) -> str:
              f"{len(results)} scenario(s), {sum(1 for r in results if not r.problems)} passed, "
              f"{total_s:.1f} s in total.", "",
              "| scenario | fault | time s | requests (failed) | p95 / max ms | sink: sent / received / lost / "
-             "duplicated / out of order / max delay s | counted dropped | retries | breaker | shutdown s | verdict |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "duplicated / out of order / max delay s | counted dropped | counted duplicates | retries | breaker | "
+             "shutdown s | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lat = r.latency
         reqs = f"{lat.count} ({lat.failed})" if lat else "-"
@@ -285,7 +312,7 @@ def render_markdown(results: Sequence[FaultResult], total_s: float) -> str:
         shut = "-" if r.shutdown_s is None else f"{r.shutdown_s:.2f}" + ("" if r.exited_by_itself else " (killed)")
         verdict = "pass" if not r.problems else "FAIL: " + "; ".join(r.problems)
         lines.append(f"| {r.id} | {r.dependency} {r.fault} {r.fault_s:g} s | {r.duration_s:.1f} | {reqs} | {ms} | "
-                     f"{deliv} | {r.counted_dropped} | {r.retries} | {breaker} | {shut} | {verdict} |")
+                     f"{deliv} | {r.counted_dropped} | {r.counted_duplicates} | {r.retries} | {breaker} | {shut} | {verdict} |")
     notes = [f"- {r.id}: {n}" for r in results for n in r.notes]
     if notes:
         lines += ["", "Notes:", *notes]
@@ -322,6 +349,10 @@ _FAST_SHIPPING = {
 }
 
 SCENARIOS: tuple[Scenario, ...] = (
+    # issue 13: the dependency hangs for 6 s (accepts, answers nothing), then resumes and processes what it got
+    Scenario("syncd-loki-hang", "syncd", "logs", "hang", 6.0),
+    Scenario("syncd-pocketbase-hang", "syncd", "pocketbase", "hang", 6.0),
+    Scenario("syncd-otlp-hang", "syncd", "otlp", "hang", 6.0),
     Scenario("syncd-loki-outage", "syncd", "logs", "down", 5.0),
     Scenario("syncd-pocketbase-outage", "syncd", "pocketbase", "down", 5.0),
     # a buffer of 150 lines overflows during the outage: the loss is allowed, but must all be counted
@@ -337,6 +368,9 @@ EMIT_LINES = 10  # lines per POST /logs/emit
 EMIT_EVERY_S = 0.1
 REQUEST_TIMEOUT_S = 3.0  # a measured request slower than this counts as failed (the limit is 1 s anyway)
 SLOW_LATENCY_MS = 1500  # below the shippers' 2 s HTTP timeout: slow, not failing
+#: A hang: every byte sent to the dependency is held (a latency far beyond the fault) until the toxic goes;
+#: then Toxiproxy forwards what it held, as a stopped process that is continued reads its socket buffers.
+HANG_LATENCY_MS = 600_000
 
 
 def scenario(scenario_id: str) -> Scenario:
@@ -775,7 +809,124 @@ def _run_slow_logs(stack: Any, sc: Scenario, log_dir: Path, module: str, extra_e
     return result
 
 
+def _process_listening_on(address: str) -> int | None:
+    """The pid of one of this session's processes that listens on ``address`` (host:port), else None."""
+    from obsconf.netcheck import listeners, session_pids
+
+    port = int(address.rsplit(":", 1)[1])
+    found = [x.pid for x in listeners(session_pids(os.getpid())) if x.port == port]
+    return found[0] if found else None
+
+
+@contextmanager
+def hang(toxiproxy: Any, proxy: Proxy) -> Iterator[str]:
+    """The dependency behind ``proxy`` hangs for the duration of a ``with`` block: it accepts connections and
+    answers nothing, then resumes and processes what it received. When the dependency is a process of this
+    session (process stack) it is stopped and continued (SIGSTOP, SIGCONT: the kernel keeps every request in
+    its socket buffers). Otherwise (containers, external backends) Toxiproxy holds every byte sent to it
+    (a ``latency`` toxic far beyond the fault, on the upstream stream) and forwards what it held when the
+    toxic goes; requests whose client gave up meanwhile may then be dropped by Toxiproxy. Yields how."""
+    pid = _process_listening_on(proxy.upstream)
+    if pid is not None:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield f"SIGSTOP/SIGCONT of pid {pid}"
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        return
+    with toxiproxy.toxic(proxy.name, "latency", {"latency": HANG_LATENCY_MS, "jitter": 0}, stream="upstream",
+                         name="hang"):
+        yield "Toxiproxy latency toxic on the upstream stream"
+
+
+def _run_log_hang(stack: Any, sc: Scenario, log_dir: Path, module: str, extra_env: Mapping[str, str]) -> FaultResult:
+    shipper = "loki" if sc.dependency == "logs" else "pocketbase"
+    result = FaultResult(sc.id, sc.profile, sc.dependency, sc.fault, sc.fault_s, faulted_sink=shipper)
+    run, daemon_id = f"h{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
+    env = _syncd_env(sc, log_dir, daemon_id, extra_env)
+    before_s, after_s = 1.0, 1.5
+    with _Service(stack, sc, log_dir, module, env) as svc:
+        proxy = svc.proxies[sc.dependency]
+        stores = _Stores(stack, run, daemon_id, log_dir / "daemon.log", time.time_ns())
+        before = _status(svc.base)["shippers"][shipper]
+        max_requests = int((before_s + sc.fault_s + after_s) / EMIT_EVERY_S) + 5
+        emitter = _Emitter(svc.base, run, max_requests)
+        with ExitStack() as threads:
+            emitter.start()
+            threads.callback(emitter.stop)
+            time.sleep(before_s)
+            with hang(svc.toxiproxy, proxy) as how:
+                time.sleep(sc.fault_s)
+            time.sleep(after_s)
+        _wait_drained(svc.base, shipper, timeout=40.0)  # a push held by the hang is answered after it
+        sent = emitter.sent()
+        got = stores.wait_complete(sent, ["loki", "pocketbase"], timeout=15.0)
+        after = _status(svc.base)["shippers"][shipper]
+    result.latency = Latency.of(emitter.latencies, emitter.failed)
+    result.deliveries = [account(sink, sent, got[sink]) for sink in ("loki", "pocketbase")]
+    result.deliveries.append(account("file", sent, stores.local_file()))
+    result.counted_dropped = _dropped(after) - _dropped(before)
+    result.counted_duplicates = int(after.get("duplicates_possible", 0)) - int(before.get("duplicates_possible", 0))
+    result.deduplicated = int(after.get("deduplicated", 0)) - int(before.get("deduplicated", 0))
+    result.retries = int(after["retries"]) - int(before["retries"])
+    result.send_errors = int(after["send_errors"]) - int(before["send_errors"])
+    d = result.delivery(shipper)
+    stored = d.received + d.duplicated if d is not None else 0
+    result.notes.append(f"{shipper} hung {sc.fault_s:g} s ({how}): {len(sent)} lines sent, {stored} stored "
+                        f"({d.duplicated if d else 0} twice), {result.counted_duplicates} counted as possible "
+                        f"duplicates, {result.deduplicated} found already stored on resend, {result.send_errors} "
+                        f"failed sends, {result.counted_dropped} dropped")
+    return result
+
+
+def _run_otlp_hang(stack: Any, sc: Scenario, log_dir: Path, module: str, extra_env: Mapping[str, str]) -> FaultResult:
+    from obsconf.readers._http import log_file_of
+    from obsconf.readers.jaeger import JaegerReader
+
+    result = FaultResult(sc.id, sc.profile, sc.dependency, sc.fault, sc.fault_s, faulted_sink="jaeger")
+    env = _syncd_env(sc, log_dir, str(uuid.uuid4()), extra_env)
+    trace_ids: list[str] = []
+    with _Service(stack, sc, log_dir, module, env) as svc:
+        proxy = svc.proxies["otlp"]
+        time.sleep(1.0)  # the readiness probe's span is exported before the hang
+        exported0, failed0 = _span_counts(svc.base)
+        session = requests.Session()
+
+        def call() -> bool:
+            resp = session.get(f"{svc.base}/api/ok", timeout=REQUEST_TIMEOUT_S)
+            trace_ids.append(resp.headers.get("x-trace-id", "").lower())
+            return resp.status_code == 200
+
+        with hang(svc.toxiproxy, proxy) as how:
+            latencies, failed = _timed_requests(call, time.monotonic() + sc.fault_s, 0.05)
+        # after the hang the held exports arrive; give the exporter and Jaeger time to settle
+        deadline = time.monotonic() + 15.0
+        last = (-1, -1)
+        while time.monotonic() < deadline:
+            counts = _span_counts(svc.base)
+            if counts == last and sum(counts) - exported0 - failed0 >= len(trace_ids):
+                break
+            last = counts
+            time.sleep(1.0)
+        exported1, failed1 = _span_counts(svc.base)
+    jaeger = JaegerReader(stack.endpoints.jaeger_query_url, log_file=log_file_of(stack, "jaeger"))
+    arrived: list[int] = []
+    for i, tid in enumerate(trace_ids):
+        spans = jaeger.wait_for_trace(tid, timeout=1.0) if tid else []
+        arrived += [i for s in spans if s.kind == "server"]
+    result.latency = Latency.of(latencies, failed)
+    result.spans_exported, result.spans_failed = exported1 - exported0, failed1 - failed0
+    result.counted_dropped = result.spans_failed  # a span the exporter gave up on is counted as failed
+    result.deliveries = [account("jaeger", range(len(trace_ids)), arrived)]
+    d = result.deliveries[0]
+    result.notes.append(f"Jaeger's OTLP receiver hung {sc.fault_s:g} s ({how}): {len(trace_ids)} server spans sent, "
+                        f"{d.received} stored ({d.duplicated} twice), exporter counted {result.spans_exported} "
+                        f"exported and {result.spans_failed} failed")
+    return result
+
+
 _RUNNERS = {("logs", "down"): _run_log_outage, ("pocketbase", "down"): _run_log_outage,
+            ("logs", "hang"): _run_log_hang, ("pocketbase", "hang"): _run_log_hang, ("otlp", "hang"): _run_otlp_hang,
             ("otlp", "down"): _run_otlp_outage, ("s3", "slow"): _run_slow_s3, ("logs", "slow"): _run_slow_logs}
 
 

@@ -190,3 +190,49 @@ def test_scenario_ids_are_readable_and_unique() -> None:
     assert len(set(SCENARIO_IDS)) == len(SCENARIO_IDS)
     assert "syncd-pocketbase-outage" in SCENARIO_IDS and all(" " not in i for i in SCENARIO_IDS)
     assert isinstance(Delivery("x", 0, 0, 0, 0, 0).exactly_once, bool)
+
+
+def _hang(sink: str = "loki", **overrides: object) -> FaultResult:
+    sent = list(range(600))
+    base = FaultResult(f"syncd-{sink}-hang", "syncd", "logs" if sink == "loki" else "pocketbase", "hang", 6.0,
+                       faulted_sink=sink, latency=Latency(70, 0, 2.0, 4.0, 9.0),
+                       deliveries=[account("loki", sent, sent), account("pocketbase", sent, sent),
+                                   account("file", sent, sent)])
+    for key, value in overrides.items():
+        setattr(base, key, value)
+    return base
+
+
+def test_a_hang_passes_when_stored_is_sent_plus_counted_duplicates() -> None:
+    sent = list(range(600))
+    assert judge(_hang()) == []
+    twice = [account("loki", sent, sent + sent[:100]), account("pocketbase", sent, sent), account("file", sent, sent)]
+    assert judge(_hang(deliveries=twice, counted_duplicates=100)) == []  # counted exactly
+    assert judge(_hang(deliveries=twice, counted_duplicates=110)) == []  # counted as possible: a bound
+
+
+def test_a_hang_fails_on_uncounted_duplicates_and_silent_loss() -> None:
+    """The measured case: the log store frozen 6 s, 600 lines, 100 stored twice, none counted."""
+    sent = list(range(600))
+    twice = [account("loki", sent, sent + sent[:100]), account("pocketbase", sent, sent), account("file", sent, sent)]
+    problems = judge(_hang(deliveries=twice, counted_duplicates=0))
+    assert any("100 stored twice without being counted" in p for p in problems), problems
+    # a duplicate in a sink that did not hang is never "counted" by the faulted sink's counter
+    other = [account("loki", sent, sent), account("pocketbase", sent, sent + [5]), account("file", sent, sent)]
+    assert any("pocketbase: 1 duplicated" in p for p in judge(_hang(deliveries=other, counted_duplicates=5)))
+    lost = [account("loki", sent, sent[50:]), account("pocketbase", sent, sent), account("file", sent, sent)]
+    assert any("50 lost silently" in p for p in judge(_hang(deliveries=lost)))
+    assert judge(_hang(deliveries=lost, counted_dropped=50)) == []
+    nothing = [account("loki", sent, []), account("pocketbase", sent, sent), account("file", sent, sent)]
+    assert any("nothing arrived" in p for p in judge(_hang(deliveries=nothing, counted_dropped=600)))
+
+
+def test_a_span_sink_hang_needs_no_breaker_and_counts_lost_spans_as_failed() -> None:
+    sent = list(range(100))
+    ok = FaultResult("syncd-otlp-hang", "syncd", "otlp", "hang", 6.0, faulted_sink="jaeger",
+                     latency=Latency(100, 0, 1.0, 2.0, 3.0), deliveries=[account("jaeger", sent, sent)],
+                     spans_failed=56, spans_exported=44, counted_dropped=56)
+    assert judge(ok) == []  # failed spans that arrived after all are over-counted, never lost
+    dup = FaultResult("syncd-otlp-hang", "syncd", "otlp", "hang", 6.0, faulted_sink="jaeger",
+                      latency=Latency(100, 0, 1.0, 2.0, 3.0), deliveries=[account("jaeger", sent, sent + [1, 2])])
+    assert any("2 stored twice without being counted" in p for p in judge(dup))

@@ -29,6 +29,7 @@ PROOFS = [
     ("syncd-otlp-outage", "hanging-shutdown", "did not exit and was killed"),
     ("persist-s3-slow", "blocking-io", "leaks into request handling"),
     ("syncd-logs-slow", "sync-shipping", "leaks into request handling"),
+    ("syncd-loki-hang", "uncounted-resend", "without being counted"),
 ]
 
 

@@ -199,6 +199,7 @@ class Telemetry:
                 backoff=Backoff(base=0.2, factor=2.0, max_delay=5.0, max_retries=config.logs_max_retries, jitter=0.5),
                 breaker=self.new_breaker(),
                 on_error=self._diag_stdout_only,
+                read_timeout=config.logs_http_timeout,  # a hung store is waited for, not pushed to twice
             )
             self.add_shipper(loki)
             self.logger.add_sink(LokiSink(loki))

@@ -220,6 +220,7 @@ class SyncdProfile(ProfileBase):
                 on_connection_error=self.pb_conn_errors.inc,
                 on_error=self._pb_error,
                 on_retry=self._pb_retry,
+                read_timeout=cfg.logs_http_timeout,
             )
             tel.add_shipper(self.pb)
             tel.logger.add_sink(PocketBaseSink(self.pb, self.daemon_id, self.session_id))
