@@ -123,3 +123,24 @@ def session_pids(owner: int, proc: Path = Path("/proc")) -> list[int]:
         except OSError:
             continue
     return sorted(pids)
+
+
+def host_listeners(ports: Iterable[int], proc: Path = Path("/proc")) -> list[Listener]:
+    """Sockets of this (host) network namespace that listen on one of ``ports``, whoever owns them (a
+    container engine's port forwarder holds published ports; pid 0 when no process of ours owns it)."""
+    wanted = set(ports)
+    out = []
+    for proto in _PROTOCOLS:
+        try:
+            table = (proc / "net" / proto).read_text()
+        except OSError:
+            continue
+        out.extend(Listener(proto, addr, port, 0, "host") for addr, port, _ in parse_proc_net(table, proto)
+                   if port in wanted)
+    return out
+
+
+def container_bindings(attrs: dict[str, object]) -> list[str]:
+    """``host_ip:host_port`` of every port a container publishes (``NetworkSettings.Ports`` of an inspect)."""
+    ports = ((attrs.get("NetworkSettings") or {}).get("Ports") or {})  # type: ignore[union-attr]
+    return [f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}" for binds in ports.values() for b in (binds or [])]
