@@ -65,14 +65,17 @@ def test_no_canary_in_any_real_sink_and_no_5xx(profile: str, process_stack: obje
 def test_every_listening_socket_of_the_stack_and_services_is_loopback(process_stack: object, tmp_path: Path) -> None:
     """Backends, Toxiproxy's proxies and a reference service with every sink: nothing but 127.0.0.1/::1."""
     from obsconf.contract.loader import default_contract_paths, load_contract
+    from obsconf.ports import free_port
     from obsconf.target import start_target
 
     contract = load_contract(next(p for p in default_contract_paths() if p.name == "persist.yaml"))
-    target = start_target(contract, process_stack, log_dir=tmp_path, env={"PERSIST_METRICS_PORT": "0"})
+    extra_metrics = free_port()  # persist's second /metrics server (PERSIST_METRICS_PORT)
+    target = start_target(contract, process_stack, log_dir=tmp_path, env={"PERSIST_METRICS_PORT": str(extra_metrics)})
     try:
         found = listeners(session_pids(os.getpid()))
     finally:
         target.stop()
+    assert extra_metrics in {x.port for x in found}, "persist's extra metrics server"
     names = {x.process for x in found}
     assert {"jaeger", "prometheus", "victoria-logs", "pocketbase", "rclone"} <= names, found
     assert any(x.port == int(target.base_url.rsplit(":", 1)[1]) for x in found), "the reference service's socket"
