@@ -157,6 +157,9 @@ def _persist_span_secret(prof: Any) -> None:
     _wrap_persist_save(prof, tag_body)
     if prof.tel.exporter is not None:
         prof.tel.exporter.redactor = _NoRedaction()
+        encoder = getattr(prof.tel.exporter.inner, "encoder", None)
+        if encoder is not None:
+            encoder.redactor = None  # the lean OTLP exporter redacts while it encodes: off there too
 
 
 # ---- a log line without trace_id ---------------------------------------------------------------------------------
