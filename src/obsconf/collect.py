@@ -251,10 +251,14 @@ def _collect_traces(got: Collected, jaeger: JaegerReader, service: str, timeout:
 
 def collect(contract: Contract, target: Target, *, jaeger: JaegerReader, logs: LogReader,
             pocketbase: PocketBaseClient | None, metrics_headers: dict[str, str] | None = None,
-            timeout: float = 15.0, run_id: str | None = None) -> Collected:
-    """Run the contract's workload against ``target`` and read every backend."""
+            timeout: float = 15.0, run_id: str | None = None,
+            auth: Callable[[str], dict[str, str]] | None = None) -> Collected:
+    """Run the contract's workload against ``target`` and read every backend. ``auth(path)`` gives the
+    headers for paths behind a token (the workload's requests and the metrics scrapes)."""
     from obsconf.target import sample_rate
 
+    if auth is not None and metrics_headers is None:
+        metrics_headers = auth(contract.service.metrics_path)
     service = contract.service.name
     base_url = target.base_url
     run_id = run_id or uuid.uuid4().hex[:10]
@@ -265,7 +269,7 @@ def collect(contract: Contract, target: Target, *, jaeger: JaegerReader, logs: L
     console_mark = target.stdout_size()
     # at a sample rate below 1 the service's own sampler must decide, so no sampled parent is sent
     got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": run_id},
-                                 propagate=sample_rate(contract) >= 1.0)
+                                 propagate=sample_rate(contract) >= 1.0, auth=auth)
     got.timings["workload"] = time.monotonic() - began
     _collect_traces(got, jaeger, service, timeout)
     sent = got.sent_trace_ids()

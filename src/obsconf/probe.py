@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
 import requests
 
+from obsconf.checks.auth import probe_paths
 from obsconf.collect import Collected, RetryRun, collect, read_console, read_logs, read_traces
 from obsconf.contract.model import Contract, FaultScenarioSpec, MetricSpec, RequestStep, RetrySpec
 from obsconf.errors import ObsconfError, TargetUnreachable, UsageError
 from obsconf.faults.inject import inject
-from obsconf.model import Finding, HttpExchange, Series
+from obsconf.model import AuthExchange, Finding, HttpExchange, Series
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
@@ -42,7 +44,7 @@ class LiveProbe:
     def collected(self) -> Collected:
         if self._collected is None:
             self._collected = collect(self.contract, self.target, jaeger=self.jaeger, logs=self.logs,
-                                      pocketbase=self.pocketbase)
+                                      pocketbase=self.pocketbase, auth=self.target.auth_headers)
         return self._collected
 
     def trace_url(self) -> str:
@@ -52,8 +54,29 @@ class LiveProbe:
     def health(self) -> list[HttpExchange]:
         if self._health is None:
             steps = [RequestStep(method=h.method, path=h.path, expect_status=h.expect_status) for h in self.contract.health]
-            self._health = run_workload(self.target.base_url, steps)
+            self._health = run_workload(self.target.base_url, steps, auth=self.target.auth_headers)
         return self._health
+
+    def auth(self) -> list[AuthExchange]:
+        """Each endpoint behind the contract's token, asked without a token, with a wrong one and with it."""
+        spec = self.contract.service.auth
+        if spec is None:
+            return []
+        if not self.target.token:
+            raise UsageError(f"{spec.loc or 'service.auth'}: no token for {self.target.base_url}: export {spec.env} "
+                             f"with the token your service expects (obsconf generates one only for a service it "
+                             f"starts itself)")
+        wrong = "obsconf-wrong-" + secrets.token_hex(8)
+        out = []
+        for method, path in probe_paths(spec, self.contract.workload, self.contract.health):
+            def ask(headers: dict[str, str], method: str = method, path: str = path) -> HttpExchange:
+                step = RequestStep(method=method, path=path, headers=headers, expect_status=(200,))
+                return run_workload(self.target.base_url, [step])[0]
+
+            out.append(AuthExchange(method, path, anonymous=ask({}), wrong=ask({"Authorization": f"Bearer {wrong}"}),
+                                    authorised=ask({"Authorization": f"Bearer {self.target.token}"}),
+                                    wrong_token=wrong))
+        return out
 
     def slo_report(self) -> tuple[Any, str]:
         path = self.contract.service.slo_path
@@ -62,7 +85,7 @@ class LiveProbe:
                              "where the service reports its SLOs")
         url = f"{self.target.base_url}{path}"
         try:
-            resp = requests.get(url, timeout=10)
+            resp = requests.get(url, timeout=10, headers=self.target.auth_headers(path))
         except requests.RequestException as exc:
             raise TargetUnreachable(f"GET {url} failed: {type(exc).__name__}: {exc}") from None
         try:
@@ -109,14 +132,16 @@ class LiveProbe:
     def _run_fault(self, spec: RetrySpec) -> RetryRun:
         self.collected()  # the normal workload first, so the fault does not leak into it
         metrics_url = self.target.base_url + self.contract.service.metrics_path
-        _, before = scrape(metrics_url)
+        metrics_headers = self.target.auth_headers(self.contract.service.metrics_path)
+        _, before = scrape(metrics_url, headers=metrics_headers)
         started = time.time_ns()
         console_mark = self.target.stdout_size()
         fault = spec.fault
         variables = {"run_id": f"r{started}"}
         traffic = -1
         if fault is None:
-            exchanges = run_workload(self.target.base_url, spec.workload, variables=variables)
+            exchanges = run_workload(self.target.base_url, spec.workload, variables=variables,
+                                     auth=self.target.auth_headers)
         else:
             dep = self.target.proxies.get(fault.dependency)
             if dep is None or self.toxiproxy is None:
@@ -127,9 +152,10 @@ class LiveProbe:
                     "deselect with -k 'not retries'")
             # hold the fault long enough for every attempt to fail: the sum of the backoff schedule, plus slack
             hold_s = sum(spec.backoff.window_ms(n)[1] for n in range(1, spec.max_attempts)) / 1000 + 0.5
-            with inject(self.toxiproxy, dep.proxy.name, fault.mode, fault.attributes):
+            with inject(self.toxiproxy, dep.proxy, fault.mode, fault.attributes):
                 began = time.monotonic()
-                exchanges = run_workload(self.target.base_url, spec.workload, variables=variables)
+                exchanges = run_workload(self.target.base_url, spec.workload, variables=variables,
+                                         auth=self.target.auth_headers)
                 time.sleep(max(0.0, hold_s - (time.monotonic() - began)))
 
         trace_ids = [x.trace_id for x in exchanges if x.trace_id]
@@ -146,7 +172,7 @@ class LiveProbe:
             if "console" in logs_spec.sources and self.target.stdout_path is not None:
                 logs += read_console(self.target, console_mark, [], timeout=3, trace_field=trace_field)
                 query = "stdout since the fault" if "loki" not in logs_spec.sources else query + " and stdout"
-        _, after = scrape(metrics_url)
+        _, after = scrape(metrics_url, headers=metrics_headers)
         if fault is not None:
             # a refused or reset connection never reaches the dependency; what counts is that the service
             # calls it through the proxy at all (before, during or after the fault)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from obsconf.checks.alerts import check_alert_rules
+from obsconf.checks.auth import check_auth
 from obsconf.checks.correlation import check_correlation, check_response_header
 from obsconf.checks.dependencies import check_dependency_traffic, check_fault_reached
 from obsconf.checks.health import check_health
@@ -35,7 +36,7 @@ from obsconf.checks.semconv import check_metric_semconv, check_span_semconv
 from obsconf.checks.slos import check_slos
 from obsconf.checks.spans import check_sampling, check_span_redaction, check_spans
 from obsconf.contract.model import Contract, EmitStep, FaultScenarioSpec, MetricSpec, RetrySpec, SpansSpec
-from obsconf.model import Finding, HttpExchange, Series
+from obsconf.model import AuthExchange, Finding, HttpExchange, Series
 
 
 class Probe(Protocol):
@@ -49,6 +50,7 @@ class Probe(Protocol):
     def series(self, spec: MetricSpec) -> tuple[list[Series], str, str]: ...  # (series, promql, link)
     def rules_text(self) -> str: ...
     def trace_url(self) -> str: ...  # a template with {trace_id}, e.g. "<jaeger>/trace/{trace_id}"
+    def auth(self) -> list[AuthExchange]: ...  # each protected endpoint without, with a wrong and the right token
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,14 @@ def _service_cases(c: Contract) -> list[Case]:
                  lambda p: check_dependency_traffic(c.service.dependencies, p.collected().traffic,
                                                     started=p.collected().started_by_obsconf),
                  "each declared dependency is called through its Toxiproxy proxy")]
+
+
+def _auth_cases(c: Contract) -> list[Case]:
+    auth = c.service.auth
+    if auth is None:
+        return []
+    return [Case(c, "auth", "bearer_token", "auth", lambda p: check_auth(auth, p.auth()),
+                 f"{', '.join(auth.paths)} refuse a request without the bearer token and answer one with it")]
 
 
 def _workload_cases(c: Contract) -> list[Case]:
@@ -264,7 +274,7 @@ def _fault_cases(c: Contract) -> list[Case]:
 
 #: One builder per contract section, in the order the cases run.
 SECTION_BUILDERS: tuple[Callable[[Contract], list[Case]], ...] = (
-    _service_cases, _workload_cases, _logs_cases, _spans_cases, _metrics_cases, _retries_cases, _health_cases,
+    _service_cases, _auth_cases, _workload_cases, _logs_cases, _spans_cases, _metrics_cases, _retries_cases, _health_cases,
     _alerts_cases, _slo_cases, _fault_cases,
 )
 

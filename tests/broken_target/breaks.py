@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -157,6 +157,9 @@ def _persist_span_secret(prof: Any) -> None:
     _wrap_persist_save(prof, tag_body)
     if prof.tel.exporter is not None:
         prof.tel.exporter.redactor = _NoRedaction()
+        encoder = getattr(prof.tel.exporter.inner, "encoder", None)
+        if encoder is not None:
+            encoder.redactor = None  # the lean OTLP exporter redacts while it encodes: off there too
 
 
 # ---- a log line without trace_id ---------------------------------------------------------------------------------
@@ -206,6 +209,15 @@ def _prethrift_health_schema(prof: Any) -> None:
     prof.health_body = health_body
 
 
+# ---- an observability endpoint that forgets its token ------------------------------------------------------------
+
+
+def _aurum_auth_forgotten(prof: Any) -> None:
+    # /metrics mirrors /v1/observability/metrics but is left out of the guard: anyone may scrape it
+    rules = prof.active_auth_rules
+    rules[:] = [replace(r, paths=tuple(p for p in r.paths if p != "/metrics")) for r in rules]
+
+
 BREAKS: dict[str, Break] = {b.kind: b for b in (
     Break("span-parent", "s3_upload is a child of the HTTP server span, not of save_snapshot",
           {"persist": _span_parent("s3_upload", "local_file_write")}),
@@ -220,6 +232,8 @@ BREAKS: dict[str, Break] = {b.kind: b for b in (
           {p: _log_without_trace_id(m) for p, m in UNTRACED_MESSAGES.items()}),
     Break("retry-no-backoff", "S3 retries follow each other at once (no backoff)", {"persist": _persist_no_backoff}),
     Break("health-schema", "/health/ready answers status as a boolean", {"prethrift": _prethrift_health_schema}),
+    Break("auth-forgotten", "/metrics answers without the token that guards /v1/observability/*",
+          {"aurum": _aurum_auth_forgotten}),
 )}
 
 

@@ -81,7 +81,7 @@ def test_cli_refuses_a_break_for_another_profile(capsys: pytest.CaptureFixture[s
 
 def test_every_break_names_its_profiles() -> None:
     assert set(BREAKS) == {"span-parent", "metric-label", "histogram-buckets", "log-secret", "span-secret",
-                           "log-no-trace-id", "retry-no-backoff", "health-schema"}
+                           "log-no-trace-id", "retry-no-backoff", "health-schema", "auth-forgotten"}
     assert all(b.patches and b.what for b in BREAKS.values())
 
 
@@ -144,3 +144,12 @@ def test_health_schema(serve: Any) -> None:
     s = serve("prethrift", ["health-schema"])
     assert s.client.get("/health/ready").json()["status"] is True
     assert s.client.get("/health/live").json()["status"] == "healthy"
+
+
+def test_auth_forgotten_leaves_metrics_open() -> None:
+    cfg = ReferenceConfig.for_tests("aurum", env={"AURUM_OBSERVABILITY_TOKEN": "t"})
+    app = create_app("aurum", cfg)
+    apply_breaks(app, ["auth-forgotten"])
+    with TestClient(app) as client:
+        assert client.get("/metrics").status_code == 200
+        assert client.get("/v1/observability/metrics").status_code == 401

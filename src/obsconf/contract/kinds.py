@@ -39,6 +39,7 @@ CHECK_KINDS: tuple[str, ...] = (
     "correlation",
     "budgets",
     "faults",
+    "auth",
 )
 
 #: Fault modes a contract may inject on a dependency (``retries[].fault.mode``, ``faults[].mode``), with what
@@ -49,7 +50,8 @@ FAULT_MODES: dict[str, str] = {
     "latency": "every answer is delayed by `latency` ms (default 1000; `jitter` ms)",
     "slow_close": "connections close only after `delay` ms (default 1000)",
     "timeout": "data stops, and the connection is closed after `timeout` ms (default 500)",
-    "hang": "connections are accepted but never answered until the fault ends",
+    "hang": "the dependency accepts connections but answers nothing until the fault ends, then processes what "
+            "it received (its process is stopped and continued, or Toxiproxy holds the bytes)",
 }
 
 #: Sinks a fault scenario can require to receive every item of the workload (``faults[].expect.delivered``).

@@ -22,6 +22,7 @@ from obsconf.contract.model import (
     AlertRuleSpec,
     AlertsSpec,
     AttributeSpec,
+    AuthSpec,
     BackoffSpec,
     Budgets,
     Contract,
@@ -634,6 +635,19 @@ def _dependencies(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[DependencySpec,
                 raise doc.error(path + (key,), f"two dependencies have the {key} {dep[key]!r}")
         out.append(DependencySpec(name=dep["name"], env=dep["env"], upstream=dep["upstream"], loc=doc.loc(path)))
     return tuple(out)
+def _auth(doc: _Doc, svc: dict[str, Any]) -> AuthSpec | None:
+    raw = svc.get("auth")
+    if raw is None:
+        return None
+    path: PathT = ("service", "auth")
+    if raw["env"] in svc.get("env", {}):
+        raise doc.error(path + ("env",), f"{raw['env']} is also set in service.env: obsconf generates the token for "
+                        "each run; remove it from service.env (a token in a contract file is a leaked secret)")
+    for i, p in enumerate(raw["paths"]):
+        if "*" in p[:-1] or (p.endswith("*") and not p.endswith("/*")):
+            raise doc.error(path + ("paths", i), f"{p!r}: use an exact path or a prefix ending in '/*'")
+    return AuthSpec(env=raw["env"], paths=tuple(raw["paths"]), scheme=raw.get("scheme", "bearer"),
+                    loc=doc.loc(path))
 
 
 def _build(doc: _Doc) -> Contract:
@@ -652,6 +666,7 @@ def _build(doc: _Doc) -> Contract:
         env={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in svc.get("env", {}).items()},
         dependencies=dependencies,
         loc=doc.loc(("service",)),
+        auth=_auth(doc, svc),
     )
     if service.cwd is not None and not service.cwd.is_dir():
         raise doc.error(("service", "cwd"), f"directory {service.cwd} does not exist (relative to the contract)")

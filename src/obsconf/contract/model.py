@@ -50,6 +50,28 @@ class DependencySpec:
 
 
 @dataclass(frozen=True)
+class AuthSpec:
+    """Endpoints that need ``Authorization: Bearer <token>``. obsconf generates the token and hands it to the
+    service in the environment variable ``env``; ``paths`` are exact paths or prefixes ending in ``/*``."""
+
+    env: str
+    paths: tuple[str, ...]
+    scheme: str = "bearer"
+    loc: str = ""
+
+    def covers(self, path: str) -> bool:
+        """Whether a request to ``path`` (query string ignored) needs the token."""
+        path = path.split("?", 1)[0]
+        for p in self.paths:
+            if p.endswith("/*"):
+                if path == p[:-2] or path.startswith(p[:-1]):
+                    return True
+            elif path == p:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """Which service the contract is about and how obsconf starts it.
 
@@ -68,6 +90,7 @@ class ServiceSpec:
     env: dict[str, str] = field(default_factory=dict)  # set when starting the service, after the standard ones
     dependencies: tuple[DependencySpec, ...] = ()
     loc: str = ""
+    auth: AuthSpec | None = None  # endpoints behind a bearer token
 
     @property
     def probe_path(self) -> str:

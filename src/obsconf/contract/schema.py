@@ -291,6 +291,17 @@ _DEPENDENCY = _obj(
     ("name", "env", "upstream"),
 )
 
+# Endpoints behind a bearer token: obsconf generates the token, hands it to the service in ``env`` and uses
+# it for its own requests and scrapes. ``paths``: exact paths, or prefixes ending in ``/*``.
+_AUTH = _obj(
+    {
+        "env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "scheme": {"enum": ["bearer"]},
+        "paths": {"type": "array", "items": {"type": "string", "pattern": "^/"}, "minItems": 1},
+    },
+    ("env", "paths"),
+)
+
 _BUDGETS = _obj(
     {
         "log_line_ms": _POS,
@@ -321,6 +332,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
                     "slo_path": {"type": "string", "pattern": "^/"},
                     "env": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
                     "dependencies": {"type": "array", "items": _DEPENDENCY},
+                    "auth": _AUTH,
                 },
                 ("name",),
             ),

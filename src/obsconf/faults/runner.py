@@ -276,7 +276,7 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
         time.sleep(BEFORE_S)
         state["phase"] = "during"
         fault_began = time.monotonic()
-        with inject(probe.toxiproxy, dep.proxy.name, spec.fault.mode, spec.fault.attributes):
+        with inject(probe.toxiproxy, dep.proxy, spec.fault.mode, spec.fault.attributes):
             if ex.shutdown_within_s is not None:
                 time.sleep(spec.seconds / 2)
                 load.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,6 +11,7 @@ import requests
 
 from obsconf.errors import ObsconfError
 from obsconf.model import Series
+from obsconf.readers._http import answering
 from obsconf.settings import ENV_PROMETHEUS_VERSION
 
 
@@ -47,13 +49,15 @@ def _scrape_hint(error: str) -> str:
 class PrometheusReader:
     """Instant and range PromQL queries, scrape targets, rules and alerts."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 10.0, log_file: Path | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.log_file = log_file  # named when Prometheus stops answering
         self._session = requests.Session()
 
     def _api(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        resp = self._session.get(f"{self.url}/api/v1/{path}", params=params, timeout=self.timeout)
+        with answering("Prometheus", f"{self.url}/api/v1/{path}", self.log_file):
+            resp = self._session.get(f"{self.url}/api/v1/{path}", params=params, timeout=self.timeout)
         try:
             body = resp.json()
         except ValueError:

@@ -63,16 +63,19 @@ class Stack:
         e = self.endpoints
         if not e.pocketbase_url:
             return None
-        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password)
+        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password,
+                                log_file=self.log_files.get("pocketbase"))
 
-    def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics") -> None:
-        """Have Prometheus scrape ``address`` (host:port) as ``job`` from now on."""
+    def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics", *,
+                          bearer_token: str | None = None) -> None:
+        """Have Prometheus scrape ``address`` (host:port) as ``job`` from now on (with ``Authorization:
+        Bearer`` when ``bearer_token`` is given)."""
         if self._prometheus is None:
             raise UsageError(
                 f"cannot add scrape target {address} to an external Prometheus ({self.endpoints.prometheus_url}); "
                 f"configure it to scrape job {job!r} at {address}{metrics_path} yourself"
             )
-        self._prometheus.add_target(job, address, metrics_path)
+        self._prometheus.add_target(job, address, metrics_path, bearer_token=bearer_token)
 
     def add_rules(self, name: str, rules_file: Path) -> None:
         if self._prometheus is None:

@@ -9,6 +9,7 @@ backends (:mod:`obsconf.target.env`), each declared dependency behind a Toxiprox
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from obsconf.contract.model import Contract
+from obsconf.contract.model import AuthSpec, Contract
 from obsconf.errors import TargetUnreachable, UsageError
 from obsconf.ports import LOOPBACK, free_port
 from obsconf.stack import Stack
@@ -97,7 +98,15 @@ class Target:
     process: ManagedProcess | None = None
     env: dict[str, str] = field(default_factory=dict)  # what the service was started with (obsconf's part)
     stdout_path: Path | None = None
+    auth: AuthSpec | None = None  # endpoints behind a bearer token (contract service.auth)
+    token: str = field(default="", repr=False)  # the token the service was given (or the user's, for a foreign one)
     _stack: Stack | None = None
+
+    def auth_headers(self, path: str) -> dict[str, str]:
+        """``Authorization`` for a request to ``path`` when the contract puts it behind the token."""
+        if self.auth is None or not self.token or not self.auth.covers(path):
+            return {}
+        return {"Authorization": f"Bearer {self.token}"}
 
     @property
     def address(self) -> str:
@@ -157,9 +166,11 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
     """Start (or reach) the service of ``contract`` as ``plan`` says, and have Prometheus scrape it."""
     svc = contract.service
     job = svc.name
+    auth = svc.auth
     if plan.how == "url":
         probe_url(plan.url, svc.probe_path)
-        target = Target(plan.url, job, plan)
+        # a service obsconf did not start has its own token: the user exports it under the same name
+        target = Target(plan.url, job, plan, auth=auth, token=os.environ.get(auth.env, "") if auth else "")
     else:
         # proxy names are unique per run, so the connections counted in Toxiproxy's log are this target's own
         label = f"{svc.name}{name_suffix}"
@@ -176,6 +187,10 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
                 # the reference's own file sinks (syncd's rotating log) write beside its output
                 ours["OBSCONF_LOG_DIR"] = str(log_dir / "files")
             ours.update(svc.env)
+            # a fresh token per run, handed over in the variable the contract names, never written anywhere
+            token = secrets.token_urlsafe(32) if auth is not None else ""
+            if auth is not None:
+                ours[auth.env] = token
             ours.update(env or {})
             child_env.update(ours)
             port = free_port()
@@ -187,13 +202,17 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
         except BaseException:
             remove_proxies(stack.toxiproxy, proxies.values())
             raise
-        target = Target(base, job, plan, proxies, process, ours, log_dir / "stdout.log", stack)
+        shown = {k: v for k, v in ours.items() if auth is None or k != auth.env}
+        target = Target(base, job, plan, proxies, process, shown, log_dir / "stdout.log", auth, token, stack)
     if stack.mode == "external":
         # obsconf cannot change an external Prometheus: it must already scrape the target as `job`;
         # the PromQL cases say so plainly when it does not
         return target
     try:
-        stack.add_scrape_target(job, target.address, svc.metrics_path)
+        if auth is not None and target.token and auth.covers(svc.metrics_path):
+            stack.add_scrape_target(job, target.address, svc.metrics_path, bearer_token=target.token)
+        else:
+            stack.add_scrape_target(job, target.address, svc.metrics_path)
     except BaseException:
         target.stop()
         raise
