@@ -94,7 +94,11 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "starts) exclude each other: give one")
     from obsconf.runtime import SessionRuntime
 
-    runtime = SessionRuntime(settings_from_config(config), target_url=config.getoption("--obsconf-target"),
+    try:
+        settings = settings_from_config(config)
+    except ObsconfError as exc:  # a bad OBSCONF_* value: one line naming it, no traceback
+        raise pytest.UsageError(str(exc)) from None
+    runtime = SessionRuntime(settings, target_url=config.getoption("--obsconf-target"),
                              target_cmd=config.getoption("--obsconf-target-cmd"), report_dir=report_dir(config),
                              progress=_progress(config))
     config.stash[RUNTIME] = runtime
@@ -236,17 +240,19 @@ def obsconf_stack(pytestconfig: pytest.Config) -> Stack:
 @pytest.fixture(scope="session")
 def jaeger(obsconf_stack: Stack) -> JaegerReader:
     """Reads traces from the session's Jaeger: ``traces(service)``, ``trace(trace_id)``."""
+    from obsconf.readers._http import log_file_of
     from obsconf.readers.jaeger import JaegerReader
 
-    return JaegerReader(obsconf_stack.endpoints.jaeger_query_url)
+    return JaegerReader(obsconf_stack.endpoints.jaeger_query_url, log_file=log_file_of(obsconf_stack, "jaeger"))
 
 
 @pytest.fixture(scope="session")
 def prometheus(obsconf_stack: Stack) -> PrometheusReader:
     """PromQL against the session's Prometheus: ``query``, ``query_range``, ``targets``."""
+    from obsconf.readers._http import log_file_of
     from obsconf.readers.prometheus import PrometheusReader
 
-    return PrometheusReader(obsconf_stack.endpoints.prometheus_url)
+    return PrometheusReader(obsconf_stack.endpoints.prometheus_url, log_file=log_file_of(obsconf_stack, "prometheus"))
 
 
 def _prometheus_version(config: pytest.Config) -> str:
@@ -287,10 +293,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def loki(obsconf_stack: Stack) -> LogReader:
     """Reads log lines from the session's log store (Loki API or VictoriaLogs): ``lines(labels)``."""
+    from obsconf.readers._http import log_file_of
     from obsconf.readers.logs import LogReader
 
     e = obsconf_stack.endpoints
-    return LogReader(e.logs_query_url, e.logs_dialect)
+    return LogReader(e.logs_query_url, e.logs_dialect, log_file=log_file_of(obsconf_stack, "logs"))
 
 
 @pytest.fixture(scope="session")

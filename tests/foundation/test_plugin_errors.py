@@ -73,3 +73,9 @@ def test_a_malformed_contract_given_as_a_path_is_one_collection_error(tmp_path: 
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
     assert "invalid contract:" in out and "service.profile: 'nope' is not allowed here" in out, out
     assert "Traceback" not in out, out
+
+
+def test_a_bad_obsconf_variable_is_one_line(tmp_path: Path) -> None:
+    proc = _pytest(str(CONTRACTS / "prethrift.yaml"), "--collect-only", env={"OBSCONF_READY_TIMEOUT": "abc"})
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout + proc.stderr
+    assert "OBSCONF_READY_TIMEOUT='abc': expected a number" in proc.stderr and "Traceback" not in proc.stderr

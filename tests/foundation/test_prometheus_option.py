@@ -47,5 +47,5 @@ def test_unknown_prometheus_release_is_refused(pytester: pytest.Pytester, monkey
     monkeypatch.setenv("OBSCONF_PROMETHEUS_VERSION", "3")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*Prometheus version '3' (OBSCONF_PROMETHEUS_VERSION or ini "
-                                 "obsconf_prometheus_version): use one of 3.16, 2.42*"])
+    result.stderr.fnmatch_lines(["*OBSCONF_PROMETHEUS_VERSION='3': expected one of 3.16, 2.42, "
+                                 "e.g. OBSCONF_PROMETHEUS_VERSION=3.16*"])
