@@ -48,9 +48,9 @@ class TargetPlan:
     def describe(self) -> str:
         if self.how == "url":
             return f"the service at {self.url}"
-        import shlex
-
-        return f"{'the reference service' if self.how == 'reference' else 'the command'} {shlex.join(self.argv)}"
+        if self.how == "reference":
+            return f"the reference service (profile {self.argv[self.argv.index('--profile') + 1]})"
+        return "`" + " ".join(self.argv) + "`"
 
 
 def plan_target(contract: Contract, *, target_url: str | None = None,
