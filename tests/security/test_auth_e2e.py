@@ -7,17 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.suite_run import CONTRACTS, run_suite
+from tests.e2e.suite_run import BROKEN_ENV, CONTRACTS, broken_command, run_suite
 
 pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
 
 def _run(tmp_path: Path, breaks: str | None):  # noqa: ANN202 - a SuiteRun
-    args = ["conformance/test_contracts.py", "--obsconf-stack=process", "--obsconf-contract",
-            str(CONTRACTS / "aurum.yaml"), "-k", "auth or in_prometheus"]
-    env = None if breaks is None else {"OBSCONF_E2E_MODE": "swap", "OBSCONF_E2E_BREAK": breaks,
-                                       "OBSCONF_E2E_LOG_DIR": str(tmp_path / "logs")}
-    return run_suite(args, report_dir=tmp_path / "report", env=env, plugin=breaks is not None)
+    args = [str(CONTRACTS / "aurum.yaml"), "--obsconf-stack=process", "-k", "auth or in_prometheus"]
+    if breaks is not None:
+        args += ["--obsconf-target-cmd", broken_command("aurum", [breaks])]
+    return run_suite(args, report_dir=tmp_path / "report", env=BROKEN_ENV)
 
 
 def test_reference_passes_auth_and_prometheus_scrapes_with_the_token(tmp_path: Path) -> None:

@@ -66,11 +66,12 @@ def test_every_listening_socket_of_the_stack_and_services_is_loopback(process_st
     """Backends, Toxiproxy's proxies and a reference service with every sink: nothing but 127.0.0.1/::1."""
     from obsconf.contract.loader import default_contract_paths, load_contract
     from obsconf.ports import free_port
-    from obsconf.target import start_target
+    from obsconf.target import plan_target, start_target
 
     contract = load_contract(next(p for p in default_contract_paths() if p.name == "persist.yaml"))
     extra_metrics = free_port()  # persist's second /metrics server (PERSIST_METRICS_PORT)
-    target = start_target(contract, process_stack, log_dir=tmp_path, env={"PERSIST_METRICS_PORT": str(extra_metrics)})
+    target = start_target(contract, process_stack, plan_target(contract), log_dir=tmp_path,
+                          env={"PERSIST_METRICS_PORT": str(extra_metrics)})
     try:
         found = listeners(session_pids(os.getpid()))
     finally:

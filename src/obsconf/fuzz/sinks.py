@@ -87,6 +87,9 @@ def read_all(src: SinkSources, *, logs: LogReader, jaeger: JaegerReader, prometh
            timeout=settle_timeout)
     out.append(("jaeger", json.dumps(json.loads(jaeger.raw_traces(src.service, lookback_s=3600, limit=100_000)),
                                      ensure_ascii=False)))
+    # a new scrape target is first scraped within seconds (file_sd refresh, then the scrape interval)
+    prometheus.wait_for_target_up(src.job, timeout=settle_timeout)
+    settle(lambda: len(prometheus.query(f'{{job="{src.job}"}}')), timeout=settle_timeout)
     series = prometheus.query(f'{{job="{src.job}"}}')
     out.append(("prometheus", "\n".join(json.dumps(s.labels, ensure_ascii=False) for s in series)))
     out.append(("metrics", requests.get(src.base_url + "/metrics", headers=dict(src.headers), timeout=10).text))
