@@ -1,17 +1,13 @@
 """``scripts/soak N``: run the conformance suite N times in a row and report every case whose verdict changed.
 
-Two series: ``warm`` runs every time against one stack started once (``obsconf stack up``, the suite in
-``--obsconf-stack=external`` mode with that stack's URLs), ``fresh`` starts a new process stack per run.
+Two series: ``warm`` runs every time against one stack started once (``obsconf stack up``, the suite
+attached to it with ``--obsconf-stack=attach``), ``fresh`` starts a new process stack per run.
 Outcomes come from each run's own summary (``--obsconf-report-dir DIR`` -> ``DIR/conformance.json``), keyed by
 test id as the suite wrote it, so nothing here depends on how ids look. A flip is a test whose outcome
 differs between two runs of one series (a test missing from a run counts as ``absent``). Writes
 ``reports/soak.json``; exit 1 when any test flipped.
 
-In external mode obsconf changes nothing on the stack it is given: Prometheus is not told to scrape the
-targets, so the warm series deselects the ``*_in_prometheus`` cases (each would wait 15 s for a scrape that
-never comes, and fail every run; ``--warm-keep-prometheus`` keeps them), and there is no S3 store (persist
-writes to a local directory, so its S3 span and retry cases fail every warm run). Verdicts that stay the
-same are not flips; the report lists them apart (``failing_every_run``).
+Verdicts that stay the same are not flips; the report lists them apart (``failing_every_run``).
 """
 
 from __future__ import annotations
@@ -31,9 +27,7 @@ from typing import Any
 from obsconf.errors import ObsconfError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TESTS = ("conformance/test_contracts.py",)
-#: what the warm (external-mode) series leaves out: cases that need obsconf to configure Prometheus
-WARM_DESELECT = "not _in_prometheus"
+DEFAULT_TESTS = ("conformance",)
 
 
 # ---- pure: outcomes, flips, report ----------------------------------------------------------------------
@@ -111,20 +105,6 @@ def _record(series: Series, index: int, report_dir: Path, status: int, seconds: 
                            sum(o != "passed" for o in got.values()), str(summary_file)))
 
 
-def external_args(endpoints: Mapping[str, Any]) -> list[str]:
-    """The suite's options for a stack that ``obsconf stack up`` printed (its endpoints JSON)."""
-    e = endpoints
-    args = ["--obsconf-stack=external", "--obsconf-jaeger-url", e["jaeger_query_url"],
-            "--obsconf-otlp-url", e["otlp_http_url"], "--obsconf-prometheus-url", e["prometheus_url"],
-            "--obsconf-loki-url", e["logs_query_url"], "--obsconf-loki-dialect", e["logs_dialect"],
-            "--obsconf-pocketbase-url", e["pocketbase_url"]]
-    if e.get("pocketbase_admin_email"):
-        args += ["--obsconf-pocketbase-admin", f"{e['pocketbase_admin_email']}:{e['pocketbase_admin_password']}"]
-    if e.get("toxiproxy_url"):
-        args += ["--obsconf-toxiproxy-url", e["toxiproxy_url"]]
-    return args
-
-
 class WarmStack:
     """``obsconf stack up`` in the background; its endpoints are read from the JSON it prints."""
 
@@ -164,14 +144,13 @@ class WarmStack:
 
 
 def soak(n: int, *, series: Sequence[str], out: Path, work: Path, tests: Sequence[str], extra: Sequence[str],
-         timeout: float, say: Any = print, warm_select: str | None = WARM_DESELECT) -> list[Series]:
+         timeout: float, say: Any = print) -> list[Series]:
     """Run the suite ``n`` times per series; returns the series with every run's outcomes."""
     done: list[Series] = []
     if "warm" in series:
         warm = Series("warm")
-        with WarmStack(work / "stack-up.log") as endpoints:
-            select = ["-k", warm_select] if warm_select and "-k" not in extra else []
-            args = [*tests, *external_args(endpoints), *select, *extra]
+        with WarmStack(work / "stack-up.log"):
+            args = [*tests, "--obsconf-stack=attach", *extra]
             for i in range(n):
                 report = work / f"warm-{i + 1}"
                 status, seconds = _pytest(args, report, work / f"warm-{i + 1}.log", timeout)
@@ -200,10 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out-dir", default="reports", help="where soak.json is written (default reports)")
     parser.add_argument("--work-dir", default=None, help="run summaries and logs (default <out-dir>/soak)")
     parser.add_argument("--run-timeout", type=float, default=1800.0, help="seconds one suite run may take")
-    parser.add_argument("--warm-keep-prometheus", action="store_true",
-                        help="keep the *_in_prometheus cases in the warm series (they fail in external mode)")
-    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, after --")
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # everything after "--" goes to pytest as it is (argparse would read its options as ours)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    args.pytest_args = extra
     try:
         if args.n < 1:
             raise UsageError(f"N={args.n}: run the suite at least once")
@@ -216,8 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         began = time.monotonic()
         done = soak(args.n, series=series, out=out, work=work.resolve(), tests=args.tests or DEFAULT_TESTS,
                     extra=args.pytest_args, timeout=args.run_timeout,
-                    say=lambda line: print(line, file=sys.stderr, flush=True),
-                    warm_select=None if args.warm_keep_prometheus else WARM_DESELECT)
+                    say=lambda line: print(line, file=sys.stderr, flush=True))
     except ObsconfError as exc:
         print(f"soak: error: {exc}", file=sys.stderr)
         return 2
@@ -227,7 +206,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = out / "soak.json"
     report.write_text(render_json(done, meta={
         "n": args.n, "tests": list(args.tests or DEFAULT_TESTS), "pytest_args": list(args.pytest_args),
-        "warm_deselected": None if args.warm_keep_prometheus else WARM_DESELECT,
         "duration_s": round(time.monotonic() - began, 1)}))
     total = sum(len(flips(s.outcomes)) for s in done)
     for s in done:

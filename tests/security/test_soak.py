@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from obsconf.soak import Run, Series, external_args, flips, outcomes, render_json
+from obsconf.soak import Run, Series, flips, outcomes, render_json
 
 
 def _summary(results: dict[str, str]) -> dict[str, object]:
@@ -34,15 +34,3 @@ def test_report_counts_flips_per_series_and_lists_steady_failures() -> None:
     assert doc["series"]["fresh"]["flip_count"] == 0 and doc["series"]["fresh"]["tests"] == 2
 
 
-def test_external_args_point_the_suite_at_the_warm_stack() -> None:
-    endpoints = {"jaeger_query_url": "http://127.0.0.1:1", "otlp_http_url": "http://127.0.0.1:2",
-                 "prometheus_url": "http://127.0.0.1:3", "logs_query_url": "http://127.0.0.1:4",
-                 "logs_dialect": "logsql", "pocketbase_url": "http://127.0.0.1:5",
-                 "pocketbase_admin_email": "a@b.c", "pocketbase_admin_password": "pw", "toxiproxy_url": "http://127.0.0.1:6"}
-    args = external_args(endpoints)
-    assert args[0] == "--obsconf-stack=external"
-    assert dict(zip(args[1::2], args[2::2], strict=True)) == {
-        "--obsconf-jaeger-url": "http://127.0.0.1:1", "--obsconf-otlp-url": "http://127.0.0.1:2",
-        "--obsconf-prometheus-url": "http://127.0.0.1:3", "--obsconf-loki-url": "http://127.0.0.1:4",
-        "--obsconf-loki-dialect": "logsql", "--obsconf-pocketbase-url": "http://127.0.0.1:5",
-        "--obsconf-pocketbase-admin": "a@b.c:pw", "--obsconf-toxiproxy-url": "http://127.0.0.1:6"}

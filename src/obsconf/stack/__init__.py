@@ -28,7 +28,7 @@ from obsconf.stack.logstore import PUSH_PATH, logstore_process
 from obsconf.stack.objectstore import ACCESS_KEY, SECRET_KEY, objectstore_process
 from obsconf.stack.pocketbase import ADMIN_EMAIL, ADMIN_PASSWORD, PocketBaseProcess
 from obsconf.stack.process import reap_orphans
-from obsconf.stack.prometheus import PrometheusProcess
+from obsconf.stack.prometheus import PrometheusControl, PrometheusProcess
 from obsconf.stack.readiness import http_ok, wait_ready
 from obsconf.stack.toxiproxy import ToxiproxyClient, toxiproxy_process
 
@@ -42,7 +42,7 @@ class Stack:
     """Running backends and the handles a test needs to steer them. Stops everything on exit."""
 
     def __init__(self, mode: str, endpoints: Endpoints, exit_stack: ExitStack, *, workdir: Path | None,
-                 prometheus: PrometheusProcess | None = None, timings: dict[str, float] | None = None,
+                 prometheus: PrometheusControl | None = None, timings: dict[str, float] | None = None,
                  log_files: dict[str, Path] | None = None,
                  log_readers: dict[str, Callable[[], str]] | None = None) -> None:
         self.mode = mode

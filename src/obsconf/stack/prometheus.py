@@ -81,41 +81,23 @@ def target_file_content(job: str, address: str, metrics_path: str = "/metrics", 
     )
 
 
-class PrometheusProcess:
-    """A running Prometheus whose scrape targets and rule files can change while it runs."""
+class PrometheusControl:
+    """The scrape targets and rule files of a Prometheus that runs with this ``workdir``'s configuration:
+    file_sd target files, a rules directory, scrape jobs of their own for targets behind a token, and the
+    lifecycle reload. A session attached to another process's stack steers that stack's Prometheus with it."""
 
-    def __init__(self, binary: Path, port: int, workdir: Path, *, timeout: float, registry: Path) -> None:
-        self.url = f"http://{LOOPBACK}:{port}"
+    def __init__(self, url: str, workdir: Path, *, write_config: bool = True) -> None:
+        self.url = url
+        self.workdir = workdir
         self.targets_dir = workdir / "prometheus-targets"
         self.rules_dir = workdir / "prometheus-rules"
         self.targets_dir.mkdir(parents=True, exist_ok=True)
         self.rules_dir.mkdir(parents=True, exist_ok=True)
         self.secrets_dir = workdir / "prometheus-secrets"
-        self.config = config = workdir / "prometheus.yml"
+        self.config = workdir / "prometheus.yml"
         self._auth_jobs: dict[str, AuthJob] = {}
-        config.write_text(prometheus_config(str(self.targets_dir), str(self.rules_dir)))
-        self.process = ManagedProcess(
-            "prometheus",
-            [
-                str(binary),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
-                f"--web.listen-address={LOOPBACK}:{port}",
-                "--web.enable-lifecycle",
-                "--storage.tsdb.retention.time=1d",
-            ],
-            log_path=workdir / "prometheus.log",
-            probe=http_ok(f"{self.url}/-/ready"),
-            ready_timeout=timeout,
-            registry=registry,
-        )
-
-    def start(self) -> PrometheusProcess:
-        self.process.start()
-        return self
-
-    def stop(self) -> None:
-        self.process.stop()
+        if write_config:
+            self.config.write_text(prometheus_config(str(self.targets_dir), str(self.rules_dir)))
 
     def add_target(self, job: str, address: str, metrics_path: str = "/metrics", labels: dict[str, str] | None = None,
                    *, bearer_token: str | None = None) -> None:
@@ -165,3 +147,33 @@ class PrometheusProcess:
             (self.rules_dir / f"{name}.yaml").unlink(missing_ok=True)
             requests.post(f"{self.url}/-/reload", timeout=10)
             raise BackendNotReady(f"Prometheus rejected rules file {rules_file}: {resp.status_code} {resp.text.strip()}")
+
+
+class PrometheusProcess(PrometheusControl):
+    """A Prometheus process of this session, steered through :class:`PrometheusControl`."""
+
+    def __init__(self, binary: Path, port: int, workdir: Path, *, timeout: float, registry: Path) -> None:
+        super().__init__(f"http://{LOOPBACK}:{port}", workdir)
+        config = self.config
+        self.process = ManagedProcess(
+            "prometheus",
+            [
+                str(binary),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+                f"--web.listen-address={LOOPBACK}:{port}",
+                "--web.enable-lifecycle",
+                "--storage.tsdb.retention.time=1d",
+            ],
+            log_path=workdir / "prometheus.log",
+            probe=http_ok(f"{self.url}/-/ready"),
+            ready_timeout=timeout,
+            registry=registry,
+        )
+
+    def start(self) -> PrometheusProcess:
+        self.process.start()
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
