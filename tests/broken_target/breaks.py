@@ -206,6 +206,64 @@ def _prethrift_health_schema(prof: Any) -> None:
     prof.health_body = health_body
 
 
+# ---- under load: a counter that skips errors, a span queue that drops, an access log that samples ----------------
+
+#: every reference profile (the load breaks patch what all of them share)
+PROFILES = ("persist", "syncd", "aurum", "prethrift", "assistant")
+
+
+def _counter_skips_errors(prof: Any) -> None:
+    # the request counter is incremented only for answers below 500; the duration histogram still sees them all
+    red = prof.red
+    inner = red.observe
+
+    def observe(count_key: tuple[str, ...], duration_key: tuple[str, ...], seconds: float) -> None:
+        if any(part.isdigit() and int(part) >= 500 for part in count_key):
+            red.duration.labels(*duration_key).observe(seconds)
+            return
+        inner(count_key, duration_key, seconds)
+
+    red.observe = observe  # request_finished looks ``self.red.observe`` up per request
+
+
+#: the queue of the broken span processor: far too small for a load's bursts (the reference's holds 8192)
+SMALL_SPAN_QUEUE = 4
+
+
+def _span_queue_small(prof: Any) -> None:
+    # the batch processor rebuilt with a tiny queue: under load, spans that find it full are dropped silently
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider, exporter = prof.tel.provider, prof.tel.exporter
+    if provider is None or exporter is None:
+        raise ValueError("span-queue-small needs tracing with an OTLP exporter (OBSCONF_OTLP_HTTP_URL)")
+    multi = provider._active_span_processor  # the SDK keeps its processors here; there is no public setter
+    old = [p for p in multi._span_processors if isinstance(p, BatchSpanProcessor)]
+    if not old:
+        raise ValueError("span-queue-small: the reference's batch span processor was not found")
+    small = BatchSpanProcessor(exporter, max_queue_size=SMALL_SPAN_QUEUE, max_export_batch_size=SMALL_SPAN_QUEUE,
+                               schedule_delay_millis=500)
+    # the old processor is left idle, not shut down: its shutdown would shut the shared exporter too
+    multi._span_processors = tuple(small if p in old else p for p in multi._span_processors)
+
+
+#: the broken access log keeps one line in this many
+ACCESS_LOG_KEEP_ONE_IN = 2
+
+
+def _access_log_sampled(prof: Any) -> None:
+    # the access log writes every other request's line: sampled, as some log pipelines do to save volume
+    inner = prof.access_log
+    seen = [0]
+
+    def access_log(*args: Any, **kwargs: Any) -> None:
+        seen[0] += 1
+        if seen[0] % ACCESS_LOG_KEEP_ONE_IN == 0:
+            inner(*args, **kwargs)
+
+    prof.access_log = access_log  # the middleware looks ``profile.access_log`` up per request
+
+
 BREAKS: dict[str, Break] = {b.kind: b for b in (
     Break("span-parent", "s3_upload is a child of the HTTP server span, not of save_snapshot",
           {"persist": _span_parent("s3_upload", "local_file_write")}),
@@ -220,6 +278,12 @@ BREAKS: dict[str, Break] = {b.kind: b for b in (
           {p: _log_without_trace_id(m) for p, m in UNTRACED_MESSAGES.items()}),
     Break("retry-no-backoff", "S3 retries follow each other at once (no backoff)", {"persist": _persist_no_backoff}),
     Break("health-schema", "/health/ready answers status as a boolean", {"prethrift": _prethrift_health_schema}),
+    Break("counter-skips-errors", "the request counter skips answers of 500 and above (the histogram does not)",
+          dict.fromkeys(PROFILES, _counter_skips_errors)),
+    Break("span-queue-small", f"the span processor's queue holds {SMALL_SPAN_QUEUE} spans, so a load's spans are "
+          "dropped", dict.fromkeys(PROFILES, _span_queue_small)),
+    Break("access-log-sampled", f"the access log keeps one request's line in {ACCESS_LOG_KEEP_ONE_IN}",
+          dict.fromkeys(PROFILES, _access_log_sampled)),
 )}
 
 

@@ -97,13 +97,14 @@ def render_markdown(results: Sequence[dict[str, Any]], command: str) -> str:
             for h in r["histogram_count"]:
                 out.append(f"| {h['method']} | {h['route']} | {h['status']} | {h['counter']} | {h['histogram_count']} |")
         if r["slos"]:
-            out += ["", "### SLOs under load", "", "| objective | target | client | telemetry | may differ by | "
-                    "client meets | telemetry meets | agree |", "|---|---|---:|---:|---:|---|---|---|"]
+            out += ["", "### SLOs under load", "", "| objective | target | client | telemetry | client agrees in | "
+                    "client meets | telemetry meets | agree |", "|---|---|---:|---:|---|---|---|---|"]
             for m in r["slos"]:
                 ms = m["name"] == "p95_ms"
                 out.append(f"| {m['name']} | {m['comparison']} {m['target']:g} | {_num(m['client'], ms)} | "
-                           f"{_num(m['telemetry'], ms)} | {m['resolution']:.4g} | {'yes' if m['client_meets'] else 'no'} "
-                           f"| {'yes' if m['telemetry_meets'] else 'no'} | {'yes' if m['agree'] else '**no**'} |")
+                           f"{_num(m['telemetry'], ms)} | [{_num(m['agree_low'], ms)}, {_num(m['agree_high'], ms)}] | "
+                           f"{'yes' if m['client_meets'] else 'no'} | {'yes' if m['telemetry_meets'] else 'no'} | "
+                           f"{'yes' if m['agree'] else '**no**'} |")
         out.append("")
     return "\n".join(out)
 
