@@ -58,7 +58,8 @@ class LiveProbe:
 
         runtime = self.runtime
         plan = options.plan(self.contract.load, self.target.base_url, propagate=sample_rate(self.contract) >= 1.0,
-                            log_dir=runtime.report_dir / "services" / f"{self.contract.id}-locust")
+                            log_dir=runtime.report_dir / "services" / f"{self.contract.id}-locust",
+                            registry=runtime.settings.run_dir)
         got, self.load_result = collect_under_load(
             self.contract, self.target, plan, jaeger=self.jaeger, logs=self.logs, prometheus=self.prometheus,
             pocketbase=self.pocketbase, progress=lambda line: runtime.progress(f"{self.contract.name}: {line}"),

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from obsconf.checks.accounting import NO_ANSWER, RouteKey
 from obsconf.contract.model import LoadSloSpec
-from obsconf.faults.accounting import percentile
 from obsconf.model import Finding
 
 INF = float("inf")
@@ -55,6 +54,12 @@ class SloMeasure:
                 "client_n": self.client_n,
                 "telemetry_n": self.telemetry_n, "detail": self.detail, "client_meets": self.meets(self.client),
                 "telemetry_meets": self.meets(self.telemetry), "agree": self.agree}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` by nearest rank (as Locust's and the fault runner's)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 def _finite(value: float) -> float | None:

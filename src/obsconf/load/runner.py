@@ -9,7 +9,6 @@ reports to the master, and the master waits for every worker's final report afte
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ class LoadPlan:
     propagate: bool = True  # add a sampled traceparent to each request (off below sample rate 1.0)
     stop_timeout: float = 10.0  # users finish the task they are in when the time is up
     log_dir: Path | None = None  # where worker processes write their output
+    registry: Path | None = None  # the session's registry of children (reaped if the session dies)
 
     def describe(self) -> str:
         how = f"{self.worker_count} workers" if self.worker_count else "local runner"
@@ -108,7 +108,7 @@ def run_load(plan: LoadPlan, *, progress: Callable[[str], None],
     user_class = traced_class(load_user_class(plan.locustfile, plan.user_class), plan.propagate)
     recorder = Recorder()
     env = Environment(user_classes=[user_class], host=plan.host, events=events, stop_timeout=plan.stop_timeout)
-    workers: list[subprocess.Popen[bytes]] = []
+    workers: list[Any] = []  # obsconf.stack.process.ManagedProcess of each local worker
     finals: dict[str, bool] = {}
 
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
@@ -157,7 +157,7 @@ def run_load(plan: LoadPlan, *, progress: Callable[[str], None],
         gevent.sleep(max(0.0, plan.seconds - (time.monotonic() - began)))
         runner.stop()
         if plan.worker_count:
-            _wait_for_finals(ids, finals, workers)
+            _wait_for_finals(ids, finals)
         if script is not None:
             script.join(timeout=60)
         ended_ns = time.time_ns()
@@ -193,21 +193,18 @@ def worker_argv(plan: LoadPlan, master_host: str, master_port: int) -> list[str]
     return argv + ([] if plan.propagate else ["--no-traceparent"])
 
 
-def _start_workers(plan: LoadPlan, port: int) -> list[subprocess.Popen[bytes]]:
-    from obsconf.ports import LOOPBACK
+def _start_workers(plan: LoadPlan, port: int) -> list[Any]:
+    """Start the local workers as managed children (their own process group, killed with the session)."""
+    import tempfile
 
+    from obsconf.ports import LOOPBACK
+    from obsconf.stack.process import ManagedProcess
+
+    log_dir = plan.log_dir or Path(tempfile.mkdtemp(prefix="obsconf-locust-"))
     out = []
     for i in range(plan.workers):
-        log = None
-        if plan.log_dir is not None:
-            plan.log_dir.mkdir(parents=True, exist_ok=True)
-            log = open(plan.log_dir / f"locust-worker-{i}.log", "wb")  # noqa: SIM115 - the child owns it
-        try:
-            out.append(subprocess.Popen(worker_argv(plan, LOOPBACK, port), stdout=log or subprocess.DEVNULL,
-                                        stderr=subprocess.STDOUT, start_new_session=True))
-        finally:
-            if log is not None:
-                log.close()
+        out.append(ManagedProcess(f"Locust worker {i}", worker_argv(plan, LOOPBACK, port),
+                                  log_path=log_dir / f"locust-worker-{i}.log", registry=plan.registry).start())
     return out
 
 
@@ -221,13 +218,13 @@ def _tail(plan: LoadPlan) -> str:
     return "\n".join(tails)
 
 
-def _wait_for_workers(runner: Any, plan: LoadPlan, workers: list[subprocess.Popen[bytes]]) -> list[str]:
+def _wait_for_workers(runner: Any, plan: LoadPlan, workers: list[Any]) -> list[str]:
     import gevent
 
     wait_s = WORKER_TIMEOUT_S * (5 if plan.remote_workers else 1)  # a person starts remote workers by hand
     deadline = time.monotonic() + wait_s
     while len(runner.clients.ready) < plan.worker_count:
-        dead = [w for w in workers if w.poll() is not None]
+        dead = [w for w in workers if not w.running()]
         if dead or time.monotonic() > deadline:
             why = f"{len(dead)} exited" if dead else f"only {len(runner.clients.ready)} connected"
             raise ObsconfError(f"the Locust workers did not connect to the master within {wait_s:g} s "
@@ -236,7 +233,7 @@ def _wait_for_workers(runner: Any, plan: LoadPlan, workers: list[subprocess.Pope
     return [c.id for c in runner.clients.ready]
 
 
-def _wait_for_finals(ids: list[str], finals: dict[str, bool], workers: list[subprocess.Popen[bytes]]) -> None:
+def _wait_for_finals(ids: list[str], finals: dict[str, bool]) -> None:
     """Each worker reports every 3 s; the first report after its users stopped holds its last records."""
     import gevent
 
@@ -250,18 +247,11 @@ def _wait_for_finals(ids: list[str], finals: dict[str, bool], workers: list[subp
         gevent.sleep(0.2)
 
 
-def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+def _stop_workers(workers: list[Any]) -> None:
     """Every local worker's final report is in by now (or the run failed): a worker still waiting out its
     stop_timeout before it reads the quit message is ended with SIGTERM."""
     for w in workers:
-        if w.poll() is None:
-            w.terminate()
-    for w in workers:
-        try:
-            w.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            w.kill()
-            w.wait(timeout=5)
+        w.stop(timeout=5.0)
 
 
 @dataclass(frozen=True)
@@ -276,7 +266,8 @@ class LoadOptions:
     remote_workers: int = 0
     master_port: int = 0
 
-    def plan(self, spec: Any, host: str, *, propagate: bool, log_dir: Path | None = None) -> LoadPlan:
+    def plan(self, spec: Any, host: str, *, propagate: bool, log_dir: Path | None = None,
+             registry: Path | None = None) -> LoadPlan:
         """The plan for one contract's ``load`` section (a :class:`obsconf.contract.model.LoadSpec`)."""
         from obsconf.workload import ensure_loopback
 
@@ -285,4 +276,4 @@ class LoadOptions:
                         users=self.users or spec.users, spawn_rate=self.spawn_rate or spec.spawn_rate,
                         seconds=self.seconds or spec.seconds, workers=self.workers,
                         remote_workers=self.remote_workers, master_port=self.master_port, propagate=propagate,
-                        log_dir=log_dir)
+                        log_dir=log_dir, registry=registry)
