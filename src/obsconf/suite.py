@@ -282,13 +282,13 @@ def _load_cases(c: Contract) -> list[Case]:
                                 always_sample_errors=got.always_sample_errors, query=got.queries.get("counter", ""),
                                 recorded=len(got.run.records), locust_total=got.run.stats["total"]["num_requests"])
 
-    signals = ", ".join(x for x, on in (("server spans", acc.spans), ("access-log lines", acc.access_log)) if on)
+    signals = [f"the increase of {acc.counter.name}"] + [x for x, on in (
+        ("the server spans", acc.spans), ("the access-log lines", acc.access_log)) if on]
     cases = [
         Case(c, "load", "requests", "load.requests", requests,
-             f"every request of Locust's {load.user_class} gets the answer it expects under load"),
+             f"(--obsconf-load locust) every request of Locust's {load.user_class} gets the answer it expects"),
         Case(c, "load", "accounting", "load.accounting", accounting,
-             f"per route and status class, the requests sent equal the increase of {acc.counter.name}"
-             + (f" and the {signals}" if signals else "")),
+             f"(--obsconf-load locust) per route and status class, the requests sent, {', '.join(signals)} agree"),
     ]
     if acc.histogram is not None:
         hist = acc.histogram
@@ -300,7 +300,7 @@ def _load_cases(c: Contract) -> list[Case]:
                                          query=got.queries.get("histogram_count", ""))
 
         cases.append(Case(c, "load", "histogram_count", "load.histogram", histogram,
-                          f"{hist.name}_count increases exactly as {acc.counter.name} under load"))
+                          f"(--obsconf-load locust) {hist.name}_count increases exactly as {acc.counter.name}"))
     if load.slos is not None:
         slos = load.slos
         for name in ("availability", "error_rate", "p95_ms"):
@@ -313,8 +313,8 @@ def _load_cases(c: Contract) -> list[Case]:
                 return check_load_slo(measure, where=slos.loc, query=got.queries.get("counter", ""))
 
             cases.append(Case(c, "load", f"slo_{name}", "load.slos", slo,
-                              f"under load, {name} meets {getattr(slos, name):g} by Locust's numbers and by the "
-                              "service's telemetry, and the two agree"))
+                              f"(--obsconf-load locust) {name} meets {getattr(slos, name):g} by Locust's numbers "
+                              "and by the service's telemetry, and the two agree"))
     return cases
 
 

@@ -33,11 +33,12 @@ from obsconf.checks.accounting import (
     tally_spans,
 )
 from obsconf.checks.load_slos import SloMeasure, measure_slos
-from obsconf.collect import Collected, logged_trace_ids, poll, read_console, read_store, read_traces
+from obsconf.collect import Collected, logged_trace_ids, poll, read_store, read_traces
 from obsconf.contract.model import AccountingSpec, Contract, EmitStep
 from obsconf.errors import ObsconfError
 from obsconf.load.runner import LoadPlan, LoadRun, run_load
 from obsconf.model import LogRecord, Span
+from obsconf.readers.console import console_records
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
@@ -176,11 +177,12 @@ def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, ja
     mark = time.monotonic()
     window_end = run.ended_ns + 2_000_000_000
     if target.stdout_path is not None:
-        got.console = read_console(target, console_mark, [], timeout=2.0)
         got.queries["console"] = f"stdout of the service ({target.stdout_path})"
         if "console" in sources:
-            got.console = list(poll(lambda: read_console(target, console_mark, [], timeout=0.1), logs_done,
+            got.console = list(poll(lambda: console_records(target.stdout_since(console_mark)), logs_done,
                                     timeout=timeout, interval=0.5, progress=len, quiet=SETTLE_S))
+        else:
+            got.console = console_records(target.stdout_since(console_mark))
     if logs_spec is not None and "loki" in sources:
         query = selector(logs_spec.stream, None, logs.dialect)
         got.logs = list(poll(lambda: logs.window(query, run.started_ns, window_end), logs_done, timeout=timeout,

@@ -74,9 +74,8 @@ class LoadRun:
 
 def stats_summary(stats: Any) -> dict[str, Any]:
     """Locust's ``RequestStats`` as plain data: one entry per (method, name), the total and the errors."""
-    entries = [e.to_dict() for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method))]
-    for entry, raw in zip(entries, sorted(stats.entries.values(), key=lambda e: (e.name, e.method)), strict=True):
-        entry["p95_ms"] = raw.get_response_time_percentile(0.95)
+    entries = [{**e.to_dict(), "p95_ms": e.get_response_time_percentile(0.95)}
+               for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method))]
     total = stats.total.to_dict()
     total["p95_ms"] = stats.total.get_response_time_percentile(0.95)
     errors = [{"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
