@@ -231,20 +231,25 @@ SMALL_SPAN_QUEUE = 4
 
 
 def _span_queue_small(prof: Any) -> None:
-    # the batch processor rebuilt with a tiny queue: under load, spans that find it full are dropped silently
+    # the reference's batch processor shrunk in place (so whatever holds it, the provider or a cheaper
+    # server-span path, uses the small queue): under load, spans that find it full are dropped silently
+    from collections import deque
+
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider, exporter = prof.tel.provider, prof.tel.exporter
-    if provider is None or exporter is None:
+    provider = prof.tel.provider
+    if provider is None or prof.tel.exporter is None:
         raise ValueError("span-queue-small needs tracing with an OTLP exporter (OBSCONF_OTLP_HTTP_URL)")
-    multi = provider._active_span_processor  # the SDK keeps its processors here; there is no public setter
-    old = [p for p in multi._span_processors if isinstance(p, BatchSpanProcessor)]
-    if not old:
+    # the SDK keeps its processors here (no public accessor); a tail-sampling processor wraps the batch one
+    processors = provider._active_span_processor._span_processors
+    batch = [p for p in (*processors, *(getattr(p, "downstream", None) for p in processors))
+             if isinstance(p, BatchSpanProcessor)]
+    if not batch:
         raise ValueError("span-queue-small: the reference's batch span processor was not found")
-    small = BatchSpanProcessor(exporter, max_queue_size=SMALL_SPAN_QUEUE, max_export_batch_size=SMALL_SPAN_QUEUE,
-                               schedule_delay_millis=500)
-    # the old processor is left idle, not shut down: its shutdown would shut the shared exporter too
-    multi._span_processors = tuple(small if p in old else p for p in multi._span_processors)
+    for bsp in batch:
+        inner = bsp._batch_processor  # the SDK's shared batching core: queue and limits
+        inner._max_queue_size = inner._max_export_batch_size = SMALL_SPAN_QUEUE
+        inner._queue = deque(inner._queue, maxlen=SMALL_SPAN_QUEUE)
 
 
 #: the broken access log keeps one line in this many

@@ -167,7 +167,7 @@ def test_access_log_keeps_one_line_in_two(serve: Any) -> None:
     assert len([r for r in s.lines if r.get("message") == "request completed"]) == 2
 
 
-def test_span_queue_small_replaces_the_batch_processor() -> None:
+def test_span_queue_small_shrinks_the_batch_processor() -> None:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from tests.broken_target.breaks import SMALL_SPAN_QUEUE
@@ -176,8 +176,9 @@ def test_span_queue_small_replaces_the_batch_processor() -> None:
     app = create_app("aurum", ReferenceConfig.for_tests("aurum", otlp_http_url="http://127.0.0.1:9"))
     apply_breaks(app, ["span-queue-small"])
     processors = app.state.profile.tel.provider._active_span_processor._span_processors
-    queues = [p._batch_processor._max_queue_size for p in processors if isinstance(p, BatchSpanProcessor)]
-    assert queues == [SMALL_SPAN_QUEUE]
+    queues = [(p._batch_processor._max_queue_size, p._batch_processor._queue.maxlen) for p in processors
+              if isinstance(p, BatchSpanProcessor)]
+    assert queues == [(SMALL_SPAN_QUEUE, SMALL_SPAN_QUEUE)]
     app.state.profile.tel.provider.shutdown()
 
 
