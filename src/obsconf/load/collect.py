@@ -131,7 +131,9 @@ def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, ja
     console_mark = target.stdout_size()
     prometheus.wait_for_target_up(job, timeout=15)
     reader = _Reader(prometheus, accounting, job)
-    _wait_for_scrape(prometheus, job, time.time(), timeout=15)
+    # a scrape after this instant holds every request made before it (the start-up probe, say); the wait
+    # ends at that scrape (60 s allows a user's Prometheus a slow scrape interval)
+    _wait_for_scrape(prometheus, job, time.time(), timeout=60)
     before = reader.read()
 
     def workload() -> list[Any]:
@@ -158,7 +160,8 @@ def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, ja
         return round(sum(v for labels, v in counter_deltas(before["counter"], values["counter"])
                          if labels.get(accounting.counter.route_label) not in exclude))
 
-    _wait_for_scrape(prometheus, job, run.ended_ns / 1e9, timeout=15)
+    # the service counts a request once it has answered it: half a second after the last answer, it has
+    _wait_for_scrape(prometheus, job, run.ended_ns / 1e9 + 0.5, timeout=60)
     after = poll(reader.read, lambda v: counted(v) == answered, timeout=timeout, interval=0.5,
                  progress=counted, quiet=SETTLE_S)
     timings["counter"] = time.monotonic() - mark
