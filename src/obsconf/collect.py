@@ -60,6 +60,7 @@ class Collected:
     queries: dict[str, str] = field(default_factory=dict)  # what was asked of each backend
     links: dict[str, str] = field(default_factory=dict)  # where to see it in each backend's UI
     timings: dict[str, float] = field(default_factory=dict)
+    scripted: int | None = None  # under load: the first ``scripted`` exchanges are the contract's workload
 
     @property
     def spans(self) -> list[Span]:
@@ -68,6 +69,28 @@ class Collected:
     def sent_trace_ids(self) -> list[str]:
         """The trace ids the workload's requests carried (in request order)."""
         return [x.trace_id for x in self.exchanges if x.trace_id]
+
+    def workload_exchanges(self) -> list[HttpExchange]:
+        """The exchanges of the contract's own workload steps, in step order (under load, the load's
+        requests follow them in :attr:`exchanges`)."""
+        return self.exchanges if self.scripted is None else self.exchanges[: self.scripted]
+
+    def delivery_records(self) -> dict[str, list[LogRecord]]:
+        """What the delivery check counts per sink. Under load only the lines of the workload's own emit
+        requests, found by trace id: a load's emits number their lines from 0 too."""
+        sinks = {"loki": self.logs, "pocketbase": self.store_records}
+        spec = self.contract.logs
+        if self.scripted is None or spec is None:
+            return sinks
+        from obsconf.workload import expand_steps
+
+        steps = expand_steps(self.contract.workload)
+        emits = {x.trace_id for step, x in zip(steps, self.workload_exchanges(), strict=False)
+                 if isinstance(step, EmitStep) and x.trace_id}
+        fields = {"loki": spec.correlation.trace_id_field if spec.correlation else None,
+                  "pocketbase": spec.store.trace_id_field if spec.store else None}
+        return {sink: [r for r in records if get_field(r.fields, fields[sink]) in emits] if fields[sink] and emits
+                else records for sink, records in sinks.items()}
 
     def every_sink(self) -> list[LogRecord]:
         """Every log record read from any sink: where a secret must never appear."""

@@ -58,8 +58,11 @@ class ContractFile(pytest.File):
     """A contract YAML file; its items are the contract's cases."""
 
     def collect(self) -> Iterator[CaseItem]:
-        contract = runtime_of(self.config).contract(self.path)
+        runtime = runtime_of(self.config)
+        contract = runtime.contract(self.path)
         for case in build_cases(contract):
+            if case.section == "load" and getattr(runtime, "load", None) is None:
+                continue  # the load cases need the load: --obsconf-load locust
             item = CaseItem.from_parent(self, name=case.id, case=case)
             item.add_marker(pytest.mark.obsconf(contract=contract.id, section=case.section))
             if case.section == "faults":

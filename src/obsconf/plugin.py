@@ -66,6 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("obsconf_report_dir", "default for --obsconf-report-dir", default="reports")
     for suffix, _key, help_text in _EXTERNAL_OPTIONS:
         group.addoption(f"--obsconf-{suffix}", default=None, help=help_text)
+    _add_load_options(parser, group)
     group.addoption("--obsconf-images", choices=IMAGE_SOURCES, default=None,
                     help="container stack: auto (local obsconf images if built, else official), local, official "
                          "(env OBSCONF_IMAGES)")
@@ -78,6 +79,82 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Prometheus release the stack and the promtool checks run: 3.16 (default) or 2.42 "
                          f"(Debian's, the fallback). Env {ENV_PROMETHEUS_VERSION}, ini obsconf_prometheus_version.")
     parser.addini("obsconf_prometheus_version", "default for --obsconf-prometheus-version", default="")
+
+
+#: the load options: (option suffix, ini name, type, help)
+_LOAD_OPTIONS = (
+    ("users", "obsconf_load_users", int, "Locust users (default: the contract's load.users)"),
+    ("spawn-rate", "obsconf_load_spawn_rate", float, "users started per second (default: load.spawn_rate)"),
+    ("seconds", "obsconf_load_seconds", float, "how long the load runs (default: load.seconds)"),
+    ("workers", "obsconf_load_workers", int, "run Locust distributed: a master in pytest and N worker processes "
+                                             "on 127.0.0.1 (default 0: one local runner)"),
+    ("remote-workers", "obsconf_load_remote_workers", int, "also wait for N workers started by hand, e.g. on other "
+                                                           "machines through an SSH tunnel (python -m "
+                                                           "obsconf.load.worker ...)"),
+    ("master-port", "obsconf_load_master_port", int, "the Locust master's port on 127.0.0.1 (default: a free one)"),
+)
+LOAD_MODES = ("off", "locust")
+
+
+def _add_load_options(parser: pytest.Parser, group: Any) -> None:
+    group.addoption("--obsconf-load", choices=LOAD_MODES, default=None,
+                    help="locust: each contract's Locust user class (its 'load' section) drives the service, every "
+                         "case reads what that load produced, and the signals are accounted per route "
+                         "(ini obsconf_load, default off)")
+    parser.addini("obsconf_load", "default for --obsconf-load", default="off")
+    for suffix, ini, kind, help_text in _LOAD_OPTIONS:
+        group.addoption(f"--obsconf-load-{suffix}", type=kind, default=None, metavar="N", help=help_text)
+        parser.addini(ini, f"default for --obsconf-load-{suffix}", default="")
+
+
+def _load_value(config: pytest.Config, suffix: str, ini: str, kind: type) -> Any:
+    value = config.getoption(f"--obsconf-load-{suffix}")
+    if value is None and str(config.getini(ini)).strip():
+        try:
+            value = kind(str(config.getini(ini)).strip())
+        except ValueError:
+            raise pytest.UsageError(f"ini {ini} = {config.getini(ini)!r} is not a number") from None
+    if value is not None and value < 0:
+        raise pytest.UsageError(f"--obsconf-load-{suffix} {value} must not be negative")
+    return value
+
+
+def _load_mode(config: pytest.Config) -> str:
+    mode = config.getoption("--obsconf-load") or str(config.getini("obsconf_load")).strip() or "off"
+    if mode not in LOAD_MODES:
+        raise pytest.UsageError(f"ini obsconf_load = {mode!r}: use one of {', '.join(LOAD_MODES)}")
+    return mode
+
+
+def load_options(config: pytest.Config) -> Any:
+    """The session's :class:`obsconf.load.runner.LoadOptions`, or None without ``--obsconf-load locust``."""
+    values = {suffix: _load_value(config, suffix, ini, kind) for suffix, ini, kind, _ in _LOAD_OPTIONS}
+    if _load_mode(config) != "locust":
+        given = [f"--obsconf-load-{k}" for k, v in values.items() if v is not None]
+        if given:
+            raise pytest.UsageError(f"{', '.join(given)} set(s) the load, which runs only with --obsconf-load locust: "
+                                    "add it")
+        return None
+    from obsconf.load.runner import LoadOptions
+
+    return LoadOptions(users=values["users"] or None, spawn_rate=values["spawn-rate"] or None,
+                       seconds=values["seconds"] or None, workers=values["workers"] or 0,
+                       remote_workers=values["remote-workers"] or 0, master_port=values["master-port"] or 0)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    # Locust patches the process with gevent when imported: before any conftest imports requests
+    ns = early_config.known_args_namespace
+    mode = getattr(ns, "obsconf_load", None) or str(early_config.getini("obsconf_load")).strip()
+    if mode == "locust":
+        from obsconf.errors import UsageError
+        from obsconf.load import prepare
+
+        try:
+            prepare()
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,16 +171,26 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "starts) exclude each other: give one")
     from obsconf.runtime import SessionRuntime
 
+    load = load_options(config)
+    if load is not None:
+        from obsconf.load import prepare
+
+        prepare()  # already done before the conftests loaded; a no-op then
     try:
         settings = settings_from_config(config)
     except ObsconfError as exc:  # a bad OBSCONF_* value: one line naming it, no traceback
         raise pytest.UsageError(str(exc)) from None
     runtime = SessionRuntime(settings, target_url=config.getoption("--obsconf-target"),
                              target_cmd=config.getoption("--obsconf-target-cmd"), report_dir=report_dir(config),
-                             progress=_progress(config))
+                             progress=_progress(config), load=load)
     config.stash[RUNTIME] = runtime
     config.stash[_COLLECTED] = set()
     config.pluginmanager.register(RunSummary(config), "obsconf-run-summary")
+    if load is not None:
+        from obsconf.load.report import LoadReport
+
+        config.pluginmanager.register(LoadReport(config, runtime, report_dir(config), _progress(config)),
+                                      "obsconf-load-report")
     # a malformed contract named on the command line is a usage error (exit 4, one line) before collection
     from obsconf.errors import ContractError
 
@@ -323,7 +410,8 @@ def toxiproxy(obsconf_stack: Stack) -> ToxiproxyClient:
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     target = config.getoption("--obsconf-target") or config.getoption("--obsconf-target-cmd")
     if target or config.getoption("--obsconf-stack") or config.getoption("--obsconf-contract"):
-        return [f"obsconf: stack={_stack_mode(config)} target={target or 'from each contract'}"]
+        load = "" if _load_mode(config) == "off" else " load=locust"
+        return [f"obsconf: stack={_stack_mode(config)} target={target or 'from each contract'}{load}"]
     return None
 
 

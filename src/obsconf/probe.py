@@ -40,12 +40,43 @@ class LiveProbe:
         self._health: list[HttpExchange] | None = None
         self._scraped = False
         self.fault_results: list[Any] = []  # obsconf.faults.runner.FaultRun of each scenario run
+        self.load_result: Any = None  # obsconf.load.collect.LoadResult, under --obsconf-load locust
 
     def collected(self) -> Collected:
         if self._collected is None:
-            self._collected = collect(self.contract, self.target, jaeger=self.jaeger, logs=self.logs,
-                                      pocketbase=self.pocketbase, auth=self.target.auth_headers)
+            options = getattr(self.runtime, "load", None)
+            if options is not None and self.contract.load is not None:
+                self._collected = self._collect_under_load(options)
+            else:
+                self._collected = collect(self.contract, self.target, jaeger=self.jaeger, logs=self.logs,
+                                          pocketbase=self.pocketbase, auth=self.target.auth_headers)
         return self._collected
+
+    def _collect_under_load(self, options: Any) -> Collected:
+        """The contract's Locust load is the workload: every case reads what it produced."""
+        from obsconf.load.collect import collect_under_load
+        from obsconf.load.report import write_locust_html
+        from obsconf.target import sample_rate
+
+        runtime = self.runtime
+        auth = self.contract.service.auth
+        plan = options.plan(self.contract.load, self.target.base_url, propagate=sample_rate(self.contract) >= 1.0,
+                            log_dir=runtime.report_dir / "services" / f"{self.contract.id}-locust",
+                            registry=runtime.settings.run_dir, auth_paths=auth.paths if auth else (),
+                            auth_token=self.target.token)
+        got, self.load_result = collect_under_load(
+            self.contract, self.target, plan, jaeger=self.jaeger, logs=self.logs, prometheus=self.prometheus,
+            pocketbase=self.pocketbase, progress=lambda line: runtime.progress(f"{self.contract.name}: {line}"),
+            run_id=runtime.run_id, auth=self.target.auth_headers)
+        self.load_result.html_path = str(write_locust_html(self.load_result, runtime.report_dir))
+        return got
+
+    def load(self) -> Any:
+        """What the contract's load produced (the accounting, the SLOs); runs it on first use."""
+        if getattr(self.runtime, "load", None) is None or self.contract.load is None:
+            raise UsageError(f"{self.contract.name}: the load cases need --obsconf-load locust and a 'load' section")
+        self.collected()
+        return self.load_result
 
     def trace_url(self) -> str:
         """Jaeger's trace page as a template: the checks fill in ``{trace_id}``."""

@@ -33,8 +33,9 @@ class SessionRuntime:
     """The stack, targets and probes of one session; everything it started is stopped by :meth:`close`."""
 
     def __init__(self, settings: Settings, *, target_url: str | None, target_cmd: str | None, report_dir: Path,
-                 progress: Callable[[str], None]) -> None:
+                 progress: Callable[[str], None], load: Any = None) -> None:
         self.settings = settings
+        self.load = load  # obsconf.load.runner.LoadOptions under --obsconf-load locust, else None
         self.target_url = target_url
         self.target_cmd = target_cmd
         self.report_dir = report_dir
@@ -63,6 +64,12 @@ class SessionRuntime:
             raise UsageError(f"{option} names one service, but cases of {len(unique)} contracts are selected "
                              f"({', '.join(c.name for c in unique)}); select one with --obsconf-contract or -k")
         self.selected = unique
+        if self.load is not None:
+            without = [c.name for c in unique if c.load is None]
+            if without:
+                raise UsageError(f"--obsconf-load locust runs each contract's 'load' section, but {', '.join(without)} "
+                                 "has none: add one (load: {locustfile, user_class, accounting}) or select "
+                                 "contracts that have one")
 
     # ---- the stack -------------------------------------------------------------------------------------
     def stack(self) -> Any:
@@ -135,6 +142,10 @@ class SessionRuntime:
                 prometheus=PrometheusReader(e.prometheus_url, log_file=log_file_of(stack, "prometheus")),
                 pocketbase=stack.pocketbase(), toxiproxy=stack.toxiproxy)
         return self._probes[key]
+
+    def load_results(self) -> list[Any]:
+        """Every contract load run this session (for ``reports/load.{json,md}``)."""
+        return [probe.load_result for probe in self._probes.values() if probe.load_result is not None]
 
     def fault_results(self) -> list[Any]:
         """Every fault scenario run this session (for ``reports/faults.{json,md}``)."""

@@ -15,12 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from obsconf.checks.accounting import check_accounting, check_histogram_count
 from obsconf.checks.alerts import check_alert_rules
 from obsconf.checks.auth import check_auth
 from obsconf.checks.correlation import check_correlation, check_response_header
 from obsconf.checks.dependencies import check_dependency_traffic, check_fault_reached
 from obsconf.checks.health import check_health
 from obsconf.checks.http import check_expected_status
+from obsconf.checks.load_slos import check_load_slo
+from obsconf.checks.loadrun import check_load_requests
 from obsconf.checks.logs import (
     check_log_delivery,
     check_log_events,
@@ -51,6 +54,7 @@ class Probe(Protocol):
     def rules_text(self) -> str: ...
     def trace_url(self) -> str: ...  # a template with {trace_id}, e.g. "<jaeger>/trace/{trace_id}"
     def auth(self) -> list[AuthExchange]: ...  # each protected endpoint without, with a wrong and the right token
+    def load(self) -> Any: ...  # obsconf.load.collect.LoadResult (under --obsconf-load locust)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def _workload_cases(c: Contract) -> list[Case]:
     if not c.workload:
         return []
     return [Case(c, "workload", "expected_status", "http.status",
-                 lambda p: check_expected_status(c.workload, p.collected().exchanges),
+                 lambda p: check_expected_status(c.workload, p.collected().workload_exchanges()),
                  "every workload request answers with its expected status")]
 
 
@@ -152,8 +156,7 @@ def _logs_cases(c: Contract) -> list[Case]:
 
         def run_delivery(p: Probe) -> list[Finding]:
             got = p.collected()
-            sinks = {"loki": got.logs, "pocketbase": got.store_records}
-            return check_log_delivery(delivery, sinks, emitted, queries=got.queries, links=got.links)
+            return check_log_delivery(delivery, got.delivery_records(), emitted, queries=got.queries, links=got.links)
 
         cases.append(Case(c, "logs", "delivery", "logs.delivery", run_delivery,
                           f"every emitted line arrives exactly once in {', '.join(delivery.sinks)}"))
@@ -272,10 +275,63 @@ def _fault_cases(c: Contract) -> list[Case]:
             for f in c.faults]
 
 
+def _load_cases(c: Contract) -> list[Case]:
+    """Cases of the ``load`` section; collected only under ``--obsconf-load locust`` (see nodes.py)."""
+    load = c.load
+    if load is None or load.accounting is None:
+        return []
+    acc = load.accounting
+
+    def requests(p: Probe) -> list[Finding]:
+        got = p.load()
+        return check_load_requests(got.run.stats, got.run.exceptions, where=load.loc, user_class=load.user_class)
+
+    def accounting(p: Probe) -> list[Finding]:
+        got = p.load()
+        return check_accounting(acc, got.rows, sample_rate=got.sample_rate,
+                                always_sample_errors=got.always_sample_errors, query=got.queries.get("counter", ""),
+                                recorded=len(got.run.records), locust_total=got.run.stats["total"]["num_requests"])
+
+    signals = [f"the increase of {acc.counter.name}"] + [x for x, on in (
+        ("the server spans", acc.spans), ("the access-log lines", acc.access_log)) if on]
+    cases = [
+        Case(c, "load", "requests", "load.requests", requests,
+             f"(--obsconf-load locust) every request of Locust's {load.user_class} gets the answer it expects"),
+        Case(c, "load", "accounting", "load.accounting", accounting,
+             f"(--obsconf-load locust) per route and status class, the requests sent, {', '.join(signals)} agree"),
+    ]
+    if acc.histogram is not None:
+        hist = acc.histogram
+
+        def histogram(p: Probe) -> list[Finding]:
+            got = p.load()
+            counter, counts = got.histogram
+            return check_histogram_count(hist.name, counter, counts, where=hist.loc,
+                                         query=got.queries.get("histogram_count", ""))
+
+        cases.append(Case(c, "load", "histogram_count", "load.histogram", histogram,
+                          f"(--obsconf-load locust) {hist.name}_count increases exactly as {acc.counter.name}"))
+    if load.slos is not None:
+        slos = load.slos
+        for name in ("availability", "error_rate", "p95_ms"):
+            if getattr(slos, name) is None:
+                continue
+
+            def slo(p: Probe, name: str = name) -> list[Finding]:
+                got = p.load()
+                measure = next(m for m in got.slos if m.name == name)
+                return check_load_slo(measure, where=slos.loc, query=got.queries.get("counter", ""))
+
+            cases.append(Case(c, "load", f"slo_{name}", "load.slos", slo,
+                              f"(--obsconf-load locust) {name} meets {getattr(slos, name):g} by Locust's numbers "
+                              "and by the service's telemetry, and the two agree"))
+    return cases
+
+
 #: One builder per contract section, in the order the cases run.
 SECTION_BUILDERS: tuple[Callable[[Contract], list[Case]], ...] = (
     _service_cases, _auth_cases, _workload_cases, _logs_cases, _spans_cases, _metrics_cases, _retries_cases, _health_cases,
-    _alerts_cases, _slo_cases, _fault_cases,
+    _alerts_cases, _slo_cases, _fault_cases, _load_cases,
 )
 
 

@@ -40,6 +40,11 @@ CHECK_KINDS: tuple[str, ...] = (
     "budgets",
     "faults",
     "auth",
+    "load",
+    "load.requests",
+    "load.accounting",
+    "load.histogram",
+    "load.slos",
 )
 
 #: Fault modes a contract may inject on a dependency (``retries[].fault.mode``, ``faults[].mode``), with what

@@ -70,6 +70,16 @@ class LogReader:
             records = self._logsql(query, start_ns, end_ns, limit)
         return sorted(records, key=lambda r: r.timestamp_ns)
 
+    def window(self, query: str, start_ns: int, end_ns: int, *, limit: int = 5000) -> list[LogRecord]:
+        """Every line of ``query`` in [start, end]: a slice that returns ``limit`` lines is split in two until
+        none does (a load writes more lines than one answer holds)."""
+        records = self.query_range(query, start_ns, end_ns, limit=limit)
+        if len(records) >= limit and end_ns - start_ns > 1_000_000:
+            middle = (start_ns + end_ns) // 2
+            return self.window(query, start_ns, middle, limit=limit) + self.window(query, middle + 1, end_ns,
+                                                                                    limit=limit)
+        return records
+
     def _logql(self, query: str, start_ns: int, end_ns: int, limit: int) -> list[LogRecord]:
         with answering("the log store (Loki)", f"{self.url}/loki/api/v1/query_range", self.log_file):
             resp = self._session.get(f"{self.url}/loki/api/v1/query_range", timeout=self.timeout, params={
