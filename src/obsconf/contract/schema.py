@@ -12,6 +12,9 @@ from typing import Any
 from obsconf.contract.kinds import CHECK_KINDS, DELIVERY_SINKS, FAULT_MODES
 from obsconf.contract.model import DEPENDENCY_BACKENDS, VALUE_TYPES
 
+#: The file name of the committed copy of the schema; every shipped contract's first line points at it.
+SCHEMA_FILE = "contract.schema.json"
+
 _STR = {"type": "string", "minLength": 1}
 _STR_LIST = {"type": "array", "items": _STR}
 _NUM = {"type": "number"}
