@@ -81,6 +81,35 @@ def bootstrap_median_ci(
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """The median of per-block values (ratios, differences, bare-request units) with its bootstrap CI."""
+
+    n: int
+    median: float
+    ci_low: float
+    ci_high: float
+    confidence: float = DEFAULT_CONFIDENCE
+
+    @property
+    def half_width(self) -> float:
+        """Half the CI's width: changes smaller than this cannot be told from this run's noise."""
+        return (self.ci_high - self.ci_low) / 2.0
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"n": self.n, "median": self.median, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                "confidence": self.confidence, "half_width": self.half_width}
+
+
+def estimate(values: Sequence[float], *, confidence: float = DEFAULT_CONFIDENCE) -> Estimate:
+    """:class:`Estimate` of ``values`` (one per block of rounds); raises ``ValueError`` when empty."""
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        raise ValueError("estimate() of an empty sample: no complete block of rounds")
+    lo, hi = bootstrap_median_ci(arr, confidence=confidence)
+    return Estimate(n=int(arr.size), median=float(np.median(arr)), ci_low=lo, ci_high=hi, confidence=confidence)
+
+
+@dataclass(frozen=True)
 class PairedComparison:
     """A (treatment) against B (control), paired round by round.
 
@@ -187,6 +216,15 @@ class RatioChange:
     ci_low_pct: float
     ci_high_pct: float
     confidence: float
+
+    @property
+    def half_width_pct(self) -> float:
+        return (self.ci_high_pct - self.ci_low_pct) / 2.0
+
+    def to_dict(self) -> dict[str, float]:
+        return {"new_median": self.new_median, "baseline_median": self.baseline_median,
+                "change_pct": self.change_pct, "ci_low_pct": self.ci_low_pct, "ci_high_pct": self.ci_high_pct,
+                "half_width_pct": self.half_width_pct, "confidence": self.confidence}
 
 
 def ratio_change(
