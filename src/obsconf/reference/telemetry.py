@@ -9,7 +9,9 @@ deadline.
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,6 +36,25 @@ from obsconf.reference.redact import Redactor
 from obsconf.reference.sampling import IntelligentSampler, TailKeepProcessor
 from obsconf.reference.shipping import BatchShipper, LokiShipper, LokiSink
 from obsconf.reference.spancopy import copy_span
+
+
+#: How long a background thread (span export, log shipping) may keep the GIL while the event loop waits
+#: for it. Python's default, 5 ms, let a span batch being encoded stall every request that arrived meanwhile.
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+def tune_process() -> None:
+    """Process-wide runtime settings for a service process; call once, after the app is built.
+
+    * ``gc.freeze()``: the start-up heap (modules, the app, the SDK) moves to the permanent generation,
+      so a full collection no longer walks it. Unfrozen, a full collection took 50-100 ms here, the
+      largest stall of the tail.
+    * ``sys.setswitchinterval``: a background thread yields the GIL to a waiting event loop within
+      :data:`GIL_SWITCH_INTERVAL_S` instead of 5 ms.
+    """
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
 class NullMetric:
