@@ -185,3 +185,13 @@ def test_other_schema_version_is_named(tmp_path: Path, capsys: Any) -> None:
 def test_saturated_rounds_are_noted() -> None:
     doc = make_report([b + 10 for b in B], B, throughput=500.0)
     assert any("saturated" in n for n in gate.evaluate(doc).notes)
+
+
+def test_a_baseline_alone_checks_the_regression_only() -> None:
+    baseline = baseline_doc(make_report([b * 1.10 for b in B], B, bare=BARE))
+    costly = make_report([b * 1.11 + 0.8 * z for b, z in zip(B, BARE, strict=True)], B, bare=BARE)
+    from obsconf.overhead.schema import validate_baseline
+
+    ratios = [blk["cpu_ratio"] for blk in validate_baseline(baseline, "b")["blocks"]]
+    result = gate.evaluate(costly, baseline=ratios, max_regression_pct=100)
+    assert [c.name for c in result.checks] == ["regression of the A/B CPU ratio vs baseline"]

@@ -20,7 +20,7 @@ Limits, each on the variant ``--variant`` (default A, the instrumented service) 
 * with ``--baseline OLD`` (a baseline of ratios, or an older report), ``--max-regression-pct``: how much
   the A/B CPU ratio may grow from the baseline to this run.
 
-With no limit given, the gate applies the report's goals (``--max-overhead-ratio 0.4 --max-p99-ratio
+With no limit and no baseline given, the gate applies the report's goals (``--max-overhead-ratio 0.4 --max-p99-ratio
 1.5``; ``--max-overhead-us 100`` for a report without the bare calibration). ``--variant burn`` judges
 the run's burn variant instead of A: the same run then proves that the gate catches an injected change.
 """
@@ -148,7 +148,8 @@ def evaluate(
                                    f"{', '.join(sorted(doc['variants']))})"))
         return result
     has_bare = "bare" in doc["variants"]
-    if all(x is None for x in (max_overhead_pct, max_overhead_us, max_overhead_ratio, max_p99_ratio)):
+    if baseline is None and all(x is None for x in (max_overhead_pct, max_overhead_us, max_overhead_ratio,
+                                                     max_p99_ratio, max_regression_pct)):
         goal = doc["goal"]
         if has_bare:
             max_overhead_ratio = float(goal["max_overhead_bare_units"])
