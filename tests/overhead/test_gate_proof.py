@@ -59,6 +59,8 @@ def test_an_injected_burn_is_detected_within_the_stated_detection_limit(run: tup
     doc, _, _ = run
     burn_us = doc["config"]["burn_us"]
     detected = doc["figures"]["burn_detected_us"]  # burn - A, paired by block
+    print(f"burn of {burn_us} us measured as {detected['diff_median']:.1f} us, 95% CI [{detected['diff_ci_low']:.1f}, "
+          f"{detected['diff_ci_high']:.1f}], detection limit {detected['detection_limit_abs']:.1f} us")
     assert detected["diff_median"] >= burn_us - detected["detection_limit_abs"], detected
 
 
@@ -69,6 +71,7 @@ def test_the_gate_passes_the_unmodified_service_and_fails_the_burn_at_the_same_l
     unmodified = figs["overhead_bare_units"]["median"]  # A's added CPU, in bare requests, this run
     burn_units = doc["config"]["burn_us"] / figs["bare_cpu_us"]["median"]  # the injected burn, in bare requests
     limit = unmodified + burn_units / 2  # "unmodified + margin": half-way to the burned service
+    print(f"limit {limit:.3f} bare requests: A {figs['overhead_bare_units']}, burn {figs['burn_bare_units']}")
     passed = _gate(path, "--max-overhead-ratio", f"{limit:.4f}")
     assert passed.returncode == 0, passed.stdout
     assert passed.stdout.startswith("GATE PASS")

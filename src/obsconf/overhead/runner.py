@@ -140,6 +140,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--with-stack", action="store_true",
                         help="start the real backend stack (process mode, on the load generator's core) for the run, "
                              "so spans, logs and metrics are exported as in production; stopped at the end")
+    parser.add_argument("--discard-sinks", action="store_true",
+                        help="export to a sink that accepts OTLP/HTTP and Loki pushes and discards them (on the load "
+                             "generator's core): the service's own cost of exporting, without backends reacting")
     parser.add_argument("--module", default=DEFAULT_MODULE,
                         help=f"service module run as `python -m MODULE --profile P --port N` (default {DEFAULT_MODULE})")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the service and the generator to cores")
@@ -236,9 +239,9 @@ def _validate(args: argparse.Namespace) -> None:
             raise UsageError("--delivery measures the reference service: drop it with --target-cmd")
     elif args.off_env:
         raise UsageError("--off-env switches a --target-cmd service off; the reference uses OBSCONF_INSTRUMENTATION")
-    if args.compare == "stock" and not (args.with_stack or args.endpoints_json):
-        raise UsageError("--compare stock exports spans like a real service: add --with-stack (or --endpoints-json "
-                         "of a running `obsconf stack up`)")
+    if args.compare == "stock" and not (args.with_stack or args.endpoints_json or args.discard_sinks):
+        raise UsageError("--compare stock exports spans like a real service: add --with-stack or --discard-sinks "
+                         "(or --endpoints-json of a running `obsconf stack up`)")
     if getattr(args, "delivery", False):
         if not (getattr(args, "with_stack", False) or args.endpoints_json):
             raise UsageError("--delivery reads what arrived in Jaeger, the log store and PocketBase: add --with-stack "
@@ -409,7 +412,7 @@ def measure(args: argparse.Namespace) -> OverheadReport:
 
 def _build_report(args: argparse.Namespace, col: _Collected, service_core: int | None, gen_core: int | None,
                   variants: dict[str, str]) -> OverheadReport:
-    sinks = ("stack" if getattr(args, "with_stack", False) else "endpoints-json") if args.endpoints_json else "off"
+    sinks = getattr(args, "sinks_label", None) or ("endpoints-json" if args.endpoints_json else "off")
     report = OverheadReport(
         created_utc=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         obsconf_version=__version__,
@@ -472,39 +475,83 @@ def _delivery(args: argparse.Namespace, endpoints: Endpoints) -> dict[str, Any]:
     return result.to_dict()
 
 
+def _measure_with(args: argparse.Namespace, endpoints: Endpoints, sinks: str) -> OverheadReport:
+    """Measure with the variants' sinks pointed at ``endpoints`` (saved where ``measure`` reads them)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="obsconf-overhead-") as tmp:
+        path = Path(tmp) / "endpoints.json"
+        path.write_text(endpoints.to_json())
+        args.endpoints_json, args.sinks_label = path, sinks
+        try:
+            return measure(args)
+        finally:
+            args.endpoints_json = None
+
+
+def _on_gen_core(args: argparse.Namespace) -> tuple[set[int], int | None]:
+    """Pin this process to the load generator's core (children inherit it); return the old affinity."""
+    old_affinity = os.sched_getaffinity(0)
+    _service_core, gen_core = _cores(not args.no_pin)
+    if gen_core is not None:
+        os.sched_setaffinity(0, {gen_core})
+    return old_affinity, gen_core
+
+
 def _measure_with_stack(args: argparse.Namespace) -> OverheadReport:
     """Start the real backend stack, point the variants' sinks at it, measure, stop the stack.
 
     The backends start from the load generator's core and inherit it, so their work (ingesting what the
     instrumented variants export) never competes with the service under test for its core.
     """
-    import tempfile
-
     from obsconf.settings import Settings
     from obsconf.stack import start_stack
 
     if args.endpoints_json:
         raise UsageError("--with-stack and --endpoints-json exclude each other: pick one source of backends")
     _validate(args)  # before the stack starts: a wrong option costs nothing
-    old_affinity = os.sched_getaffinity(0)
-    _service_core, gen_core = _cores(not args.no_pin)
-    if gen_core is not None:
-        os.sched_setaffinity(0, {gen_core})
+    old_affinity, _gen = _on_gen_core(args)
     try:
         stack = start_stack(Settings.from_env(stack="process"), progress=_progress)
     finally:
         os.sched_setaffinity(0, old_affinity)
-    with stack, tempfile.TemporaryDirectory(prefix="obsconf-overhead-") as tmp:
-        path = Path(tmp) / "endpoints.json"
-        path.write_text(stack.endpoints.to_json())
-        args.endpoints_json = path
-        try:
-            report = measure(args)
-        finally:
-            args.endpoints_json = None
+    with stack:
+        report = _measure_with(args, stack.endpoints, "stack")
         if getattr(args, "delivery", False):
             report.delivery = _delivery(args, stack.endpoints)
         return report
+
+
+def _measure_with_discard(args: argparse.Namespace) -> OverheadReport:
+    """Run a discarding OTLP/Loki sink (:mod:`obsconf.overhead.discard`) on the generator's core, measure
+    against it, and record what it received."""
+    import requests
+
+    from obsconf.ports import LOOPBACK, free_port
+    from obsconf.stack.readiness import http_ok
+
+    if args.endpoints_json or args.with_stack:
+        raise UsageError("--discard-sinks, --with-stack and --endpoints-json exclude each other: pick one")
+    _validate(args)
+    port = free_port()
+    base = f"http://{LOOPBACK}:{port}"
+    old_affinity, _gen = _on_gen_core(args)
+    sink = ManagedProcess("discarding sink", [sys.executable, "-m", "obsconf.overhead.discard", "--port", str(port)],
+                          log_path=args.out_dir / "overhead-discard-sink.log", probe=http_ok(base + "/stats"),
+                          ready_timeout=15.0)
+    try:
+        sink.start()
+    finally:
+        os.sched_setaffinity(0, old_affinity)
+    try:
+        endpoints = Endpoints(jaeger_query_url="", otlp_http_url=base, otlp_grpc_endpoint="", prometheus_url="",
+                              logs_push_url=base + "/insert/loki/api/v1/push", logs_query_url="", logs_dialect="",
+                              pocketbase_url="")
+        report = _measure_with(args, endpoints, "discard")
+        report.config["sink_received"] = requests.get(base + "/stats", timeout=5).json()
+        return report
+    finally:
+        sink.stop()
 
 
 def _fmt(fig: dict[str, Any] | None, digits: int = 2, unit: str = "") -> str:
@@ -556,6 +603,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if getattr(args, "with_stack", False):
             report = _measure_with_stack(args)
+        elif getattr(args, "discard_sinks", False):
+            report = _measure_with_discard(args)
         else:
             report = measure(args)
             if getattr(args, "delivery", False):

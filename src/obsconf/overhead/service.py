@@ -40,7 +40,7 @@ SINK_VARS = (
 class VariantSpec:
     """How to start one variant."""
 
-    key: str  # "A" | "B"
+    key: str  # "A" | "B" | "burn" (A with slowdown_us of extra CPU per request)
     label: str
     instrumentation: bool
     slowdown_us: int = 0
