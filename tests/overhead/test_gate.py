@@ -195,3 +195,12 @@ def test_a_baseline_alone_checks_the_regression_only() -> None:
     ratios = [blk["cpu_ratio"] for blk in validate_baseline(baseline, "b")["blocks"]]
     result = gate.evaluate(costly, baseline=ratios, max_regression_pct=100)
     assert [c.name for c in result.checks] == ["regression of the A/B CPU ratio vs baseline"]
+
+
+def test_a_baseline_measured_otherwise_is_noted(tmp_path: Path, capsys: Any) -> None:
+    old = make_report([b * 1.10 for b in B], B)
+    old["config"]["sinks"] = "stack"
+    new = make_report([b * 1.10 for b in B], B)
+    new["config"]["sinks"] = "discard"
+    assert _run(tmp_path, new, "--max-regression-pct", "10", baseline=baseline_doc(old)) == gate.EXIT_PASS
+    assert "sinks: stack in the baseline, discard now" in capsys.readouterr().out

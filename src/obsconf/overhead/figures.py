@@ -10,8 +10,8 @@ back to back), summarised by its median and a bootstrap 95% interval:
 * ``p99_on_off``: latency p99 of A over B at the same fixed arrival rate;
 * ``stock_*``: stock OpenTelemetry auto-instrumentation against A (CPU and p99), and in bare units;
 * ``burn_*``: what an injected burn of known size was measured as (the proof that a change is seen);
-* ``regression_resolution_pct``: the smallest growth of A/B this run could tell from noise against a
-  baseline of the same length.
+* ``regression_resolution_pct``: the smallest growth of A/B this run tells reliably from noise against
+  a baseline of the same length (the full width of that comparison's interval).
 
 The gate (:mod:`obsconf.overhead.gate`) uses the same functions, so a report and its verdict never disagree.
 """
@@ -46,7 +46,7 @@ def bare_units(doc: dict[str, Any], treatment: str, control: str = "B") -> Estim
 
 
 def regression_resolution_pct(doc: dict[str, Any], treatment: str = "A") -> float | None:
-    """Half-width (%) of the interval of the change of ``treatment``/B between two runs like this one.
+    """Full width (%) of the interval of the change of ``treatment``/B between two runs like this one.
 
     Estimated by comparing the run with itself, resampled independently: the interval is as wide as two
     independent runs of this length and noise would give.
@@ -54,16 +54,16 @@ def regression_resolution_pct(doc: dict[str, Any], treatment: str = "A") -> floa
     ratios = [t / c for t, c in block_values(doc, (treatment, "B")) if c > 0]
     if len(ratios) < 2:
         return None
-    return ratio_change(ratios, ratios).half_width_pct
+    return ratio_change(ratios, ratios).resolution_pct
 
 
 def suggested_regression_limit_pct(resolution_pct: float) -> float:
-    """A ``--max-regression-pct`` this run length can hold: twice the resolution, rounded up to 5%.
+    """A ``--max-regression-pct`` this run length can hold: the resolution, rounded up to 5%.
 
-    An unchanged service then passes (its interval's upper end, about one resolution, stays under the
-    limit) and a regression of three resolutions fails (its lower end stays above it).
+    An unchanged service then passes (its interval reaches about half a resolution above zero) and a
+    regression of one and a half limits fails (its interval stays about half a resolution above it).
     """
-    return 5.0 * math.ceil(2.0 * resolution_pct / 5.0)
+    return 5.0 * math.ceil(resolution_pct / 5.0)
 
 
 def _put(out: dict[str, Any], key: str, value: Estimate | None) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 
 from obsconf.errors import ContractError
 from obsconf.overhead import figures
-from obsconf.overhead.schema import VARIANT_KEYS, load_baseline_ratios, load_report, pair_values
+from obsconf.overhead.schema import VARIANT_KEYS, config_differences, load_baseline, load_report, pair_values
 from obsconf.overhead.stats import compare_pairs, ratio_change
 
 EXIT_PASS = 0
@@ -103,8 +103,8 @@ def decide_limit(
         return Check(name, FAIL, f"{interval}: even the lower bound exceeds the limit")
     return Check(
         name, UNDECIDED,
-        f"{interval}: the interval straddles the limit (this run only resolves about +/-{detection:{fmt.lstrip('+')}}"
-        f"{unit}); {more_rounds_hint}",
+        f"{interval}: the interval straddles the limit (this run resolves changes of about "
+        f"{detection:{fmt.lstrip('+')}}{unit}); {more_rounds_hint}",
     )
 
 
@@ -140,6 +140,7 @@ def evaluate(
     max_p99_ratio: float | None = None,
     max_regression_pct: float | None = None,
     variant: str = "A",
+    baseline_config: dict[str, Any] | None = None,
 ) -> GateResult:
     """Decide on a validated report (and the per-block A/B ratios of a baseline). Pure: no files, no clock."""
     result = GateResult()
@@ -185,13 +186,13 @@ def evaluate(
         else:
             result.checks.append(decide_limit(
                 f"{name} in bare requests", units.median, units.ci_low, units.ci_high, max_overhead_ratio, "x bare",
-                units.half_width, hint, fmt=".3f"))
+                units.detection_limit, hint, fmt=".3f"))
     if max_p99_ratio is not None:
         p99 = figures.ratio(doc, variant, "B", figures.P99)
         if p99 is not None:
             result.checks.append(decide_limit(
                 f"latency p99 {variant}/B at {doc['config']['rate']:g} req/s", p99.median, p99.ci_low, p99.ci_high,
-                max_p99_ratio, "x", p99.half_width, hint, fmt=".3f"))
+                max_p99_ratio, "x", p99.detection_limit, hint, fmt=".3f"))
     result.notes.append(
         f"{cmp.pairs} blocks; {variant} {cmp.a_median:.1f} us vs B {cmp.b_median:.1f} us CPU per request "
         f"(medians); smallest change this run can see: about {cmp.detection_limit_abs:.1f} us "
@@ -201,9 +202,11 @@ def evaluate(
         change = ratio_change([x / y for x, y in zip(a, b, strict=True)], baseline)
         result.checks.append(decide_limit(
             f"regression of the {variant}/B CPU ratio vs baseline", change.change_pct, change.ci_low_pct,
-            change.ci_high_pct, limit, "%", change.half_width_pct, hint))
+            change.ci_high_pct, limit, "%", change.resolution_pct, hint))
         result.notes.append(f"{variant}/B {change.new_median:.3f} now vs A/B {change.baseline_median:.3f} in the "
-                            f"baseline; this comparison resolves about +/-{change.half_width_pct:.1f}%")
+                            f"baseline; this comparison resolves about {change.resolution_pct:.1f}%")
+        for difference in config_differences(doc["config"], baseline_config or {}):
+            result.notes.append(f"measured differently, so the ratios may differ: {difference}")
     elif max_regression_pct is not None:
         result.notes.append("--max-regression-pct needs --baseline OLD_REPORT: regression was not checked")
     _saturation_notes(doc, result, used)
@@ -246,14 +249,14 @@ def run(args: argparse.Namespace) -> int:
     """Run the gate; print the explanation; return the exit code (0 pass, 1 fail, 3 undecided, 4 bad input)."""
     try:
         doc = load_report(args.report)
-        baseline = load_baseline_ratios(args.baseline) if args.baseline is not None else None
+        baseline = load_baseline(args.baseline) if args.baseline is not None else None
     except ContractError as exc:
         print(f"GATE ERROR: {exc}")
         return EXIT_BAD_INPUT
-    result = evaluate(doc, baseline=baseline, max_overhead_pct=args.max_overhead_pct,
+    result = evaluate(doc, baseline=baseline.ratios if baseline else None, max_overhead_pct=args.max_overhead_pct,
                       max_overhead_us=args.max_overhead_us, max_overhead_ratio=args.max_overhead_ratio,
                       max_p99_ratio=args.max_p99_ratio, max_regression_pct=args.max_regression_pct,
-                      variant=args.variant)
+                      variant=args.variant, baseline_config=baseline.config if baseline else None)
     print(result.render())
     return result.exit_code
 

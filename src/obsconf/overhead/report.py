@@ -60,7 +60,7 @@ def _comparison_rows(doc: dict[str, Any]) -> list[str]:
         rows.append(
             f"| {label} | {_f(c['a_median'])} | {_f(c['b_median'])} | {_f(c['diff_median'])} "
             f"[{_f(c['diff_ci_low'])}, {_f(c['diff_ci_high'])}] | {c['ratio_median']:.3f} "
-            f"[{c['ratio_ci_low']:.3f}, {c['ratio_ci_high']:.3f}] | +/-{_f(c['detection_limit_pct'])}% |"
+            f"[{c['ratio_ci_low']:.3f}, {c['ratio_ci_high']:.3f}] | {_f(c['detection_limit_pct'])}% |"
         )
     return rows
 
@@ -110,7 +110,7 @@ def _figure_rows(doc: dict[str, Any]) -> list[str]:
         det = figs["burn_detected_us"]
         rows.append(_row(f"injected burn of {doc['config'].get('burn_us')} us, measured as burn - A",
                          {"median": det["diff_median"], "ci_low": det["diff_ci_low"], "ci_high": det["diff_ci_high"]},
-                         f"detection limit +/-{_f(det['detection_limit_abs'])} us", 1, " us"))
+                         f"detection limit {_f(det['detection_limit_abs'])} us", 1, " us"))
     return rows
 
 
@@ -153,9 +153,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"Goal: at most {goal:g} us per request on this machine: **{verdict} the goal** (decided on the "
             "confidence bound). The machine-independent figures below are what to compare across machines.",
             "",
-            f"Detection limit: this run cannot see a change smaller than about **{_f(cpu['detection_limit_abs'])} "
-            f"us ({_f(cpu['detection_limit_pct'])}%)** (half-width of the 95% CI of the paired difference / "
-            "ratio); about 4x the blocks halves it.",
+            f"Detection limit: the smallest change this run detects reliably is about "
+            f"**{_f(cpu['detection_limit_abs'])} us ({_f(cpu['detection_limit_pct'])}%)**, the full width of the 95% "
+            "CI of the paired difference / ratio (a change that large clears zero in about 97.5% of runs); "
+            "about 4x the blocks halves it.",
             "",
             "## Machine-independent figures (per-block ratios: median and bootstrap 95% CI)",
             "",
@@ -165,17 +166,17 @@ def render_markdown(doc: dict[str, Any]) -> str:
             "",
         ]
         if "regression_resolution_pct" in figs:
-            out += [f"Regression resolution: against a baseline of this length, a change of the A/B ratio smaller "
-                    f"than about **+/-{figs['regression_resolution_pct']:.1f}%** cannot be told from noise; "
+            out += [f"Regression resolution: against a baseline of this length, the smallest change of the A/B "
+                    f"ratio this run tells reliably from noise is about **{figs['regression_resolution_pct']:.1f}%**; "
                     f"`--max-regression-pct {figs['suggested_max_regression_pct']:g}` fits this run length (an "
-                    "unchanged service passes it, a regression of three resolutions fails it).", ""]
+                    "unchanged service passes it, a regression of one and a half limits fails it).", ""]
     base = doc.get("baseline")
     if base:
         ch = base["A_vs_baseline"]
         out += ["## Against the baseline", "",
                 f"Baseline `{base['path']}`: A/B CPU ratio {ch['new_median']:.3f} now vs {ch['baseline_median']:.3f}: "
                 f"**{ch['change_pct']:+.1f}%** (95% CI {ch['ci_low_pct']:+.1f}% to {ch['ci_high_pct']:+.1f}%); this "
-                f"comparison resolves about +/-{base['resolution_pct']:.1f}%."]
+                f"comparison resolves about {base['resolution_pct']:.1f}%."]
         if "burn_vs_baseline" in base:
             bw = base["burn_vs_baseline"]
             out.append(f"The burn variant against the same baseline: **{bw['change_pct']:+.1f}%** (95% CI "

@@ -79,8 +79,9 @@ from obsconf.overhead.targetcmd import (
     parse_env_pairs,
     target_launches,
 )
+from obsconf.settings import Settings
 from obsconf.stack.endpoints import Endpoints
-from obsconf.stack.process import ManagedProcess
+from obsconf.stack.process import ManagedProcess, reap_orphans
 
 PROFILES = ("persist", "syncd", "aurum", "prethrift", "assistant")
 COMPARED = ("cpu_us_per_request", "latency.p50_us", "latency.p95_us", "latency.p99_us", "throughput_rps",
@@ -362,11 +363,14 @@ def measure(args: argparse.Namespace) -> OverheadReport:
     col = _Collected()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     old_affinity = os.sched_getaffinity(0)
+    registry = Settings.from_env().run_dir
+    for leftover in reap_orphans(registry):
+        _progress(f"stopped {leftover}, left by an earlier run that was killed")
     procs: dict[str, tuple[ManagedProcess, int]] = {}
     try:
         for key, launch in launches.items():
             procs[key] = start_launch(launch, log_dir=args.out_dir, core=service_core,
-                                      ready_timeout=args.ready_timeout)
+                                      ready_timeout=args.ready_timeout, registry=registry)
             _progress(f"started {key}: {launch.label} on 127.0.0.1:{procs[key][1]} (pid {procs[key][0].pid}, "
                       f"core {service_core})")
         if gen_core is not None:
@@ -382,7 +386,7 @@ def measure(args: argparse.Namespace) -> OverheadReport:
                                                 sinks=endpoints_env(args.endpoints_json) if args.endpoints_json else {},
                                                 base=_base_env())
             procs["burn"] = start_launch(launches["burn"], log_dir=args.out_dir, core=service_core,
-                                         ready_timeout=args.ready_timeout)
+                                         ready_timeout=args.ready_timeout, registry=registry)
             _progress(f"started burn: {col.burn_source}")
             _warm("burn", *procs["burn"], args, col)
         index = 0
@@ -461,8 +465,8 @@ def _against_baseline(path: Path, doc: dict[str, Any], figs: dict[str, Any]) -> 
     if a2:
         out["burn_vs_baseline"] = ratio_change([x / y for x, y in zip(a2, b2, strict=True)],
                                                load_baseline_ratios(path)).to_dict()
-    out["resolution_pct"] = change.half_width_pct
-    out["suggested_max_regression_pct"] = figures.suggested_regression_limit_pct(change.half_width_pct)
+    out["resolution_pct"] = change.resolution_pct
+    out["suggested_max_regression_pct"] = figures.suggested_regression_limit_pct(change.resolution_pct)
     figs.setdefault("regression_vs_baseline_pct", change.change_pct)
     return out
 
@@ -504,7 +508,6 @@ def _measure_with_stack(args: argparse.Namespace) -> OverheadReport:
     The backends start from the load generator's core and inherit it, so their work (ingesting what the
     instrumented variants export) never competes with the service under test for its core.
     """
-    from obsconf.settings import Settings
     from obsconf.stack import start_stack
 
     if args.endpoints_json:
@@ -581,7 +584,7 @@ def _print_summary(doc: dict[str, Any]) -> None:
         print(f"injected burn of {doc['config']['burn_us']} us measured as {det['diff_median']:+.1f} us (95% CI "
               f"{det['diff_ci_low']:+.1f} .. {det['diff_ci_high']:+.1f}; detection limit {det['detection_limit_abs']:.1f} us)")
     if "regression_resolution_pct" in figs:
-        print(f"regression resolution against a baseline of this length: about +/-{figs['regression_resolution_pct']:.1f}%"
+        print(f"regression resolution against a baseline of this length: about {figs['regression_resolution_pct']:.1f}%"
               f" (a --max-regression-pct of {figs['suggested_max_regression_pct']:g} fits this run length)")
     base = doc.get("baseline")
     if base:

@@ -342,11 +342,35 @@ def validate_baseline(doc: Any, source: str) -> dict[str, Any]:
     return _validate(doc, source, BASELINE_SCHEMA, BASELINE_VERSION, "baseline")
 
 
-def load_baseline_ratios(path: Path) -> list[float]:
-    """Per-block A/B CPU ratios from a baseline, or from a full report (computed from its rounds)."""
+@dataclass(frozen=True)
+class Baseline:
+    """What a regression check needs of a baseline: per-block A/B CPU ratios, and how they were measured."""
+
+    ratios: list[float]
+    config: dict[str, Any]
+
+
+#: Settings that change the A/B ratio: a baseline measured otherwise is noted by the gate.
+COMPARABLE_CONFIG = ("profile", "target_cmd", "path", "sinks")
+
+
+def load_baseline(path: Path) -> Baseline:
+    """A baseline file, or a full report (its ratios computed from its rounds); errors name file and field."""
     doc = _read_json(path)
     if isinstance(doc, dict) and doc.get("kind") == REPORT_KIND:
-        a, b = pair_values(validate_report(doc, str(path)))
-        return [x / y for x, y in zip(a, b, strict=True)]
+        report = validate_report(doc, str(path))
+        a, b = pair_values(report)
+        return Baseline([x / y for x, y in zip(a, b, strict=True)], report["config"])
     doc = validate_baseline(doc, str(path))
-    return [float(blk["cpu_ratio"]) for blk in doc["blocks"]]
+    return Baseline([float(blk["cpu_ratio"]) for blk in doc["blocks"]], doc["config"])
+
+
+def load_baseline_ratios(path: Path) -> list[float]:
+    """Per-block A/B CPU ratios of :func:`load_baseline`."""
+    return load_baseline(path).ratios
+
+
+def config_differences(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """``"sinks: stack in the baseline, discard now"`` for each comparable setting that differs."""
+    return [f"{key}: {baseline.get(key)} in the baseline, {report.get(key)} now" for key in COMPARABLE_CONFIG
+            if key in baseline and baseline.get(key) != report.get(key)]

@@ -138,11 +138,13 @@ def _answers(url: str) -> Callable[[], None]:
     return probe
 
 
-def start_launch(launch: Launch, *, log_dir: Path, core: int | None,
-                 ready_timeout: float = 30.0) -> tuple[ManagedProcess, int]:
+def start_launch(launch: Launch, *, log_dir: Path, core: int | None, ready_timeout: float = 30.0,
+                 registry: Path | None = None) -> tuple[ManagedProcess, int]:
     """Start ``launch`` on a free loopback port, pinned to ``core``; wait until it answers; stop it on failure.
 
     A failure names the command and the readiness URL, and carries the tail of the command's own output.
+    ``registry`` is the session registry of :mod:`obsconf.stack.process` (the next session reaps what a
+    killed one left, grandchildren of a user's command included).
     """
     port = free_port()
     url = f"http://{LOOPBACK}:{port}{launch.ready_path}"
@@ -154,6 +156,7 @@ def start_launch(launch: Launch, *, log_dir: Path, core: int | None,
         ready_timeout=ready_timeout,
         env={**launch.env, "PORT": str(port)},
         missing_hint=launch.missing_hint or "check the command",
+        registry=registry,
     )
     try:
         proc.start()

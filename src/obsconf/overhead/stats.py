@@ -92,12 +92,16 @@ class Estimate:
 
     @property
     def half_width(self) -> float:
-        """Half the CI's width: changes smaller than this cannot be told from this run's noise."""
         return (self.ci_high - self.ci_low) / 2.0
+
+    @property
+    def detection_limit(self) -> float:
+        """The smallest change this run detects reliably: the CI's full width (see :class:`PairedComparison`)."""
+        return self.ci_high - self.ci_low
 
     def to_dict(self) -> dict[str, float | int]:
         return {"n": self.n, "median": self.median, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "confidence": self.confidence, "half_width": self.half_width}
+                "confidence": self.confidence, "half_width": self.half_width, "detection_limit": self.detection_limit}
 
 
 def estimate(values: Sequence[float], *, confidence: float = DEFAULT_CONFIDENCE) -> Estimate:
@@ -115,8 +119,9 @@ class PairedComparison:
 
     ``ratio_*`` are A/B (1.0 = no difference); ``pct_*`` the same as a percentage change
     (``(ratio - 1) * 100``); ``diff_*`` the paired difference A - B in the metric's own unit.
-    ``detection_limit_pct`` is the half-width of the ratio's confidence interval in percent: a true
-    change smaller than that cannot be told from this run's noise.
+    ``detection_limit_pct`` / ``_abs`` is the smallest true change this run detects reliably: the full
+    width of the 95% confidence interval. A change that large lands at least one half-width clear of zero
+    (its own interval excludes zero) in about 97.5% of runs; a smaller one may drown in the noise.
     """
 
     pairs: int
@@ -144,12 +149,12 @@ class PairedComparison:
 
     @property
     def detection_limit_pct(self) -> float:
-        return (self.ratio_ci_high - self.ratio_ci_low) * 100.0 / 2.0
+        return (self.ratio_ci_high - self.ratio_ci_low) * 100.0
 
     @property
     def detection_limit_abs(self) -> float:
-        """Half-width of the difference's confidence interval, in the metric's unit."""
-        return (self.diff_ci_high - self.diff_ci_low) / 2.0
+        """Full width of the difference's confidence interval, in the metric's unit."""
+        return self.diff_ci_high - self.diff_ci_low
 
     def to_dict(self) -> dict[str, float | int]:
         return {
@@ -221,10 +226,16 @@ class RatioChange:
     def half_width_pct(self) -> float:
         return (self.ci_high_pct - self.ci_low_pct) / 2.0
 
+    @property
+    def resolution_pct(self) -> float:
+        """The smallest change between the two runs told reliably from noise: the CI's full width."""
+        return self.ci_high_pct - self.ci_low_pct
+
     def to_dict(self) -> dict[str, float]:
         return {"new_median": self.new_median, "baseline_median": self.baseline_median,
                 "change_pct": self.change_pct, "ci_low_pct": self.ci_low_pct, "ci_high_pct": self.ci_high_pct,
-                "half_width_pct": self.half_width_pct, "confidence": self.confidence}
+                "half_width_pct": self.half_width_pct, "resolution_pct": self.resolution_pct,
+                "confidence": self.confidence}
 
 
 def ratio_change(
