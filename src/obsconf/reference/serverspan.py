@@ -9,8 +9,9 @@ straight into that processor. To the processor and to the OTLP encoder it looks 
 the collector is the same message (tests compare the encodings). Child spans and log lines find it in
 the context as usual.
 
-:func:`server_span_factory` decides whether a telemetry setup qualifies; otherwise the middleware keeps
-the SDK's span (sampling, tail keeping, the span store and extra processors all need it).
+``Telemetry`` decides whether its setup qualifies (``Telemetry.server_spans`` is then a
+:class:`ServerSpanFactory`); otherwise the middleware keeps the SDK's span (sampling, tail keeping, the
+span store and extra processors all need it).
 """
 
 from __future__ import annotations
