@@ -121,3 +121,15 @@ def test_children_and_log_lines_join_the_server_span() -> None:
     with TestClient(app) as client:
         resp = client.get("/api/ok", headers={"traceparent": f"00-{'ab' * 16}-{'cd' * 8}-01"})
     assert resp.status_code == 200 and resp.headers["x-trace-id"] == "ab" * 16
+
+
+def test_a_processor_added_later_sees_the_server_span() -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    app = create_app("persist", ReferenceConfig.from_env("persist", {"OBSCONF_INSTRUMENTATION": "on"}))
+    memory = InMemorySpanExporter()
+    app.state.telemetry.provider.add_span_processor(SimpleSpanProcessor(memory))
+    with TestClient(app) as client:
+        client.get("/api/ok")
+    server = {s.name: s for s in memory.get_finished_spans()}["GET /api/ok"]
+    assert server.attributes["http.response.status_code"] == 200 and server.kind is SpanKind.SERVER

@@ -3,8 +3,8 @@
 The SDK's span pays, per request, for a sampler call, a lock, bounded attribute and event containers that
 check every value, ``on_start`` on each processor, and at its end a read-only copy of itself for the
 processors. When none of that can change the outcome (every span is recorded and the only processor is
-the batch exporter) the middleware uses :class:`ServerSpan` instead: a plain recording span, ended
-straight into that processor. To the processor and to the OTLP encoder it looks like a finished SDK span
+the batch exporter) the middleware uses :class:`ServerSpan` instead: a plain recording span, started and
+ended into the provider's processors (so one added later, a test's in-memory exporter, sees it too). To the processor and to the OTLP encoder it looks like a finished SDK span
 (context, parent, name, kind, times, attributes, events, links, status, resource, scope), so what reaches
 the collector is the same message (tests compare the encodings). Child spans and log lines find it in
 the context as usual.
@@ -36,6 +36,7 @@ _UNSET = Status(StatusCode.UNSET)
 
 class ServerSpan(trace_api.Span):
     """A recording span that hands itself to ``processor.on_end`` when it ends (see the module docstring)."""
+    # Processors get the span itself, not a read-only copy: nothing writes to it once it has ended.
 
     __slots__ = ("context", "parent", "name", "kind", "start_time", "end_time", "_attributes", "_events",
                  "_links", "status", "resource", "instrumentation_scope", "_processor")
@@ -142,7 +143,8 @@ class ServerSpanFactory:
         self._new_trace_flags = _SAMPLED_RANDOM if ids.is_trace_id_random() else _SAMPLED
 
     def start(self, name: str, parent: SpanContext | None, attributes: dict[str, Any]) -> ServerSpan:
-        """A SERVER span, child of ``parent`` (a remote ``traceparent``) when given, else a new trace."""
+        """A SERVER span, child of ``parent`` (a remote ``traceparent``) when given, else a new trace;
+        ``on_start`` of the processors has seen it."""
         if parent is not None and parent.is_valid:
             flags = _SAMPLED_RANDOM if parent.trace_flags.random_trace_id else _SAMPLED
             context = SpanContext(parent.trace_id, self.ids.generate_span_id(), False, flags, parent.trace_state)
@@ -150,5 +152,8 @@ class ServerSpanFactory:
             parent = None
             context = SpanContext(self.ids.generate_trace_id(), self.ids.generate_span_id(), False,
                                   self._new_trace_flags)
-        return ServerSpan(self.processor, context, parent, name, SpanKind.SERVER, attributes, self.resource,
+        span = ServerSpan(self.processor, context, parent, name, SpanKind.SERVER, attributes, self.resource,
                           self.scope)
+        if self.processor is not None:
+            self.processor.on_start(span)  # type: ignore[arg-type]  # quacks like the SDK's span
+        return span

@@ -257,8 +257,10 @@ class Telemetry:
             for proc in spec.extra_processors:
                 self.provider.add_span_processor(proc)
             self.tracer = self.provider.get_tracer("obsconf.reference", __version__)
-            if sampler is ALWAYS_ON and self.tail is None and not spec.extra_processors:
-                self.server_spans = ServerSpanFactory(downstream, self.provider.resource,
+            # the provider's own fan-out to its processors (SDK internals: without it, keep the SDK's span)
+            processors = getattr(self.provider, "_active_span_processor", None)
+            if sampler is ALWAYS_ON and self.tail is None and not spec.extra_processors and processors is not None:
+                self.server_spans = ServerSpanFactory(processors, self.provider.resource,
                                                       InstrumentationScope("obsconf.reference", __version__),
                                                       self.provider.id_generator)
 
