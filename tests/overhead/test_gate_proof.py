@@ -2,11 +2,13 @@
 paired effect in ONE run and no absolute time anywhere.
 
 The run has four variants, interleaved block by block: A (instrumented), B (off), bare (the calibration
-request) and burn (A plus an injected CPU burn of one bare request, sized in the warm-up). Then:
+request) and burn (A plus an injected CPU burn of k us, two bare requests, sized in the warm-up). Then:
 
 * the burn of k us is measured as at least k minus the detection limit the run states;
-* at a limit of "A's measured overhead + half the burn" (in bare-request units, from the same run), the
-  gate passes A and fails burn.
+* at a limit of "A's measured overhead + k/2" (from the same run), the gate passes A and fails burn.
+
+The limit is in microseconds, not bare-request units: a noisy neighbour inflates a small request's CPU
+the most, so a ratio to the bare request is the noisier figure, and this proof must hold on a busy machine.
 
 Every number compared comes from this run, so a slower or noisier machine moves both sides together.
 """
@@ -23,12 +25,11 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-BURN_BARE = 1.0  # the injected burn, in bare requests
-# the default arrival rate (half of B's capacity): there an added cost is measured in full. (At a few percent
-# of the capacity every request pays for waking an idle core, busier variants pay less of it, and a known
-# burn reads up to a fifth smaller.)
-SHORT_RUN = ["--profile", "persist", "--rounds", "10", "--round-seconds", "1", "--warmup-seconds", "1",
-             "--capacity-seconds", "1", "--burn-bare", str(BURN_BARE), "--no-micro"]
+BURN_BARE = 2.0  # the injected burn, in bare requests: its half, the margin, stays clear of the run's noise
+# a third of B's capacity: A + the burn stays below saturation. (At a few percent of the capacity every request
+# pays for waking an idle core, busier variants pay less of it, and a known burn reads up to a fifth smaller.)
+SHORT_RUN = ["--profile", "persist", "--rounds", "12", "--round-seconds", "1", "--warmup-seconds", "1",
+             "--capacity-seconds", "1", "--rate-fraction", "0.35", "--burn-bare", str(BURN_BARE), "--no-micro"]
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +68,12 @@ def test_an_injected_burn_is_detected_within_the_stated_detection_limit(run: tup
 def test_the_gate_passes_the_unmodified_service_and_fails_the_burn_at_the_same_limit(
         run: tuple[dict[str, Any], Path, str]) -> None:
     doc, path, _ = run
-    figs = doc["figures"]
-    unmodified = figs["overhead_bare_units"]["median"]  # A's added CPU, in bare requests, this run
-    burn_units = doc["config"]["burn_us"] / figs["bare_cpu_us"]["median"]  # the injected burn, in bare requests
-    limit = unmodified + burn_units / 2  # "unmodified + margin": half-way to the burned service
-    print(f"limit {limit:.3f} bare requests: A {figs['overhead_bare_units']}, burn {figs['burn_bare_units']}")
-    passed = _gate(path, "--max-overhead-ratio", f"{limit:.4f}")
+    unmodified = doc["comparison"]["cpu_us_per_request"]["diff_median"]  # A - B, this run
+    limit = unmodified + doc["config"]["burn_us"] / 2  # "unmodified + margin": half-way to the burned service
+    print(f"limit {limit:.1f} us: A - B {unmodified:.1f} us, burn {doc['config']['burn_us']} us")
+    passed = _gate(path, "--max-overhead-us", f"{limit:.1f}")
     assert passed.returncode == 0, passed.stdout
     assert passed.stdout.startswith("GATE PASS")
-    failed = _gate(path, "--max-overhead-ratio", f"{limit:.4f}", "--variant", "burn")
+    failed = _gate(path, "--max-overhead-us", f"{limit:.1f}", "--variant", "burn")
     assert failed.returncode == 1, failed.stdout
     assert failed.stdout.startswith("GATE FAIL")

@@ -135,6 +135,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"- service pinned to core {doc['machine'].get('service_core', '?')}, load generator to core "
         f"{doc['machine'].get('loadgen_core', '?')}; {doc['machine'].get('cpus', '?')} CPUs.",
     ]
+    received = (cfg.get("sink_received") or {}).get("requests")
+    if received:
+        out.append("- the discarding sink received " + ", ".join(f"{n} POSTs to `{path}`" for path, n in received.items())
+                   + " (the instrumented variants exported).")
     if cfg.get("burn_us"):
         out.append(f"- **test hook active**: variant burn burns {cfg['burn_us']} us of extra CPU per request "
                    f"({cfg.get('burn_source', '')}).")
@@ -154,9 +158,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
             "confidence bound). The machine-independent figures below are what to compare across machines.",
             "",
             f"Detection limit: the smallest change this run detects reliably is about "
-            f"**{_f(cpu['detection_limit_abs'])} us ({_f(cpu['detection_limit_pct'])}%)**, the full width of the 95% "
-            "CI of the paired difference / ratio (a change that large clears zero in about 97.5% of runs); "
-            "about 4x the blocks halves it.",
+            f"**{_f(cpu['detection_limit_abs'])} us ({_f(cpu['detection_limit_pct'])}%)**: the full width of the 95% "
+            "CI of the paired difference / ratio (a change that large clears zero in about 97.5% of runs), plus "
+            "10% of the difference, because CPU per request moves a little with load; about 4x the blocks "
+            "halves the first part.",
             "",
             "## Machine-independent figures (per-block ratios: median and bootstrap 95% CI)",
             "",
