@@ -100,8 +100,27 @@ class _Conn:
         self.reader = self.writer = None
 
 
+def _request(host: str, port: int, path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: obsconf-loadgen\r\n\r\n".encode()
+
+
+async def _exchange(conn: _Conn, raw: bytes, path: str, result: LoadResult) -> float | None:
+    """Send one request on ``conn``; the clock when a 2xx/3xx answer ended, or None (counted as an error)."""
+    try:
+        status = await conn.request(raw)
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        conn.close()
+        result._error(f"{type(exc).__name__}: {exc}")
+        return None
+    if not 200 <= status < 400:
+        result._error(f"HTTP {status} on GET {path}")
+        return None
+    result.ok += 1
+    return time.perf_counter()
+
+
 async def _run(host: str, port: int, path: str, rate: float, seconds: float, connections: int) -> LoadResult:
-    raw = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: obsconf-loadgen\r\n\r\n".encode()
+    raw = _request(host, port, path)
     result = LoadResult(target_rate=rate)
     queue: asyncio.Queue[tuple[float, float] | None] = asyncio.Queue()
     conns = [_Conn(host, port) for _ in range(connections)]
@@ -114,20 +133,11 @@ async def _run(host: str, port: int, path: str, rate: float, seconds: float, con
                 return
             due, dispatched = item
             sent = clock()
-            try:
-                status = await conn.request(raw)
-            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                conn.close()
-                result._error(f"{type(exc).__name__}: {exc}")
-                continue
-            end = clock()
-            if 200 <= status < 400:
-                result.ok += 1
+            end = await _exchange(conn, raw, path, result)
+            if end is not None:
                 result.latency_us.append((end - dispatched) * 1e6)
                 result.service_us.append((end - sent) * 1e6)
                 result.send_lag_us.append((sent - due) * 1e6)
-            else:
-                result._error(f"HTTP {status} on GET {path}")
 
     workers = [asyncio.create_task(worker(c)) for c in conns]
     # due times from an integer index: adding 1/rate repeatedly drifts and can send one request too many
@@ -161,7 +171,7 @@ async def _run(host: str, port: int, path: str, rate: float, seconds: float, con
 
 async def _saturate(host: str, port: int, path: str, seconds: float, connections: int) -> LoadResult:
     """Closed loop: every connection sends its next request as soon as the last one is answered."""
-    raw = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: obsconf-loadgen\r\n\r\n".encode()
+    raw = _request(host, port, path)
     result = LoadResult(target_rate=0.0)
     clock = time.perf_counter
     start = clock()
@@ -170,17 +180,9 @@ async def _saturate(host: str, port: int, path: str, seconds: float, connections
     async def worker(conn: _Conn) -> None:
         while clock() < end:
             sent = clock()
-            try:
-                status = await conn.request(raw)
-            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                conn.close()
-                result._error(f"{type(exc).__name__}: {exc}")
-                continue
-            if 200 <= status < 400:
-                result.ok += 1
-                result.service_us.append((clock() - sent) * 1e6)
-            else:
-                result._error(f"HTTP {status} on GET {path}")
+            answered = await _exchange(conn, raw, path, result)
+            if answered is not None:
+                result.service_us.append((answered - sent) * 1e6)
 
     conns = [_Conn(host, port) for _ in range(connections)]
     await asyncio.wait([asyncio.create_task(worker(c)) for c in conns], timeout=seconds + DRAIN_TIMEOUT_S)
