@@ -268,6 +268,12 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in SINK_VARS}
 
 
+def _reference(args: argparse.Namespace, spec: VariantSpec) -> Launch:
+    """The reference service as variant ``spec``, its sinks pointed where the run's sinks are."""
+    sinks = endpoints_env(args.endpoints_json) if args.endpoints_json else {}
+    return reference_launch(spec, profile=args.profile, module=args.module, sinks=sinks, base=_base_env())
+
+
 def _launches(args: argparse.Namespace, endpoints: Endpoints | None) -> dict[str, Launch]:
     """Every variant but ``burn`` (which is sized in the warm-up), keyed A, B, bare, stock."""
     base = _base_env()
@@ -276,13 +282,8 @@ def _launches(args: argparse.Namespace, endpoints: Endpoints | None) -> dict[str
         a, b = target_launches(args.target_cmd, args.path, off, otel_env(endpoints) if endpoints else {}, base)
         launches = {"A": a, "B": b}
     else:
-        sinks = endpoints_env(args.endpoints_json) if args.endpoints_json else {}
-        launches = {
-            "A": reference_launch(VariantSpec("A", "instrumented (OBSCONF_INSTRUMENTATION=on)", True),
-                                  profile=args.profile, module=args.module, sinks=sinks, base=base),
-            "B": reference_launch(VariantSpec("B", "not instrumented (OBSCONF_INSTRUMENTATION=off)", False),
-                                  profile=args.profile, module=args.module, sinks=sinks, base=base),
-        }
+        launches = {"A": _reference(args, VariantSpec("A", "instrumented (OBSCONF_INSTRUMENTATION=on)", True)),
+                    "B": _reference(args, VariantSpec("B", "not instrumented (OBSCONF_INSTRUMENTATION=off)", False))}
     apps = [sys.executable, "-m", "obsconf.overhead.apps"]
     if not args.no_bare:
         launches["bare"] = Launch("bare", "bare calibration request: an empty ASGI app on the same server (uvicorn)",
@@ -382,9 +383,7 @@ def measure(args: argparse.Namespace) -> OverheadReport:
         if col.burn_us:
             spec = VariantSpec("burn", f"A + an injected burn of {col.burn_us} us CPU per request (test hook)", True,
                                slowdown_us=col.burn_us)
-            launches["burn"] = reference_launch(spec, profile=args.profile, module=args.module,
-                                                sinks=endpoints_env(args.endpoints_json) if args.endpoints_json else {},
-                                                base=_base_env())
+            launches["burn"] = _reference(args, spec)
             procs["burn"] = start_launch(launches["burn"], log_dir=args.out_dir, core=service_core,
                                          ready_timeout=args.ready_timeout, registry=registry)
             _progress(f"started burn: {col.burn_source}")
