@@ -324,7 +324,7 @@ def _measured_load(proc: ManagedProcess, port: int, args: argparse.Namespace, ra
                    seconds: float) -> tuple[LoadResult, tuple[float, float], int]:
     before = procstat.sample(proc.pid)
     load = run_fixed_rate(port, args.path, rate=rate, seconds=seconds, connections=args.connections)
-    after = procstat.sample(proc.pid)
+    after = procstat.sample_when_idle(proc.pid)  # the export work the round left behind is the round's too
     return load, after.minus(before), after.rss_bytes
 
 
