@@ -73,3 +73,20 @@ def test_a_baseline_that_is_neither_names_the_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"kind": "something else"}))
     with pytest.raises(ContractError, match="b.json"):
         load_baseline_ratios(path)
+
+
+def test_a_baseline_can_pool_several_runs_measured_alike(tmp_path: Path) -> None:
+    from obsconf.errors import UsageError
+
+    path = tmp_path / "overhead.json"
+    first = make_report(HALF_BARE, B, bare=BARE)
+    second = make_report([b * 1.5 for b in B], B, bare=BARE)
+    figures.write_baseline(first, path)
+    figures.write_baseline(second, path, append=True)
+    pooled = json.loads(path.read_text())
+    assert len(pooled["runs"]) == 2 and pooled["summary"]["blocks"] == 2 * len(B)
+    assert load_baseline_ratios(path)[len(B):] == pytest.approx([1.5] * len(B))
+    other = make_report(HALF_BARE, B, bare=BARE)
+    other["config"]["sinks"] = "stack"
+    with pytest.raises(UsageError, match="measured differently"):
+        figures.write_baseline(other, path, append=True)

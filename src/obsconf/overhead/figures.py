@@ -107,12 +107,11 @@ def compute(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def baseline_doc(doc: dict[str, Any]) -> dict[str, Any]:
-    """The baseline of a report: per-block ratios of A to B and to the bare request, no microseconds."""
+def _ratio_blocks(doc: dict[str, Any]) -> list[dict[str, float | None]]:
     by_block: dict[int, dict[str, dict[str, Any]]] = {}
     for rnd in doc["rounds"]:
         by_block.setdefault(int(rnd["pair"]), {})[rnd["variant"]] = rnd
-    blocks = []
+    blocks: list[dict[str, float | None]] = []
     for key in sorted(by_block):
         rounds = by_block[key]
         if not {"A", "B"} <= set(rounds):
@@ -123,27 +122,64 @@ def baseline_doc(doc: dict[str, Any]) -> dict[str, Any]:
             "overhead_bare_units": (a[CPU] - b[CPU]) / bare[CPU] if bare else None,
             "p99_ratio": a["latency"]["p99_us"] / b["latency"]["p99_us"],
         })
+    return blocks
+
+
+def _summary(blocks: list[dict[str, float | None]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"blocks": len(blocks)}
+    for key in ("cpu_ratio", "overhead_bare_units", "p99_ratio"):
+        est = _estimate([float(v) for b in blocks if (v := b.get(key)) is not None])
+        if est is not None:
+            out[key] = est.to_dict()
+    return out
+
+
+def baseline_doc(doc: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The baseline of a report: per-block ratios of A to B and to the bare request, no microseconds.
+
+    With ``previous`` (a baseline measured the same way), the blocks of both are pooled: a baseline of
+    several runs carries their run-to-run spread, so the regression check does not take one lucky run
+    for the norm.
+    """
     cfg = doc["config"]
-    figs = compute(doc)
+    config = {k: cfg.get(k) for k in ("profile", "target_cmd", "path", "rounds", "round_seconds", "rate_source",
+                                      "sinks", "connections")}
+    run = {"created_utc": doc["created_utc"], "blocks": 0, "rate_source": cfg.get("rate_source")}
+    blocks = _ratio_blocks(doc)
+    run["blocks"] = len(blocks)
+    runs = [run]
+    if previous is not None:
+        blocks = [*previous["blocks"], *blocks]
+        runs = [*previous.get("runs", []), run]
     return {
         "schema_version": BASELINE_VERSION,
         "kind": BASELINE_KIND,
         "created_utc": doc["created_utc"],
         "obsconf_version": doc.get("obsconf_version"),
         "machine": {k: doc["machine"].get(k) for k in ("cpus", "platform", "python")},
-        "config": {k: cfg.get(k) for k in ("profile", "target_cmd", "path", "rounds", "round_seconds", "rate_source",
-                                           "sinks", "connections")},
+        "config": config,
         "note": "ratios only (A instrumented, B off, bare an empty ASGI app on the same server, each block one "
                 "round of each): they hold on another machine of the same kind, where microseconds do not",
+        "runs": runs,
         "blocks": blocks,
-        "summary": {k: figs[k] for k in ("overhead_x_off", "overhead_bare_units", "p99_on_off",
-                                          "regression_resolution_pct") if k in figs},
+        "summary": _summary(blocks),
     }
 
 
-def write_baseline(doc: dict[str, Any], path: Path) -> Path:
-    """Write :func:`baseline_doc` of ``doc`` to ``path`` (validated first)."""
-    base = validate_baseline(baseline_doc(doc), str(path))
+def write_baseline(doc: dict[str, Any], path: Path, append: bool = False) -> Path:
+    """Write :func:`baseline_doc` of ``doc`` to ``path`` (validated first); ``append`` pools its blocks with
+    the baseline already there, which must have been measured the same way."""
+    from obsconf.errors import UsageError
+    from obsconf.overhead.schema import config_differences
+
+    previous = None
+    if append and path.exists():
+        previous = validate_baseline(json.loads(path.read_text(encoding="utf-8")), str(path))
+        differences = config_differences(doc["config"], previous["config"])
+        if differences:
+            raise UsageError(f"--append-baseline {path}: measured differently ({'; '.join(differences)}); write a "
+                             "new baseline instead")
+    base = validate_baseline(baseline_doc(doc, previous), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
     return path

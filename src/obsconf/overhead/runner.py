@@ -136,6 +136,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "regression against it and the smallest one this run resolves")
     parser.add_argument("--save-baseline", type=Path, default=None,
                         help="also write this run's per-block ratios as a baseline to this path")
+    parser.add_argument("--append-baseline", action="store_true",
+                        help="with --save-baseline: pool this run's blocks with the baseline already there (measured "
+                             "the same way), so the baseline carries the spread between runs")
     parser.add_argument("--endpoints-json", type=Path, default=None,
                         help="Endpoints JSON of a running stack (`obsconf stack up`); default: every sink off")
     parser.add_argument("--with-stack", action="store_true",
@@ -634,7 +637,11 @@ def run(args: argparse.Namespace) -> int:
     if args.save_baseline is not None:
         from obsconf.overhead.figures import write_baseline
 
-        print(f"wrote baseline {write_baseline(doc, args.save_baseline)}")
+        try:
+            print(f"wrote baseline {write_baseline(doc, args.save_baseline, append=args.append_baseline)}")
+        except ObsconfError as exc:
+            print(f"obsconf overhead: {exc}", file=sys.stderr)
+            return 1
     for warning in doc["warnings"]:
         print(f"warning: {warning}")
     print(f"wrote {json_path}, {md_path}" + "".join(f", {p}" for p in plots))
