@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from obsconf.errors import UsageError
-from obsconf.overhead.loadgen import run_fixed_rate
+from obsconf.overhead.loadgen import run_fixed_rate, run_saturated
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -68,3 +68,11 @@ def test_refuses_non_loopback_targets_and_bad_numbers() -> None:
         run_fixed_rate(80, "/", rate=1, seconds=1, host="192.0.2.1")
     with pytest.raises(UsageError, match="positive"):
         run_fixed_rate(80, "/", rate=0, seconds=1)
+
+
+def test_closed_loop_measures_a_capacity_and_counts_errors(port: int) -> None:
+    result = run_saturated(port, "/ok", seconds=0.2, connections=2)
+    assert result.ok and result.errors == 0 and result.throughput_rps
+    assert len(result.service_us) == result.ok and result.latency_us == []  # a closed loop times service only
+    failing = run_saturated(port, "/fail", seconds=0.1, connections=1)
+    assert failing.ok == 0 and failing.error_samples[0] == "HTTP 500 on GET /fail"

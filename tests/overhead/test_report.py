@@ -78,3 +78,19 @@ def test_latency_histogram_shares_edges() -> None:
     assert len(hist["edges_us"]) == 5
     assert sum(hist["A"]) == 2 and sum(hist["B"]) == 1
     assert latency_histogram({"A": [], "B": []}) == {}
+
+
+def test_markdown_gives_the_machine_independent_figures_and_goals() -> None:
+    bare = [50.0, 52.0, 49.0, 51.0]
+    a = [b + 0.8 * z for b, z in zip(B, bare, strict=True)]
+    doc = make_report(a, B, bare=bare, stock=[5 * x for x in a], burn=[x + 50 for x in a], burn_us=50)
+    doc["config"]["sink_received"] = {"requests": {"/v1/traces": 3}, "bytes": {"/v1/traces": 900}}
+    md = render_markdown(doc)
+    assert "the discarding sink received 3 POSTs to `/v1/traces`" in md
+    assert "## Machine-independent figures" in md
+    assert "| added CPU in bare requests" in md and "**missed** (goal <= 0.4; median 2.00x the goal)" in md
+    assert "| latency p99 A/B at 1000 req/s | 1.000 |" in md and "**met** (goal <= 1.5)" in md
+    assert "| stock OpenTelemetry: CPU per request, stock/A | 5.000x |" in md
+    assert "| injected burn of 50 us, measured as burn - A | 50.0 us |" in md
+    assert "Regression resolution" in md
+    assert len(re.findall(r"^\| \d+ \| \d+ \| (A|B|bare|stock|burn) \|", md, flags=re.M)) == 20  # every round

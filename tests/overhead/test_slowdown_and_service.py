@@ -87,3 +87,20 @@ def test_endpoints_json_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_text("{}")
     with pytest.raises(UsageError, match="no backend URL"):
         endpoints_env(bad)
+
+
+def test_cpu_is_sampled_once_the_work_left_behind_is_done() -> None:
+    import subprocess
+    import sys
+
+    from obsconf.overhead.procstat import sample_when_idle
+
+    burn_s = 0.3  # CPU a child spends after it started, like an export after the last answer
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.thread_time()\n"
+                              f"while time.thread_time() - t < {burn_s}: pass\ntime.sleep(30)"])
+    try:
+        settled = sample_when_idle(child.pid, max_s=10.0)
+        assert settled.sched_s >= burn_s  # the whole burn, not the part done when it was first read
+    finally:
+        child.kill()
+        child.wait()

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from obsconf.overhead.stats import bootstrap_median_ci, compare_pairs, percentiles, ratio_change, spread
+from obsconf.overhead.stats import (
+    LOAD_ACCURACY,
+    bootstrap_median_ci,
+    compare_pairs,
+    percentiles,
+    ratio_change,
+    spread,
+)
 
 
 def test_spread_of_known_sample() -> None:
@@ -51,7 +58,8 @@ def test_compare_pairs_recovers_a_known_ratio_and_difference() -> None:
     assert c.ratio_median == pytest.approx(1.2)
     assert c.ratio_ci_low == pytest.approx(1.2) and c.ratio_ci_high == pytest.approx(1.2)
     assert c.pct_median == pytest.approx(20.0)
-    assert c.detection_limit_pct == pytest.approx(0.0, abs=1e-9)
+    # no noise: only the load allowance remains, a tenth of the 20% change
+    assert c.detection_limit_pct == pytest.approx(LOAD_ACCURACY * 20.0)
     assert c.diff_ci_low <= c.diff_median <= c.diff_ci_high
     assert c.b_median == pytest.approx(100.5)
 

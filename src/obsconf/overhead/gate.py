@@ -10,11 +10,19 @@ Exit codes (stable, scripts may rely on them):
 
 (``2`` stays with argparse, which uses it for a wrong command line.)
 
-Limits: ``--max-overhead-us`` (extra CPU microseconds per request, instrumented minus off, paired by
-round), ``--max-overhead-pct`` (the same as a percentage of the uninstrumented cost) and, with
-``--baseline OLD``, ``--max-regression-pct`` (how much the instrumented/off ratio may grow from the old
-report to this one). With no limit given, the gate applies the report's goal
-(``--max-overhead-us 100``).
+Limits, each on the variant ``--variant`` (default A, the instrumented service) against B (off):
+
+* ``--max-overhead-ratio``: added CPU per request in *bare-request units*, ``(A - B) / bare``, where bare is
+  the empty ASGI app measured in the same run: machine-independent, the goal is 0.4;
+* ``--max-p99-ratio``: latency p99 of A over B at the run's fixed arrival rate (goal 1.5);
+* ``--max-overhead-us`` (extra CPU microseconds per request, paired by block; the seeds' budgets are
+  written in ms, so they are gated in us) and ``--max-overhead-pct`` (the same as a percentage of B);
+* with ``--baseline OLD`` (a baseline of ratios, or an older report), ``--max-regression-pct``: how much
+  the A/B CPU ratio may grow from the baseline to this run.
+
+With no limit and no baseline given, the gate applies the report's goals (``--max-overhead-ratio 0.4 --max-p99-ratio
+1.5``; ``--max-overhead-us 100`` for a report without the bare calibration). ``--variant burn`` judges
+the run's burn variant instead of A: the same run then proves that the gate catches an injected change.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from obsconf.errors import ContractError
-from obsconf.overhead.schema import load_report, pair_values
+from obsconf.overhead import figures
+from obsconf.overhead.schema import VARIANT_KEYS, config_differences, load_baseline, load_report, pair_values
 from obsconf.overhead.stats import compare_pairs, ratio_change
 
 EXIT_PASS = 0
@@ -84,18 +93,18 @@ class GateResult:
 
 def decide_limit(
     name: str, point: float, low: float, high: float, limit: float, unit: str, detection: float,
-    more_rounds_hint: str,
+    more_rounds_hint: str, fmt: str = "+.1f",
 ) -> Check:
     """Pass when the upper bound is within ``limit``, fail when the lower bound exceeds it, else undecided."""
-    interval = f"median {point:+.1f}{unit}, 95% CI [{low:+.1f}, {high:+.1f}]{unit}, limit {limit:g}{unit}"
+    interval = (f"median {point:{fmt}}{unit}, 95% CI [{low:{fmt}}, {high:{fmt}}]{unit}, limit {limit:g}{unit}")
     if high <= limit:
         return Check(name, PASS, f"{interval}: upper bound within the limit")
     if low > limit:
         return Check(name, FAIL, f"{interval}: even the lower bound exceeds the limit")
     return Check(
         name, UNDECIDED,
-        f"{interval}: the interval straddles the limit (this run only resolves about +/-{detection:.1f}{unit}); "
-        f"{more_rounds_hint}",
+        f"{interval}: the interval straddles the limit (this run resolves changes of about "
+        f"{detection:{fmt.lstrip('+')}}{unit}); {more_rounds_hint}",
     )
 
 
@@ -104,9 +113,11 @@ def _more_rounds_hint(pairs: int) -> str:
     return f"re-run with --rounds {4 * pairs} (4x the pairs halves the interval)"
 
 
-def _usability(doc: dict[str, Any], source: str) -> list[Check]:
+def _usability(doc: dict[str, Any], source: str, variants: set[str]) -> list[Check]:
     checks = []
     for rnd in doc["rounds"]:
+        if rnd["variant"] not in variants:
+            continue
         total = rnd["requests"] + rnd["errors"]
         if rnd["requests"] == 0:
             checks.append(Check(f"round {rnd['index']} ({source})", UNDECIDED,
@@ -122,56 +133,89 @@ def _usability(doc: dict[str, Any], source: str) -> list[Check]:
 def evaluate(
     doc: dict[str, Any],
     *,
-    baseline: dict[str, Any] | None = None,
+    baseline: list[float] | None = None,
     max_overhead_pct: float | None = None,
     max_overhead_us: float | None = None,
+    max_overhead_ratio: float | None = None,
+    max_p99_ratio: float | None = None,
     max_regression_pct: float | None = None,
+    variant: str = "A",
+    baseline_config: dict[str, Any] | None = None,
 ) -> GateResult:
-    """Decide on a validated report (and optional baseline). Pure: no files, no clock."""
+    """Decide on a validated report (and the per-block A/B ratios of a baseline). Pure: no files, no clock."""
     result = GateResult()
-    result.checks += _usability(doc, "report")
-    a, b = pair_values(doc)
+    if variant not in doc["variants"]:
+        result.checks.append(Check("variant", UNDECIDED, f"the report has no variant {variant!r} (it has "
+                                   f"{', '.join(sorted(doc['variants']))})"))
+        return result
+    has_bare = "bare" in doc["variants"]
+    if baseline is None and all(x is None for x in (max_overhead_pct, max_overhead_us, max_overhead_ratio,
+                                                     max_p99_ratio, max_regression_pct)):
+        goal = doc["goal"]
+        if has_bare:
+            max_overhead_ratio = float(goal["max_overhead_bare_units"])
+        else:
+            max_overhead_us = float(goal["max_overhead_us_per_request"])
+        max_p99_ratio = float(goal["max_p99_ratio"])
+        applied = (f"--max-overhead-ratio {max_overhead_ratio:g}" if has_bare else
+                   f"--max-overhead-us {max_overhead_us:g}") + f" --max-p99-ratio {max_p99_ratio:g}"
+        result.notes.append(f"no limit given: applying the report's goals {applied}")
+    used = {variant, "B"} | ({"bare"} if max_overhead_ratio is not None else set())
+    result.checks += _usability(doc, "report", used)
+    a, b = pair_values(doc, a=variant)
     if not a:
-        result.checks.append(Check("pairs", UNDECIDED, "the report holds no complete A/B pair of rounds"))
+        result.checks.append(Check("blocks", UNDECIDED, f"the report holds no block with both {variant} and B"))
         return result
     cmp = compare_pairs(a, b)
     hint = _more_rounds_hint(cmp.pairs)
-    if max_overhead_pct is None and max_overhead_us is None:
-        max_overhead_us = float(doc["goal"]["max_overhead_us_per_request"])
-        result.notes.append(f"no limit given: applying the report's goal --max-overhead-us {max_overhead_us:g}")
+    name = "overhead CPU per request" if variant == "A" else f"overhead CPU per request of {variant}"
     if max_overhead_us is not None:
         result.checks.append(decide_limit(
-            "overhead CPU per request", cmp.diff_median, cmp.diff_ci_low, cmp.diff_ci_high, max_overhead_us,
-            " us", cmp.detection_limit_abs, hint))
+            name, cmp.diff_median, cmp.diff_ci_low, cmp.diff_ci_high, max_overhead_us, " us",
+            cmp.detection_limit_abs, hint))
     if max_overhead_pct is not None:
         result.checks.append(decide_limit(
-            "overhead CPU per request (relative)", cmp.pct_median, cmp.pct_ci_low, cmp.pct_ci_high,
-            max_overhead_pct, "%", cmp.detection_limit_pct, hint))
+            f"{name} (relative to B)", cmp.pct_median, cmp.pct_ci_low, cmp.pct_ci_high, max_overhead_pct, "%",
+            cmp.detection_limit_pct, hint))
+    if max_overhead_ratio is not None:
+        units = figures.bare_units(doc, variant) if has_bare else None
+        if units is None:
+            result.checks.append(Check(f"{name} in bare requests", UNDECIDED,
+                                       "the report has no bare calibration request (run `obsconf overhead` without "
+                                       "--no-bare), so added CPU cannot be read in bare-request units"))
+        else:
+            result.checks.append(decide_limit(
+                f"{name} in bare requests", units.median, units.ci_low, units.ci_high, max_overhead_ratio, "x bare",
+                units.detection_limit, hint, fmt=".3f"))
+    if max_p99_ratio is not None:
+        p99 = figures.ratio(doc, variant, "B", figures.P99)
+        if p99 is not None:
+            result.checks.append(decide_limit(
+                f"latency p99 {variant}/B at {doc['config']['rate']:g} req/s", p99.median, p99.ci_low, p99.ci_high,
+                max_p99_ratio, "x", p99.detection_limit, hint, fmt=".3f"))
     result.notes.append(
-        f"{cmp.pairs} pairs; instrumented {cmp.a_median:.1f} us vs off {cmp.b_median:.1f} us CPU per request "
+        f"{cmp.pairs} blocks; {variant} {cmp.a_median:.1f} us vs B {cmp.b_median:.1f} us CPU per request "
         f"(medians); smallest change this run can see: about {cmp.detection_limit_abs:.1f} us "
         f"({cmp.detection_limit_pct:.1f}%)")
     if baseline is not None:
-        result.checks += _usability(baseline, "baseline")
-        base_a, base_b = pair_values(baseline)
-        if not base_a:
-            result.checks.append(Check("regression", UNDECIDED, "the baseline holds no complete A/B pair"))
-        else:
-            limit = DEFAULT_MAX_REGRESSION_PCT if max_regression_pct is None else max_regression_pct
-            change = ratio_change([x / y for x, y in zip(a, b, strict=True)],
-                                  [x / y for x, y in zip(base_a, base_b, strict=True)])
-            detection = (change.ci_high_pct - change.ci_low_pct) / 2
-            result.checks.append(decide_limit(
-                "regression of the instrumented/off ratio vs baseline", change.change_pct, change.ci_low_pct,
-                change.ci_high_pct, limit, "%", detection, hint))
+        limit = DEFAULT_MAX_REGRESSION_PCT if max_regression_pct is None else max_regression_pct
+        change = ratio_change([x / y for x, y in zip(a, b, strict=True)], baseline)
+        result.checks.append(decide_limit(
+            f"regression of the {variant}/B CPU ratio vs baseline", change.change_pct, change.ci_low_pct,
+            change.ci_high_pct, limit, "%", change.resolution_pct, hint))
+        result.notes.append(f"{variant}/B {change.new_median:.3f} now vs A/B {change.baseline_median:.3f} in the "
+                            f"baseline; this comparison resolves about {change.resolution_pct:.1f}%")
+        for difference in config_differences(doc["config"], baseline_config or {}):
+            result.notes.append(f"measured differently, so the ratios may differ: {difference}")
     elif max_regression_pct is not None:
         result.notes.append("--max-regression-pct needs --baseline OLD_REPORT: regression was not checked")
-    _saturation_notes(doc, result)
+    _saturation_notes(doc, result, used)
     return result
 
 
-def _saturation_notes(doc: dict[str, Any], result: GateResult) -> None:
-    late = [r for r in doc["rounds"] if r.get("target_rate_rps") and r["throughput_rps"] < 0.9 * r["target_rate_rps"]]
+def _saturation_notes(doc: dict[str, Any], result: GateResult, variants: set[str]) -> None:
+    late = [r for r in doc["rounds"] if r["variant"] in variants and r.get("target_rate_rps")
+            and r["throughput_rps"] < 0.9 * r["target_rate_rps"]]
     if late:
         result.notes.append(
             f"{len(late)} round(s) reached < 90% of the target rate: the service was saturated, so latency "
@@ -184,11 +228,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``obsconf gate``."""
     parser.add_argument("report", type=Path, help="overhead report (reports/overhead.json)")
     parser.add_argument("--baseline", type=Path, default=None,
-                        help="an older overhead.json to compare with (regression check)")
+                        help="a baseline (reports/baseline/overhead.json, ratios) or an older overhead.json to compare "
+                             "with (regression check)")
+    parser.add_argument("--variant", choices=VARIANT_KEYS, default="A",
+                        help="the variant judged against B (default A; burn proves the gate catches a known change)")
+    parser.add_argument("--max-overhead-ratio", type=float, default=None,
+                        help="limit on added CPU per request in bare-request units, (A - B) / bare (goal 0.4)")
+    parser.add_argument("--max-p99-ratio", type=float, default=None,
+                        help="limit on latency p99 of A over B at the run's fixed arrival rate (goal 1.5)")
     parser.add_argument("--max-overhead-pct", type=float, default=None,
                         help="limit on extra CPU per request, percent of the uninstrumented cost")
     parser.add_argument("--max-overhead-us", type=float, default=None,
-                        help="limit on extra CPU per request in microseconds (default: the report's goal, 100)")
+                        help="limit on extra CPU per request in microseconds (the seeds' budgets are in ms)")
     parser.add_argument("--max-regression-pct", type=float, default=None,
                         help=f"limit on growth of the instrumented/off ratio vs --baseline "
                              f"(default {DEFAULT_MAX_REGRESSION_PCT:g})")
@@ -198,12 +249,14 @@ def run(args: argparse.Namespace) -> int:
     """Run the gate; print the explanation; return the exit code (0 pass, 1 fail, 3 undecided, 4 bad input)."""
     try:
         doc = load_report(args.report)
-        baseline = load_report(args.baseline) if args.baseline is not None else None
+        baseline = load_baseline(args.baseline) if args.baseline is not None else None
     except ContractError as exc:
         print(f"GATE ERROR: {exc}")
         return EXIT_BAD_INPUT
-    result = evaluate(doc, baseline=baseline, max_overhead_pct=args.max_overhead_pct,
-                      max_overhead_us=args.max_overhead_us, max_regression_pct=args.max_regression_pct)
+    result = evaluate(doc, baseline=baseline.ratios if baseline else None, max_overhead_pct=args.max_overhead_pct,
+                      max_overhead_us=args.max_overhead_us, max_overhead_ratio=args.max_overhead_ratio,
+                      max_p99_ratio=args.max_p99_ratio, max_regression_pct=args.max_regression_pct,
+                      variant=args.variant, baseline_config=baseline.config if baseline else None)
     print(result.render())
     return result.exit_code
 

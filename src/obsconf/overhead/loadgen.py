@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from obsconf.errors import UsageError
 from obsconf.ports import LOOPBACK
 
 LATE_THRESHOLD_S = 0.002  # written > 2 ms after it was due: late (timers alone lag up to ~1 ms)
 DRAIN_TIMEOUT_S = 10.0
+MIN_SLEEP_S = 0.001
 
 
 @dataclass
@@ -98,8 +100,27 @@ class _Conn:
         self.reader = self.writer = None
 
 
+def _request(host: str, port: int, path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: obsconf-loadgen\r\n\r\n".encode()
+
+
+async def _exchange(conn: _Conn, raw: bytes, path: str, result: LoadResult) -> float | None:
+    """Send one request on ``conn``; the clock when a 2xx/3xx answer ended, or None (counted as an error)."""
+    try:
+        status = await conn.request(raw)
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        conn.close()
+        result._error(f"{type(exc).__name__}: {exc}")
+        return None
+    if not 200 <= status < 400:
+        result._error(f"HTTP {status} on GET {path}")
+        return None
+    result.ok += 1
+    return time.perf_counter()
+
+
 async def _run(host: str, port: int, path: str, rate: float, seconds: float, connections: int) -> LoadResult:
-    raw = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: obsconf-loadgen\r\n\r\n".encode()
+    raw = _request(host, port, path)
     result = LoadResult(target_rate=rate)
     queue: asyncio.Queue[tuple[float, float] | None] = asyncio.Queue()
     conns = [_Conn(host, port) for _ in range(connections)]
@@ -112,20 +133,11 @@ async def _run(host: str, port: int, path: str, rate: float, seconds: float, con
                 return
             due, dispatched = item
             sent = clock()
-            try:
-                status = await conn.request(raw)
-            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                conn.close()
-                result._error(f"{type(exc).__name__}: {exc}")
-                continue
-            end = clock()
-            if 200 <= status < 400:
-                result.ok += 1
+            end = await _exchange(conn, raw, path, result)
+            if end is not None:
                 result.latency_us.append((end - dispatched) * 1e6)
                 result.service_us.append((end - sent) * 1e6)
                 result.send_lag_us.append((sent - due) * 1e6)
-            else:
-                result._error(f"HTTP {status} on GET {path}")
 
     workers = [asyncio.create_task(worker(c)) for c in conns]
     # due times from an integer index: adding 1/rate repeatedly drifts and can send one request too many
@@ -138,7 +150,9 @@ async def _run(host: str, port: int, path: str, rate: float, seconds: float, con
             queue.put_nowait((start + sent / rate, now))
             sent += 1
         if sent < total:
-            await asyncio.sleep(max(0.0, start + sent / rate - clock()))
+            # at least one timer tick: event loops round shorter sleeps to 0 ms (uvloop, libuv) and the
+            # dispatcher would spin, eating the generator's core; requests due meanwhile go out together
+            await asyncio.sleep(max(MIN_SLEEP_S, start + sent / rate - clock()))
     for _ in workers:
         queue.put_nowait(None)
     done, pending = await asyncio.wait(workers, timeout=DRAIN_TIMEOUT_S)
@@ -155,17 +169,60 @@ async def _run(host: str, port: int, path: str, rate: float, seconds: float, con
     return result
 
 
+async def _saturate(host: str, port: int, path: str, seconds: float, connections: int) -> LoadResult:
+    """Closed loop: every connection sends its next request as soon as the last one is answered."""
+    raw = _request(host, port, path)
+    result = LoadResult(target_rate=0.0)
+    clock = time.perf_counter
+    start = clock()
+    end = start + seconds
+
+    async def worker(conn: _Conn) -> None:
+        while clock() < end:
+            sent = clock()
+            answered = await _exchange(conn, raw, path, result)
+            if answered is not None:
+                result.service_us.append((answered - sent) * 1e6)
+
+    conns = [_Conn(host, port) for _ in range(connections)]
+    await asyncio.wait([asyncio.create_task(worker(c)) for c in conns], timeout=seconds + DRAIN_TIMEOUT_S)
+    result.duration_s = clock() - start
+    for conn in conns:
+        conn.close()
+    return result
+
+
+def _check(host: str, seconds: float, connections: int) -> None:
+    if host not in (LOOPBACK, "localhost", "::1"):
+        raise UsageError(f"load generator target {host!r} is not loopback: obsconf only loads servers it started "
+                         "on 127.0.0.1")
+    if seconds <= 0 or connections < 1:
+        raise UsageError(f"seconds ({seconds}) and connections ({connections}) must be positive")
+
+
+def _loop_run(coro: Any) -> LoadResult:
+    try:
+        import uvloop  # cheaper event loop; comes with uvicorn[standard]
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def run_fixed_rate(
     port: int, path: str, *, rate: float, seconds: float, connections: int = 8, host: str = LOOPBACK
 ) -> LoadResult:
     """Send ``GET path`` to ``host:port`` at ``rate`` requests per second for ``seconds``; loopback only."""
-    if host not in (LOOPBACK, "localhost", "::1"):
-        raise UsageError(f"load generator target {host!r} is not loopback: obsconf only loads servers it started "
-                         "on 127.0.0.1")
-    if rate <= 0 or seconds <= 0 or connections < 1:
+    _check(host, seconds, connections)
+    if rate <= 0:
         raise UsageError(f"rate ({rate}), seconds ({seconds}) and connections ({connections}) must be positive")
-    try:
-        import uvloop  # cheaper event loop; comes with uvicorn[standard]
-    except ImportError:
-        return asyncio.run(_run(host, port, path, rate, seconds, connections))
-    return uvloop.run(_run(host, port, path, rate, seconds, connections))
+    return _loop_run(_run(host, port, path, rate, seconds, connections))
+
+
+def run_saturated(port: int, path: str, *, seconds: float, connections: int = 8, host: str = LOOPBACK) -> LoadResult:
+    """Send ``GET path`` as fast as ``connections`` keep-alive connections allow (closed loop), for ``seconds``.
+
+    Its ``throughput_rps`` is the service's capacity on this route (the latencies are not meaningful: a
+    closed loop waits for each answer). Used to set the fixed arrival rate of a run.
+    """
+    _check(host, seconds, connections)
+    return _loop_run(_saturate(host, port, path, seconds, connections))

@@ -9,7 +9,7 @@ import numpy as np
 
 from obsconf.overhead.report import PLOT_CPU, PLOT_LATENCY
 
-COLORS = {"A": "#d62728", "B": "#1f77b4"}
+COLORS = {"A": "#d62728", "B": "#1f77b4", "bare": "#7f7f7f", "stock": "#ff7f0e", "burn": "#9467bd"}
 
 
 def latency_histogram(samples_us: dict[str, list[float]], bins: int = 60) -> dict[str, list[float]]:
@@ -40,12 +40,12 @@ def write_plots(doc: dict[str, Any], out_dir: Path) -> list[Path]:
     if hist.get("edges_us"):
         edges = np.asarray(hist["edges_us"])
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-        for variant in ("A", "B"):
+        for variant in [v for v in COLORS if v in labels and hist.get(v)]:
             counts = np.asarray(hist.get(variant, []), dtype=float)
             if counts.sum() == 0:
                 continue
             share = counts / counts.sum()
-            ax1.stairs(share, edges, color=COLORS[variant], label=f"{variant}: {labels[variant]}")
+            ax1.stairs(share, edges, color=COLORS[variant], label=f"{variant}: {labels[variant][:48]}")
             cdf = np.cumsum(share)
             ax2.step(edges[1:], 1 - cdf + 1e-9, where="post", color=COLORS[variant], label=variant)
         ax1.set_xscale("log")
@@ -67,17 +67,17 @@ def write_plots(doc: dict[str, Any], out_dir: Path) -> list[Path]:
         written.append(path)
     if doc["rounds"]:
         fig, ax = plt.subplots(figsize=(8, 4))
-        for variant in ("A", "B"):
+        for variant in [v for v in COLORS if v in labels]:
             rs = [r for r in doc["rounds"] if r["variant"] == variant]
             ax.plot([r["pair"] for r in rs], [r["cpu_us_per_request"] for r in rs], "o-", color=COLORS[variant],
-                    label=f"{variant}: {labels[variant]}")
+                    label=f"{variant}: {labels[variant][:48]}")
         cpu = doc["comparison"].get("cpu_us_per_request")
-        title = "CPU time of the service per request, by round pair"
+        title = "CPU time per request of each variant, by block"
         if cpu:
             title += f"\nA - B median {cpu['diff_median']:+.1f} us, 95% CI [{cpu['diff_ci_low']:+.1f}, " \
                      f"{cpu['diff_ci_high']:+.1f}] us"
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("pair")
+        ax.set_xlabel("block")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel("CPU us per request")
         ax.set_ylim(bottom=0)

@@ -10,12 +10,16 @@ The report gives both; they agree when the service keeps its threads (uvicorn do
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 _TICK = os.sysconf("SC_CLK_TCK")
+SETTLE_WINDOW_S = 0.02
+SETTLE_IDLE_SHARE = 0.05  # under 5% of a core over the window counts as idle (timer threads, flushers)
+SETTLE_MAX_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,21 @@ def sample(pid: int) -> CpuSample:
         ticks_s=sum(_ticks(p) for p in pids) / _TICK,
         rss_bytes=sum(_rss(p) for p in pids),
     )
+
+
+def sample_when_idle(pid: int, *, window_s: float = SETTLE_WINDOW_S, max_s: float = SETTLE_MAX_S) -> CpuSample:
+    """Wait until ``pid``'s tree has finished the work the load left behind, then :func:`sample` it.
+
+    A service answers first and exports later: its span batches and log pushes run on after the last
+    answer. Sampled at once, that work would count for no one, and it would run into the next variant's
+    round on the same core. So this waits (at most ``max_s``) until a ``window_s`` window is idle.
+    """
+    deadline = time.monotonic() + max_s
+    last = sample(pid)
+    while time.monotonic() < deadline:
+        time.sleep(window_s)
+        now = sample(pid)
+        if now.sched_s - last.sched_s < SETTLE_IDLE_SHARE * window_s:
+            return now
+        last = now
+    return last

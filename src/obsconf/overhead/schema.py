@@ -3,6 +3,13 @@
 The report keeps every round's raw numbers, so a reader (the gate, a later comparison) recomputes what it
 needs instead of trusting a summary. ``schema_version`` changes whenever a field changes meaning or is
 removed; adding an optional field keeps the version (``delivery``, written by ``--delivery``, is optional).
+Version 2 added the variants beside A and B (``bare``, ``stock``, ``burn``; ``pair`` is then the block of
+rounds, one of each variant) and the machine-independent ``figures``.
+
+A baseline (``reports/baseline/overhead.json``) is a second, smaller document: per-block *ratios* only
+(instrumented/off CPU, added CPU in bare-request units, p99 on/off), so it holds on another machine of the
+same kind; :func:`obsconf.overhead.figures.write_baseline` writes it and :func:`load_baseline_ratios` reads it (or a full
+report) for the gate's regression check.
 """
 
 from __future__ import annotations
@@ -16,12 +23,23 @@ import jsonschema
 
 from obsconf.errors import ContractError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 REPORT_KIND = "obsconf-overhead-report"
+BASELINE_KIND = "obsconf-overhead-baseline"
+BASELINE_VERSION = 1
 
 #: The project's own goal: instrumentation (span, RED metrics, a log line, export) costs at most this much
 #: extra CPU per request, at the median.
 GOAL_MAX_OVERHEAD_US = 100.0
+#: The same goal in machine-independent units: added CPU per request at most 0.4 bare requests (a bare request
+#: is an empty ASGI app served by the same server, measured in the same run) ...
+GOAL_MAX_OVERHEAD_BARE = 0.4
+#: ... and p99 latency, at a fixed arrival rate of half the uninstrumented capacity, at most 1.5x the off p99.
+GOAL_MAX_P99_RATIO = 1.5
+
+#: Variant keys: A instrumented, B off (the pair every report has), ``bare`` the calibration request,
+#: ``stock`` stock OpenTelemetry auto-instrumentation, ``burn`` A plus an injected CPU burn (test hook).
+VARIANT_KEYS = ("A", "B", "bare", "stock", "burn")
 
 
 @dataclass(frozen=True)
@@ -47,7 +65,7 @@ class RoundResult:
 
     index: int
     pair: int
-    variant: str  # "A" (instrumented) | "B" (instrumentation off)
+    variant: str  # one of VARIANT_KEYS: "A" (instrumented), "B" (instrumentation off), ...
     requests: int
     errors: int
     duration_s: float
@@ -98,6 +116,8 @@ class OverheadReport:
     micro: list[MicroResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     goal_max_overhead_us: float = GOAL_MAX_OVERHEAD_US
+    figures: dict[str, Any] = field(default_factory=dict)  # see :func:`obsconf.overhead.figures.compute`
+    baseline: dict[str, Any] | None = None  # ``--baseline``: the regression against it and its resolution
     delivery: dict[str, Any] | None = None  # ``--delivery``: see :mod:`obsconf.overhead.delivery`
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,13 +129,17 @@ class OverheadReport:
             "machine": self.machine,
             "config": self.config,
             "variants": self.variants,
-            "goal": {"max_overhead_us_per_request": self.goal_max_overhead_us},
+            "goal": {"max_overhead_us_per_request": self.goal_max_overhead_us,
+                     "max_overhead_bare_units": GOAL_MAX_OVERHEAD_BARE, "max_p99_ratio": GOAL_MAX_P99_RATIO},
             "rounds": [asdict(r) for r in self.rounds],
             "comparison": self.comparison,
             "latency_histogram": self.latency_histogram,
             "micro": [dict(asdict(m), within_budget=m.within_budget) for m in self.micro],
+            "figures": self.figures,
             "warnings": self.warnings,
         }
+        if self.baseline is not None:
+            doc["baseline"] = self.baseline
         if self.delivery is not None:
             doc["delivery"] = self.delivery
         return doc
@@ -179,14 +203,14 @@ REPORT_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["profile", "rounds", "round_seconds", "rate", "path"],
             "properties": {
-                "profile": {"type": "string"},
+                "profile": {"type": ["string", "null"]},
                 "rounds": {"type": "integer", "minimum": 1},
                 "round_seconds": _NUM,
                 "rate": _NUM,
                 "path": {"type": "string"},
             },
         },
-        "variants": {"type": "object", "required": ["A", "B"]},
+        "variants": {"type": "object", "required": ["A", "B"], "propertyNames": {"enum": list(VARIANT_KEYS)}},
         "goal": {"type": "object", "required": ["max_overhead_us_per_request"]},
         "rounds": {
             "type": "array",
@@ -197,7 +221,7 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "index": {"type": "integer", "minimum": 0},
                     "pair": {"type": "integer", "minimum": 0},
-                    "variant": {"enum": ["A", "B"]},
+                    "variant": {"enum": list(VARIANT_KEYS)},
                     "requests": {"type": "integer", "minimum": 0},
                     "errors": {"type": "integer", "minimum": 0},
                     "duration_s": _NUM,
@@ -218,49 +242,135 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "required": ["name", "median_us", "q1_us", "q3_us", "p5_us", "p95_us", "samples"],
             },
         },
+        "figures": {"type": "object"},
+        "baseline": {"type": "object"},
         "warnings": {"type": "array", "items": {"type": "string"}},
         "delivery": _DELIVERY,
     },
 }
 
+_RATIO_BLOCK = {
+    "type": "object",
+    "required": ["cpu_ratio"],
+    "properties": {k: {"type": ["number", "null"]} for k in ("cpu_ratio", "overhead_bare_units", "p99_ratio")},
+}
 
-def validate_report(doc: Any, source: str) -> dict[str, Any]:
-    """Check ``doc`` against :data:`REPORT_SCHEMA`; raise :class:`ContractError` naming ``source`` and the field."""
-    if isinstance(doc, dict) and doc.get("schema_version") not in (None, SCHEMA_VERSION):
+#: JSON Schema of a baseline: per-block ratios of A (instrumented) to B (off) and to the bare request.
+BASELINE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "obsconf overhead baseline (ratios only)",
+    "type": "object",
+    "required": ["schema_version", "kind", "created_utc", "config", "blocks"],
+    "properties": {
+        "schema_version": {"const": BASELINE_VERSION},
+        "kind": {"const": BASELINE_KIND},
+        "created_utc": {"type": "string"},
+        "config": {"type": "object"},
+        "blocks": {"type": "array", "minItems": 2, "items": _RATIO_BLOCK},
+        "summary": {"type": "object"},
+    },
+}
+
+
+def _validate(doc: Any, source: str, schema: dict[str, Any], version: int, what: str) -> dict[str, Any]:
+    if isinstance(doc, dict) and doc.get("schema_version") not in (None, version):
         raise ContractError(
             source, "schema_version",
-            f"version {doc.get('schema_version')!r} is not supported (this obsconf reads {SCHEMA_VERSION}); "
-            "re-run `obsconf overhead` with this version to produce a comparable report",
+            f"version {doc.get('schema_version')!r} is not supported (this obsconf reads {version}); "
+            f"re-run `obsconf overhead` with this version to produce a comparable {what}",
         )
-    validator = jsonschema.Draft202012Validator(REPORT_SCHEMA)
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         path = ".".join(str(p) for p in err.absolute_path)
-        raise ContractError(source, path, f"{err.message} (is this an `obsconf overhead` report?)")
+        raise ContractError(source, path, f"{err.message} (is this an `obsconf overhead` {what}?)")
     return doc  # type: ignore[no-any-return]
 
 
-def load_report(path: Path) -> dict[str, Any]:
-    """Read and validate an overhead report; errors name the file and the field."""
+def validate_report(doc: Any, source: str) -> dict[str, Any]:
+    """Check ``doc`` against :data:`REPORT_SCHEMA`; raise :class:`ContractError` naming ``source`` and the field."""
+    doc = _validate(doc, source, REPORT_SCHEMA, SCHEMA_VERSION, "report")
+    for i, rnd in enumerate(doc["rounds"]):
+        if rnd["variant"] not in doc["variants"]:
+            raise ContractError(source, f"rounds.{i}.variant",
+                                f"{rnd['variant']!r} is not one of the report's variants {sorted(doc['variants'])}")
+    return doc
+
+
+def _read_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ContractError(str(path), "", "no such file; run `obsconf overhead --out-dir DIR` first") from None
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ContractError(str(path), f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
-    return validate_report(doc, str(path))
 
 
-def pair_values(doc: dict[str, Any], metric: str = "cpu_us_per_request") -> tuple[list[float], list[float]]:
-    """The A and B values of ``metric`` for every complete pair of a report, in pair order."""
-    by_pair: dict[int, dict[str, float]] = {}
+def load_report(path: Path) -> dict[str, Any]:
+    """Read and validate an overhead report; errors name the file and the field."""
+    return validate_report(_read_json(path), str(path))
+
+
+def _metric(rnd: dict[str, Any], metric: str) -> float:
+    value: Any = rnd
+    for part in metric.split("."):  # "latency.p99_us" reaches into a summary
+        value = value[part]
+    return float(value)
+
+
+def block_values(doc: dict[str, Any], keys: tuple[str, ...],
+                 metric: str = "cpu_us_per_request") -> list[tuple[float, ...]]:
+    """``metric`` of variants ``keys`` in every block (``pair``) that has a round of each, in block order."""
+    by_block: dict[int, dict[str, float]] = {}
     for rnd in doc["rounds"]:
-        value: Any = rnd
-        for part in metric.split("."):  # "latency.p99_us" reaches into a summary
-            value = value[part]
-        by_pair.setdefault(int(rnd["pair"]), {})[rnd["variant"]] = float(value)
-    pairs = [by_pair[k] for k in sorted(by_pair) if {"A", "B"} <= set(by_pair[k])]
-    return [p["A"] for p in pairs], [p["B"] for p in pairs]
+        by_block.setdefault(int(rnd["pair"]), {})[rnd["variant"]] = _metric(rnd, metric)
+    return [tuple(by_block[k][v] for v in keys) for k in sorted(by_block) if set(keys) <= set(by_block[k])]
+
+
+def pair_values(doc: dict[str, Any], metric: str = "cpu_us_per_request", a: str = "A",
+                b: str = "B") -> tuple[list[float], list[float]]:
+    """The values of ``metric`` for variants ``a`` and ``b`` in every block that has both, in block order."""
+    blocks = block_values(doc, (a, b), metric)
+    return [x for x, _ in blocks], [y for _, y in blocks]
+
+
+def validate_baseline(doc: Any, source: str) -> dict[str, Any]:
+    """Check ``doc`` against :data:`BASELINE_SCHEMA`; errors name ``source`` and the field."""
+    return _validate(doc, source, BASELINE_SCHEMA, BASELINE_VERSION, "baseline")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a regression check needs of a baseline: per-block A/B CPU ratios, and how they were measured."""
+
+    ratios: list[float]
+    config: dict[str, Any]
+
+
+#: Settings that change the A/B ratio: a baseline measured otherwise is noted by the gate.
+COMPARABLE_CONFIG = ("profile", "target_cmd", "path", "sinks")
+
+
+def load_baseline(path: Path) -> Baseline:
+    """A baseline file, or a full report (its ratios computed from its rounds); errors name file and field."""
+    doc = _read_json(path)
+    if isinstance(doc, dict) and doc.get("kind") == REPORT_KIND:
+        report = validate_report(doc, str(path))
+        a, b = pair_values(report)
+        return Baseline([x / y for x, y in zip(a, b, strict=True)], report["config"])
+    doc = validate_baseline(doc, str(path))
+    return Baseline([float(blk["cpu_ratio"]) for blk in doc["blocks"]], doc["config"])
+
+
+def load_baseline_ratios(path: Path) -> list[float]:
+    """Per-block A/B CPU ratios of :func:`load_baseline`."""
+    return load_baseline(path).ratios
+
+
+def config_differences(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """``"sinks: stack in the baseline, discard now"`` for each comparable setting that differs."""
+    return [f"{key}: {baseline.get(key)} in the baseline, {report.get(key)} now" for key in COMPARABLE_CONFIG
+            if key in baseline and baseline.get(key) != report.get(key)]

@@ -1,4 +1,5 @@
-"""Test hook of ``obsconf overhead --slowdown-us N``: make a service burn N us of extra CPU per request.
+"""The ``burn`` variant of ``obsconf overhead`` (``--burn-us``, ``--burn-bare``, ``--burn-regression-pct``):
+make a service burn N us of extra CPU per request.
 
 It proves that the overhead measurement and the gate see a known slowdown. The burn is a tiny ASGI
 wrapper injected from outside, so the reference service needs no test code of its own:

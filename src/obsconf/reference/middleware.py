@@ -67,6 +67,7 @@ class TelemetryMiddleware:
         self.enabled = tel.enabled
         self.tracing = tel.tracing_on
         self.tracer = tel.tracer
+        self.server_spans = tel.server_spans  # the cheap server span, when the setup allows it
         self.legacy = profile.legacy_http_attributes
         self.error_from = profile.error_status_from
         self.scrape_paths = profile.scrape_paths
@@ -99,7 +100,6 @@ class TelemetryMiddleware:
         span = None
         token = None
         if self.tracing and not scrape:
-            parent_ctx = set_span_in_context(NonRecordingSpan(parent), Context()) if parent else Context()
             # Required semconv attributes only: each attribute costs ~2 us to encode for OTLP export, and
             # the per-request budget is 100 us for span + metrics + log + export together.
             attrs: dict[str, Any] = {
@@ -113,8 +113,13 @@ class TelemetryMiddleware:
                 attrs.update({"http.method": method, "http.route": path, "http.scheme": attrs["url.scheme"],
                               "http.host": host or "", "user_agent.original": agent or "",
                               "operation.name": path})
-            span = self.tracer.start_span(f"{method} {path}", context=parent_ctx, kind=SpanKind.SERVER,
-                                          attributes=attrs)
+            if self.server_spans is not None:
+                span = self.server_spans.start(f"{method} {path}", parent, attrs)
+                parent_ctx = Context()
+            else:
+                parent_ctx = set_span_in_context(NonRecordingSpan(parent), Context()) if parent else Context()
+                span = self.tracer.start_span(f"{method} {path}", context=parent_ctx, kind=SpanKind.SERVER,
+                                              attributes=attrs)
             sc = span.get_span_context()
             trace_id = f"{sc.trace_id:032x}"
             span_id = f"{sc.span_id:016x}"

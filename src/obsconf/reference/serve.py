@@ -52,6 +52,9 @@ def serve(args: argparse.Namespace) -> int:
     # wrapper already reports and counts failures as JSON lines, so keep stderr for real crashes.
     logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
     logging.getLogger("opentelemetry.sdk.trace.export").setLevel(logging.CRITICAL)
+    from obsconf.reference.telemetry import tune_process
+
+    tune_process()  # GC and GIL settings that keep the latency tail short (see its docstring)
     server = uvicorn.Server(uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.uvicorn_log_level, access_log=False,
         lifespan="on", timeout_graceful_shutdown=2, server_header=False,
