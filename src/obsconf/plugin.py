@@ -307,6 +307,8 @@ class RunSummary:
         from obsconf.report import CheckResult
 
         outcome = "passed" if report.passed else ("error" if report.when == "setup" else "failed")
+        if hasattr(report, "wasxfail"):
+            outcome = "seed_defect"  # a case that proved a defect of the seed (obsconf.suite.SEED_DEFECT)
         case = self.cases.get(report.nodeid)
         if case is not None and props["obsconf_contract"] not in self.opt_outs:
             from dataclasses import asdict

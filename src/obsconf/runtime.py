@@ -92,6 +92,7 @@ class SessionRuntime:
         return path
 
     def start_service(self, contract: Contract, *, env: dict[str, str] | None = None, suffix: str = "") -> Any:
+        """``suffix`` names a further instance (its log directory and its Prometheus job end in it)."""
         """Start (or reach) the service of ``contract``; the caller stops it (the runtime does at close)."""
         from obsconf.target import plan_target, probe_url, start_target
 

@@ -173,7 +173,7 @@ def test_malformed_contract_gives_one_clear_error(tmp_path: Path, old: str, new:
 def test_unknown_check_kind(tmp_path: Path) -> None:
     error = load_text(tmp_path, BASE + "skip:\n  - {check: spans.tre, reason: no tree}\n")
     assert error.path == "skip[0].check"
-    assert "unknown check kind 'spans.tre'" in error.problem and "spans.parent" in error.problem
+    assert "unknown check kind 'spans.tre'" in error.problem and "spans.status" in error.problem
 
 
 def test_step_with_no_kind(tmp_path: Path) -> None:

@@ -140,7 +140,8 @@ def check_metric(
                     link=link,
                 )
             )
-    if spec.buckets is not None:
+    wanted_buckets = spec.buckets if spec.buckets is not None else spec.buckets_include
+    if wanted_buckets is not None:
         layouts: dict[tuple[tuple[str, str], ...], list[float]] = {}
         for s in samples:
             if s.name.endswith("_bucket") and "le" in s.labels:
@@ -148,10 +149,20 @@ def check_metric(
         if not layouts:
             findings.append(
                 Finding("metrics.buckets", where, f"metric {spec.name!r} exposes no _bucket samples",
-                        expected=_fmt_buckets(spec.buckets), actual="no buckets", query=query, link=link)
+                        expected=_fmt_buckets(wanted_buckets), actual="no buckets", query=query, link=link)
             )
         for key, les in layouts.items():
             got = sorted(les)
+            if spec.buckets is None:
+                missing = sorted(set(wanted_buckets) - set(got))
+                if missing:
+                    findings.append(
+                        Finding("metrics.buckets", where, f"metric {spec.name!r}{dict(key)} lacks the bucket bounds "
+                                f"{_fmt_buckets(missing)} of the contract (more bounds are allowed)",
+                                expected=f"includes {_fmt_buckets(wanted_buckets)}", actual=_fmt_buckets(got),
+                                query=query, link=link))
+                    break
+                continue
             if got != list(spec.buckets):
                 findings.append(
                     Finding(

@@ -101,6 +101,9 @@ class PrometheusFiles:
         tmp.write_text(target_file_content(job, address, metrics_path, labels))
         tmp.replace(self.targets_dir / f"{job}.json")
 
+    def remove_target(self, job: str) -> None:
+        (self.targets_dir / f"{job}.json").unlink(missing_ok=True)
+
     def add_rules(self, name: str, rules_file: Path) -> None:
         shutil.copy(rules_file, self.rules_dir / f"{name}.yaml")
         resp = requests.post(f"{self.url}/-/reload", timeout=10)
