@@ -146,20 +146,33 @@ class SeedCases:
 
     @staticmethod
     def _requests_until(base: str, steps: Sequence[RequestStep], needed: int, sampling: Any) -> list[HttpExchange]:
-        """Passes over ``steps`` (no traceparent: the service's own sampler decides) until ``needed`` requests
-        that are neither errors nor slow were made; four at a time."""
+        """One pass over ``steps`` (no traceparent: the service's own sampler decides), then passes over its
+        ordinary steps only - neither errors, nor slow, nor always-sampled paths - until ``needed`` ordinary
+        requests were made; four at a time."""
+        from urllib.parse import urlsplit
+
         first = run_workload(base, steps, variables={"run_id": "sampling-0"}, propagate=False)
+        slow = sampling.always_sample_slow_ms
 
-        def ordinary(xs: Sequence[HttpExchange]) -> int:
-            slow = sampling.always_sample_slow_ms
-            return sum(1 for x in xs if x.status < 400 and (slow is None or x.elapsed_ms < slow))
+        def ordinary(x: HttpExchange) -> bool:
+            path = urlsplit(x.url).path
+            return (x.status < 400 and (slow is None or x.elapsed_ms < slow)
+                    and not any(path == p or path.startswith(p.rstrip("/") + "/") for p in sampling.always_sample_paths))
 
-        per_pass = max(1, ordinary(first))
-        passes = max(0, math.ceil((needed - per_pass) / per_pass))
+        plain: list[RequestStep] = []
+        i = 0
+        for step in steps:
+            got = first[i:i + step.repeat]
+            i += step.repeat
+            if got and all(ordinary(x) for x in got):
+                plain.append(step)
         out = list(first)
+        per_pass = sum(s.repeat for s in plain)
+        have = sum(1 for x in first if ordinary(x))
+        passes = math.ceil(max(0, needed - have) / per_pass) if per_pass else 0
         if passes:
             with ThreadPoolExecutor(max_workers=4) as pool:
-                for got in pool.map(lambda i: run_workload(base, steps, variables={"run_id": f"sampling-{i}"},
+                for got in pool.map(lambda n: run_workload(base, plain, variables={"run_id": f"sampling-{n}"},
                                                            propagate=False), range(1, passes + 1)):
                     out += got
         return out

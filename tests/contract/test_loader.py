@@ -40,7 +40,7 @@ def test_shipped_contracts_cover_their_seeds() -> None:
     assert [op.name for op in persist.spans.operations][:6] == [
         "save_snapshot", "serialize_agent_state", "compress_data", "s3_upload", "put_object_request", "verify_upload"]
     syncd = by_name["syncd.yaml"]
-    assert syncd.logs.store.collection == "daemon_logs" and syncd.budgets.cpu_overhead_percent == 1
+    assert syncd.logs.store.collection == "daemon_logs" and syncd.budgets.metrics_cpu_percent == 1
     assert any(isinstance(s, EmitStep) for s in syncd.workload)
     aurum = by_name["aurum.yaml"]
     assert {s.name for s in aurum.slos} >= {"api_availability", "api_latency_p95"} and aurum.budgets.span_ms == 0.1

@@ -414,21 +414,24 @@ def check_sampling(
                         expected="requests", actual="0 requests")]
     slow_ms = spec.always_sample_slow_ms
 
+    def critical(path: str) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in spec.always_sample_paths)
+
     def kind_of_request(x: HttpExchange) -> str:
         if spec.always_sample_errors and x.status >= 400:
             return "error"
         if slow_ms is not None and x.elapsed_ms >= slow_ms:
             return "slow"
-        return "base"
+        return "path" if critical(urlsplit(x.url).path) else "base"
 
     def kind_of_span(s: Span) -> str:
         if spec.always_sample_errors and _is_error(s):
             return "error"
         if slow_ms is not None and s.duration_us / 1000.0 >= slow_ms:
             return "slow"
-        return "base"
+        return "path" if critical(span_path(s)) else "base"
 
-    by_kind: dict[str, list[HttpExchange]] = {"base": [], "error": [], "slow": []}
+    by_kind: dict[str, list[HttpExchange]] = {"base": [], "error": [], "slow": [], "path": []}
     for x in exchanges:
         by_kind[kind_of_request(x)].append(x)
     paired = all(x.trace_id for x in exchanges)
@@ -439,7 +442,7 @@ def check_sampling(
     else:
         paths = {urlsplit(x.url).path for x in exchanges}
         servers = [s for s in spans if s.kind == "server" and span_path(s) in paths]
-        kept = {"base": 0, "error": 0, "slow": 0}
+        kept = {"base": 0, "error": 0, "slow": 0, "path": 0}
         for s in servers:
             kept[kind_of_span(s)] += 1
         how = f"by counting the service's server spans for {', '.join(sorted(paths))} in the run"
@@ -454,15 +457,18 @@ def check_sampling(
                 f"p = {pvalue:.2g} < {ALPHA:g} (exact two-sided binomial test)"
                 + (f"; does the service read {spec.env}={p:g}?" if spec.env else ""),
                 expected=f"about {n * p:.1f} of {n} (rate {p:g})", actual=k, query=query))
-    for kind, what in (("error", "error responses"), ("slow", f"requests slower than {slow_ms:g} ms" if slow_ms else "")):
+    always = (("error", "error responses", spec.always_sample_errors, "a failing request (GET /api/fail?status=500)"),
+              ("slow", f"requests slower than {slow_ms or 0:g} ms", slow_ms is not None, "a slow request"),
+              ("path", f"requests to {', '.join(spec.always_sample_paths)}", bool(spec.always_sample_paths),
+               "a request to one of those paths"))
+    for kind, what, on, how_to in always:
         sent = len(by_kind[kind])
-        if kind == "error" and not spec.always_sample_errors or kind == "slow" and slow_ms is None:
+        if not on:
             continue
         if not sent:
             findings.append(Finding(
-                "spans.sampling", where, f"no {what} in the sampling run, so 'always sample {kind}s' was not "
-                f"exercised: add {'a failing request (e.g. GET /api/fail?status=500)' if kind == 'error' else 'a slow request'} "
-                "to spans.sampling.workload", expected=f">= 1 of the {what}", actual=0))
+                "spans.sampling", where, f"no {what} in the sampling run, so 'always sampled' was not exercised: "
+                f"add {how_to} to spans.sampling.workload", expected=f">= 1 of the {what}", actual=0))
         elif kept[kind] < sent:
             findings.append(Finding(
                 "spans.sampling", where, f"only {kept[kind]} of {sent} {what} were traced although they are always "

@@ -438,6 +438,7 @@ def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
             run_rate=smp.get("run_rate", 1.0),
             always_sample_errors=smp.get("always_sample_errors", False),
             always_sample_slow_ms=smp.get("always_sample_slow_ms"),
+            always_sample_paths=tuple(smp.get("always_sample_paths", [])),
             workload=_steps(doc, smp.get("workload", []), base + ("sampling", "workload")),
             loc=doc.loc(base + ("sampling",)),
         )

@@ -294,6 +294,7 @@ class SamplingSpec:
     run_rate: float = 1.0
     always_sample_errors: bool = False
     always_sample_slow_ms: float | None = None  # requests at least this slow are always traced
+    always_sample_paths: tuple[str, ...] = ()  # requests to these paths (or below them) are always traced
     workload: tuple[Step, ...] = ()  # the sampling case's own requests (the default: the contract's workload)
     loc: str = ""
 

@@ -166,7 +166,7 @@ _SEMCONV = {
     "anyOf": [
         {"const": True},
         {
-            **_obj({"enabled": {"type": "boolean"}, "reason": _STR}, ("enabled",)),
+            **_obj({"enabled": {"type": "boolean"}, "reason": _STR}, ("enabled",), traced=True),
             "if": {"properties": {"enabled": {"const": False}}},
             "then": {"required": ["reason"]},
         },
@@ -216,6 +216,7 @@ _SPANS = _obj(
                 "run_rate": {"type": "number", "minimum": 0, "maximum": 1},
                 "always_sample_errors": {"type": "boolean"},
                 "always_sample_slow_ms": _POS,
+                "always_sample_paths": _with(_STR_LIST, minItems=1),
                 "workload": _STEPS,
             },
             traced=True,

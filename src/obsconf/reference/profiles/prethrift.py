@@ -2,7 +2,7 @@
 
 Routes: ``GET /health`` (every check), ``GET /health/ready`` (dependency checks; 503 when one is
 unhealthy), ``GET /health/live`` (no checks), ``GET /api/search?q=...&type=text|visual&limit=10``,
-``GET /api/error`` (raises: exercises error tracking and the 500 path).
+``GET /api/error`` (every profile: raises, exercises error tracking and the 500 path).
 
 Health JSON (seed 003): ``{"status": "healthy"|"degraded"|"unhealthy", "timestamp", "version",
 "environment", "uptime_seconds", "checks": [{"name", "status", "duration_ms", "message", "details"?}]}``;
@@ -146,6 +146,7 @@ class PrethriftProfile(ProfileBase):
             console_pretty=self.environment == "development",
             sample_rate=env_float(env, "TRACE_SAMPLE_RATE", 1.0),
             redact_keys=("otlp_api_key",),
+            service_version=env.get("SERVICE_VERSION") or "1.0.0",  # seed l.67: SERVICE_VERSION=1.0.0
         )
 
     def access_target(self) -> str:
@@ -321,6 +322,3 @@ class PrethriftProfile(ProfileBase):
                           duration_ms=round((time.perf_counter() - started) * 1000.0, 3))
             return json_response({"query": q, "type": type, "results": results})
 
-        @router.get("/api/error")
-        async def error() -> Response:
-            raise RuntimeError("deliberate failure for error tracking")
