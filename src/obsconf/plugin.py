@@ -159,8 +159,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from obsconf.nodes import CaseItem
 
     contracts = [item.contract for item in session.items if isinstance(item, CaseItem)]
+    kinds: dict[Any, set[str]] = {}
+    for item in session.items:
+        if isinstance(item, CaseItem):
+            kinds.setdefault(item.contract.path.resolve(), set()).add(item.case.kind)
     try:
-        session.config.stash[RUNTIME].select(contracts)
+        session.config.stash[RUNTIME].select(contracts, kinds)
     except ObsconfError as exc:
         raise pytest.UsageError(str(exc)) from None
 

@@ -42,6 +42,7 @@ class LiveProbe:
 
     def collected(self) -> Collected:
         if self._collected is None:
+            self._seed().start_early()
             self._collected = collect(self.contract, self.target, jaeger=self.jaeger, logs=self.logs,
                                       pocketbase=self.pocketbase)
         return self._collected

@@ -83,6 +83,7 @@ class SeedCases:
         self._sampling: SamplingRun | None = None
         self._drives: dict[str, DriveRun] = {}
         self._budgets: dict[str, Measurement | Unmeasurable] = {}
+        self._rates_ready = False
 
     # ---- the seed instance ---------------------------------------------------------------------------------
     def seed_env(self) -> dict[str, str]:
@@ -95,6 +96,43 @@ class SeedCases:
         main = self.probe.target.env.get("OTEL_RESOURCE_ATTRIBUTES", f"service.name={self.contract.service.name}")
         env["OTEL_RESOURCE_ATTRIBUTES"] = f"{main},service.instance.id={SEED_INSTANCE_ID}"
         return env
+
+    def needs_seed(self) -> bool:
+        """Whether a selected case of the contract runs on the seed instance (sampling at the seed's rate, drives)."""
+        runtime = self.probe.runtime
+        sampling = self.contract.spans.sampling if self.contract.spans else None
+        sampled = sampling is not None and sampling.seed_default is not None and sampling.seed_default != sampling.run_rate
+        drives = self.contract.alerts is not None and bool(self.contract.alerts.drives)
+        if runtime is None or not self.probe.target.started:
+            return False
+        return (sampled and runtime.wants(self.contract, "spans.sampling")) or (
+            drives and runtime.wants(self.contract, "alerts.live"))
+
+    def start_early(self) -> None:
+        """Start the seed instance in the background (while the main workload runs and its data is read), so
+        the cases that need it do not wait for a second start; a failure shows when a case asks for it."""
+        if not self.needs_seed():
+            return
+
+        def start() -> None:
+            try:
+                self.seed_instance()
+            except ObsconfError:
+                pass  # asked again by the case that needs it, which then reports the error
+
+        threading.Thread(target=start, name=f"obsconf-seed-{self.contract.id}", daemon=True).start()
+
+    def rates_ready(self) -> None:
+        """Make every series the workload touches move between two scrapes, so that rate() over them has an
+        increase to show: a series a service creates on first use appears at its first value, which rate()
+        does not count. Runs the contract's workload once more, after Prometheus scraped the first run."""
+        if self._rates_ready:
+            return
+        self.probe.series_ready()
+        got = self.probe.collected()
+        time.sleep(max(0.0, 1.2 - (time.time_ns() - got.started_ns) / 1e9))
+        run_workload(self.probe.target.base_url, self.contract.workload, variables={"run_id": got.run_id + "-rates"})
+        self._rates_ready = True
 
     def seed_instance(self) -> Any:
         """The seed instance, started on first use (again if a drive stopped it)."""
@@ -190,8 +228,8 @@ class SeedCases:
                     out += mine
             return out
 
-        time.sleep(1.0)  # the batch span processor's delay, and the tail keeps of slow requests
-        return list(poll(fetch, lambda _: False, timeout=10.0, interval=0.5, progress=len, quiet=2.0))
+        time.sleep(0.8)  # the batch span processor's delay, and the tail keeps of slow requests
+        return list(poll(fetch, lambda _: False, timeout=10.0, interval=0.4, progress=len, quiet=1.2))
 
     # ---- alerts ----------------------------------------------------------------------------------------------
     def _load_rules(self, target: Any) -> str:
@@ -234,8 +272,9 @@ class SeedCases:
         self._rules_loaded = group
         return group
 
-    def _states(self, group: str, job: str) -> dict[str, str]:
-        """Each rule of ``group``: the most active state of its alerts for ``job`` (or with no job label)."""
+    def _states(self, group: str, jobs: Sequence[str]) -> dict[str, str]:
+        """Each rule of ``group``: the most active state of its alerts for one of ``jobs`` (the instance's own
+        scrape jobs), or with no job label (a rule that aggregates the job away)."""
         out: dict[str, str] = {}
         for grp in self.probe.prometheus.rule_groups():
             if grp.get("name") != group:
@@ -244,7 +283,7 @@ class SeedCases:
                 if rule.get("type") != "alerting":
                     continue
                 states = [a.get("state", "inactive") for a in rule.get("alerts", [])
-                          if a.get("labels", {}).get("job") in (job, None)]
+                          if a.get("labels", {}).get("job") in (*jobs, None)]
                 out[rule["name"]] = most_active(states)
         return out
 
@@ -258,42 +297,41 @@ class SeedCases:
         group = self._load_rules(target)
         prom = self.probe.prometheus
         prom.wait_for_target_up(target.job, timeout=15)
-        # two scrapes of the instance, so rate() has its first pair of samples before the drive starts
-        time.sleep(2.0)
-        before = self._states(group, target.job)
-        names = list(before) or list(parse_rules(self.contract.alerts.rules_file.read_text()) if self.contract.alerts
-                                     else [])
+        jobs = (target.job, *target.scraped)
+        before = self._states(group, jobs)
+        names = list(before) or (list(parse_rules(self.contract.alerts.rules_file.read_text()))
+                                 if self.contract.alerts else [])
         seen: dict[str, list[str]] = {n: [before.get(n, "inactive")] for n in names}
-        passes: list[list[HttpExchange]] = []
+        passes: list[tuple[float, float, list[HttpExchange]]] = []
         halt = threading.Event()
 
         def load() -> None:
             i = 0
             while not halt.is_set() and drive.workload:
+                began = time.monotonic()
                 try:
-                    passes.append(run_workload(target.base_url, drive.workload,
-                                               variables={"run_id": f"drive-{drive.name}-{i}"}, timeout=10.0))
+                    got = run_workload(target.base_url, drive.workload,
+                                       variables={"run_id": f"drive-{drive.name}-{i}"}, timeout=10.0)
+                    passes.append((began, time.monotonic(), got))
                 except ObsconfError:
-                    pass  # a request the fault broke; its status is what the pass would have judged
+                    pass  # a request the fault broke: no complete pass to judge
                 i += 1
                 halt.wait(0.05)
 
         def watch(until: Callable[[], bool], deadline: float) -> None:
             while time.monotonic() < deadline:
-                now = self._states(group, target.job)
+                now = self._states(group, jobs)
                 for name in names:
                     seen.setdefault(name, []).append(now.get(name, "inactive"))
                 if until():
                     return
-                time.sleep(0.4)
+                time.sleep(0.3)
 
         def fired() -> bool:
             return all(most_active(seen.get(n, [])) in ACTIVE for n in drive.fires)
 
         worker = threading.Thread(target=load, name=f"obsconf-drive-{drive.name}", daemon=True)
-        began = time.monotonic()
-        findings: list[Finding] = []
-        worker.start()
+        window = [0.0, 0.0]  # when the drive's condition held: passes inside it are judged
         try:
             if drive.fault is not None:
                 dep = target.proxies.get(drive.fault.dependency)
@@ -301,26 +339,32 @@ class SeedCases:
                     raise UsageError(f"{drive.loc or drive.name}: the fault on {drive.fault.dependency!r} needs the "
                                      "dependency behind a Toxiproxy proxy (declare it in service.dependencies)")
                 with inject(self.probe.toxiproxy, dep.proxy.name, drive.fault.mode, drive.fault.attributes):
+                    window[0] = began = time.monotonic()
+                    worker.start()
                     watch(lambda: time.monotonic() - began >= drive.seconds and fired(),
                           began + drive.seconds + DRIVE_GRACE_S)
+                    halt.set()
+                    window[1] = time.monotonic()  # a pass still in flight ends after the fault: not judged
             elif drive.stop_service:
-                time.sleep(min(drive.seconds, 1.0))
-                halt.set()
-                worker.join(15)
                 # the process only: its scrape job stays, so Prometheus records the failed scrapes (up == 0)
                 if target.process is not None:
                     target.process.stop()
-                watch(fired, time.monotonic() + drive.seconds + DRIVE_GRACE_S)
+                window[0] = began = time.monotonic()
+                watch(fired, began + drive.seconds + DRIVE_GRACE_S)
             else:
+                window[0] = began = time.monotonic()
+                worker.start()
                 watch(lambda: time.monotonic() - began >= drive.seconds and fired(),
                       began + drive.seconds + DRIVE_GRACE_S)
+                window[1] = time.monotonic()
         finally:
             halt.set()
-            worker.join(15)
-        complete = [p for p in passes if len(p) == len(expand_steps(drive.workload))]
-        query = f"GET {prom.url}/api/v1/rules (group {group}, job {target.job})"
-        return DriveRun(target.job, names, before, {n: most_active(v) for n, v in seen.items()}, complete,
-                        query=query, link=f"{prom.url}/alerts", findings=findings)
+        steps = len(expand_steps(drive.workload))
+        judged = [got for began, ended, got in passes
+                  if len(got) == steps and began >= window[0] and (not window[1] or ended <= window[1])]
+        query = f"GET {prom.url}/api/v1/rules (group {group}, jobs {', '.join(jobs)})"
+        return DriveRun(target.job, names, before, {n: most_active(v) for n, v in seen.items()}, judged,
+                        query=query, link=f"{prom.url}/alerts")
 
     # ---- SLOs ------------------------------------------------------------------------------------------------
     def slo_env_report(self) -> tuple[Any, str]:
@@ -346,7 +390,7 @@ class SeedCases:
     def slo_values(self) -> tuple[dict[str, list[Series]], str]:
         """Each SLO's PromQL, evaluated once the service's series are scraped after the workload."""
         prom = self.probe.prometheus
-        self.probe.series_ready()
+        self.rates_ready()
         out: dict[str, list[Series]] = {}
         for slo in self.contract.slos:
             if slo.expression:
@@ -357,7 +401,7 @@ class SeedCases:
     # ---- dashboards ------------------------------------------------------------------------------------------
     def dashboard(self, spec: DashboardSpec) -> tuple[list[Series], str, str]:
         prom = self.probe.prometheus
-        self.probe.series_ready()
+        self.rates_ready()
         job = self.probe.target.job
 
         def ours(got: list[Series]) -> bool:

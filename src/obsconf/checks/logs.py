@@ -281,6 +281,10 @@ def _event_matches(event: LogEventSpec, message_field: str, level_field: str, re
         return False
     if event.level is not None and get_field(rec.fields, level_field) != event.level:
         return False
+    for path, pattern in event.match.items():
+        value = get_field(rec.fields, path)
+        if is_missing(value) or not re.search(pattern, str(value)):
+            return False
     return True
 
 

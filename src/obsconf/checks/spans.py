@@ -86,6 +86,12 @@ def _parent_problem(op: SpanSpec, span: Span, parent: Span | None) -> tuple[str,
     return None
 
 
+def _unseen(check: str, op: SpanSpec, what: str, query: str) -> Finding:
+    return Finding(check, op.loc or f"spans {op.name}", f"no span named {op.name!r} arrived, so its {what} could not "
+                   "be checked: does the workload make the service run that operation?", expected=op.name,
+                   actual="absent", query=query)
+
+
 def check_span_parents(
     spec: SpansSpec, spans: Sequence[Span], *, trace_url: str = "", query: str = ""
 ) -> list[Finding]:
@@ -94,6 +100,9 @@ def check_span_parents(
     findings = []
     for op in spec.operations:
         instances = [s for s in spans if s.name == op.name]
+        if not instances:
+            findings.append(_unseen("spans.parent", op, "parent", query))
+            continue
         bad: list[tuple[Span, tuple[str, Any, Any]]] = []
         for span in instances:
             parent = index.get((span.trace_id, span.parent_id)) if span.parent_id else None
@@ -123,6 +132,9 @@ def check_span_kinds(spec: SpansSpec, spans: Sequence[Span], *, trace_url: str =
         if op.kind is None:
             continue
         instances = [s for s in spans if s.name == op.name]
+        if not instances:
+            findings.append(_unseen("spans.kind", op, "kind", query))
+            continue
         bad = [s for s in instances if s.kind != op.kind]
         if bad:
             findings.append(
@@ -166,6 +178,9 @@ def check_span_attributes(
     findings = []
     for op in spec.operations:
         instances = [s for s in spans if s.name == op.name]
+        if not instances and op.attributes:
+            findings.append(_unseen("spans.attributes", op, "attributes", query))
+            continue
         for attr in op.attributes:
             bad = [(s, p) for s in instances if (p := _attribute_problem(attr, s.attributes)) is not None]
             if bad:
@@ -301,11 +316,14 @@ def check_spans(
                 link=link,
             )
         ]
+    # parents, kinds and attributes of the spans that arrived; a missing span is one presence finding
+    names = {s.name for s in spans}
+    seen = SpansSpec(operations=tuple(op for op in spec.operations if op.name in names))
     return (
         check_span_presence(spec, spans, query=query, link=link)
-        + check_span_parents(spec, spans, trace_url=trace_url, query=query)
-        + check_span_kinds(spec, spans, trace_url=trace_url, query=query)
-        + check_span_attributes(spec, spans, trace_url=trace_url, query=query)
+        + check_span_parents(seen, spans, trace_url=trace_url, query=query)
+        + check_span_kinds(seen, spans, trace_url=trace_url, query=query)
+        + check_span_attributes(seen, spans, trace_url=trace_url, query=query)
         + check_span_status(spec, spans, trace_url=trace_url, query=query)
     )
 

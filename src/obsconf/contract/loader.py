@@ -318,6 +318,7 @@ def _logs(doc: _Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
                 min_count=ev.get("min_count", 1),
                 equals={a.name: a.equals for a in typed if a.equals is not None},
                 patterns={a.name: a.pattern for a in typed if a.pattern is not None},
+                match={k: _compile(doc, path + ("match", k), v) for k, v in ev.get("match", {}).items()},
                 loc=doc.loc(path),
             )
         )

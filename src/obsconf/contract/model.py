@@ -188,6 +188,7 @@ class LogEventSpec:
     min_count: int = 1
     equals: dict[str, Any] = field(default_factory=dict)  # dotted field path -> exact value
     patterns: dict[str, str] = field(default_factory=dict)  # dotted field path -> regex on its text
+    match: dict[str, str] = field(default_factory=dict)  # dotted field path -> regex: which lines are the event
     loc: str = ""
 
 

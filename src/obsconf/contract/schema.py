@@ -128,6 +128,8 @@ _LOGS = _obj(
                     "message": {"type": "string"},
                     "fields": _TYPED_VALUES,
                     "min_count": {"type": "integer", "minimum": 1},
+                    # further selectors of the event's lines besides level and message: dotted path -> regex
+                    "match": {"type": "object", "additionalProperties": {"type": "string"}},
                 },
                 ("name", "message"),
                 traced=True,

@@ -223,6 +223,12 @@ class AurumProfile(ProfileBase):
                                     ["transaction_type", "component", "status"])
         self.cache_hits = tel.counter(f"{p}cache_hits_total", "Cache hits", ["cache_type"])
         self.cache_misses = tel.counter(f"{p}cache_misses_total", "Cache misses", ["cache_type"])
+        # series that exist at 0 before their first use, so ratios over them (the SLOs) have data at once
+        for counter in (self.cache_hits, self.cache_misses):
+            counter.labels("scenario")
+        for kind in ("scenario_create", "scenario_run"):
+            for outcome in ("success", "failure"):
+                self.business.labels(kind, "scenario", outcome)
         self.db_latency = tel.histogram(f"{p}db_query_duration_seconds", "Database query latency",
                                         ["operation", "table"])
         self.db_in_use = tel.gauge(f"{p}db_pool_connections_in_use", "Database pool connections in use")
