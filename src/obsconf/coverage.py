@@ -48,7 +48,7 @@ def statement_lines(text: str) -> list[int]:
         if not line.strip() or _PUNCTUATION.match(line):
             continue
         if not in_code:
-            header_row = number < len(lines) and bool(_TABLE_BORDER.match(lines[number]))
+            header_row = number < len(lines) and "|" in lines[number] and bool(_TABLE_BORDER.match(lines[number]))
             if _HEADING.match(line) or _RULE.match(line) or _TABLE_BORDER.match(line) or _BOLD_LABEL.match(line) \
                     or header_row:
                 continue
