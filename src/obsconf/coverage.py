@@ -261,3 +261,19 @@ def render_markdown(covs: Sequence[SeedCoverage]) -> str:
         out.append(f"| {cov.contract} | `{cov.seed}` | {s['statements']} | {s['testable']} | {s['checked']} | "
                    f"{s['percent']:.1f}% | {why} |")
     return "\n".join(out) + "\n"
+
+
+def write_reports(covs: Sequence[SeedCoverage], json_path: Path | None = None, md_path: Path | None = None
+                  ) -> dict[str, Any]:
+    """Write the coverage document (JSON: the run summary's ``coverage`` slot) and its Markdown; returns the
+    document. Seeds that were not found are left out."""
+    import json
+
+    found = [c for c in covs if not c.missing_seed]
+    doc = {c.contract: c.document() for c in found}
+    if json_path is not None:
+        json_path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    if md_path is not None:
+        md_path.write_text("# Seed coverage\n\n" + render_markdown(found) + "\n" + "\n".join(
+            f"## {c.contract}\n\n```\n{render_text([c])}```\n" for c in found), encoding="utf-8")
+    return doc

@@ -11,7 +11,14 @@ import pytest
 
 from obsconf.contract.loader import default_contract_paths, load_contract
 from obsconf.contract.tools import COVERAGE_BEGIN, COVERAGE_END
-from obsconf.coverage import CHECKED, SEED_DEFECT, coverage_document, render_markdown, seed_coverage, statement_lines
+from obsconf.coverage import (
+    CHECKED,
+    SEED_DEFECT,
+    coverage_document,
+    render_markdown,
+    seed_coverage,
+    statement_lines,
+)
 from obsconf.errors import ContractError
 from obsconf.suite import build_cases
 

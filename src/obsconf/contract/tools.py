@@ -99,9 +99,7 @@ COVERAGE_END = "<!-- coverage: end -->"
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    import json
-
-    from obsconf.coverage import render_markdown, render_text, seed_coverage
+    from obsconf.coverage import render_markdown, render_text, seed_coverage, write_reports
 
     covs = []
     for path in _expand(args.files):
@@ -112,12 +110,7 @@ def _coverage(args: argparse.Namespace) -> int:
             return 2
     sys.stdout.write(render_text(covs))
     table = render_markdown(covs)
-    if args.json:
-        Path(args.json).write_text(json.dumps({c.contract: c.document() for c in covs if not c.missing_seed},
-                                              indent=2) + "\n", encoding="utf-8")
-    if args.markdown:
-        Path(args.markdown).write_text("# Seed coverage\n\n" + table + "\n" + "\n".join(
-            f"## {c.contract}\n\n```\n{render_text([c])}```\n" for c in covs), encoding="utf-8")
+    write_reports(covs, Path(args.json) if args.json else None, Path(args.markdown) if args.markdown else None)
     if args.readme:
         readme = Path(args.readme)
         text = readme.read_text(encoding="utf-8")
