@@ -84,6 +84,9 @@ def test_pushed_log_line_is_read_back(obsconf_stack, loki) -> None:
 
 
 def test_record_is_read_back_from_pocketbase(pocketbase) -> None:
+    from obsconf.readers.pocketbase import DAEMON_LOGS_COLLECTION
+
+    pocketbase.ensure_collection(DAEMON_LOGS_COLLECTION)  # the stack creates none: services migrate their own
     marker = uuid.uuid4().hex
     pocketbase.create_record("daemon_logs", {
         "timestamp": "2026-01-01 12:00:00.000Z", "level": "INFO", "message": f"smoke {marker}",

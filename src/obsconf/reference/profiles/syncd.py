@@ -95,6 +95,46 @@ class _LogPipelineCollector(Collector):
         yield from (upload, buf, dropped)
 
 
+# The seed's migration (l.182-245, pb_migrations/sync_daemon_logs.js) in PocketBase 0.23+'s collection format:
+# the daemon creates its log collection, fields and indexes itself when it is missing.
+DAEMON_LOGS_MIGRATION: dict[str, Any] = {
+    "type": "base",
+    "fields": [
+        {"name": "timestamp", "type": "date", "required": True},
+        {"name": "level", "type": "select", "values": ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], "maxSelect": 1,
+         "required": True},
+        {"name": "message", "type": "text", "required": True},
+        {"name": "target", "type": "text"},
+        {"name": "module_path", "type": "text"},
+        {"name": "file", "type": "text"},
+        {"name": "line", "type": "number"},
+        {"name": "fields", "type": "json"},
+        {"name": "daemon_id", "type": "text", "required": True},
+        {"name": "session_id", "type": "text", "required": True},
+    ],
+    "index_columns": ("timestamp", "level", "daemon_id", "session_id"),
+}
+
+
+def migrate_log_collection(url: str, email: str, password: str, name: str, timeout: float = 5.0) -> str:
+    """Create collection ``name`` with the seed's fields and indexes unless it exists; returns what happened."""
+    import requests
+
+    http = requests.Session()
+    auth = http.post(f"{url}/api/collections/_superusers/auth-with-password",
+                     json={"identity": email, "password": password}, timeout=timeout)
+    if auth.status_code != 200:
+        return f"superuser login refused ({auth.status_code})"
+    headers = {"Authorization": auth.json()["token"]}
+    if http.get(f"{url}/api/collections/{name}", headers=headers, timeout=timeout).status_code == 200:
+        return "exists"
+    body = {"name": name, "type": DAEMON_LOGS_MIGRATION["type"], "fields": DAEMON_LOGS_MIGRATION["fields"],
+            "indexes": [f"CREATE INDEX idx_{name}_{col} ON {name} ({col})"
+                        for col in DAEMON_LOGS_MIGRATION["index_columns"]]}
+    resp = http.post(f"{url}/api/collections", json=body, headers=headers, timeout=timeout)
+    return "created" if resp.status_code < 300 else f"refused ({resp.status_code} {resp.text[:200]})"
+
+
 class SyncdProfile(ProfileBase):
     name = "syncd"
     default_target = DAEMON_TARGET
@@ -167,6 +207,22 @@ class SyncdProfile(ProfileBase):
         if tel.metrics_on:
             tel.logger.on_emit = self._count_log
             tel.registry.register(_LogPipelineCollector(self))
+
+    async def startup(self) -> None:
+        # the seed's migration first, so the shipper's first batch finds the collection
+        cfg = self.config
+        if self.pb is not None and cfg.pocketbase_admin_email:
+            import asyncio
+
+            collection = self.env.get("SYNCD_POCKETBASE_COLLECTION") or "daemon_logs"
+            try:
+                outcome = await asyncio.to_thread(migrate_log_collection, cfg.pocketbase_url,
+                                                  cfg.pocketbase_admin_email, cfg.pocketbase_admin_password, collection)
+            except OSError as exc:  # requests' errors are OSErrors: PocketBase unreachable at start
+                outcome = f"unreachable ({type(exc).__name__})"
+            if outcome not in ("exists", "created"):
+                self.log.warn("PocketBase log collection could not be migrated", collection=collection, outcome=outcome)
+        await super().startup()
 
     def _count_log(self, level: str, target: str) -> None:
         child = self._log_children.get((level, target))
