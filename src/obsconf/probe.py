@@ -58,7 +58,11 @@ class LiveProbe:
                 # a health endpoint on one of the service's listeners is asked on that listener's port
                 base = self.target.listener_url(h.listener) if h.listener else self.target.base_url
                 step = RequestStep(method=h.method, path=h.path, expect_status=h.expect_status)
-                self._health += run_workload(base, [step])
+                try:
+                    self._health += run_workload(base, [step])
+                except TargetUnreachable as exc:
+                    # nothing listens there (a port the service ignored): the check reports status 0
+                    self._health.append(HttpExchange(h.method, base + h.path, 0, {}, str(exc), 0.0))
         return self._health
 
     # ---- the cases of obsconf.seedprobe: a seed instance, alert drives, SLO env, budgets, indexes ----

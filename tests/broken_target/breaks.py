@@ -409,6 +409,36 @@ def _syncd_errors_uncounted(prof: Any) -> None:
     prof.sync_errors = _IgnoreLabels(type("Nothing", (), {"inc": lambda _self, _n=1: None})())
 
 
+def burn_cpu(ms: float) -> None:
+    """Spin for ``ms`` of this thread's CPU time (a slow serializer, an expensive lookup)."""
+    end = time.thread_time() + ms / 1000.0
+    while time.thread_time() < end:
+        pass
+
+
+def _log_burn(prof: Any) -> None:
+    # every log line costs 3 ms of CPU (the seeds' budget: < 1 ms per log entry)
+    logger = prof.tel.logger
+    inner = logger.formatter
+
+    def formatter(event: LogEvent) -> dict[str, Any]:
+        burn_cpu(3.0)
+        return inner(event)
+
+    logger.formatter = formatter
+
+
+def _metrics_burn(prof: Any) -> None:
+    # every scrape of the metrics endpoint costs 50 ms of CPU (at one scrape a second: 5% of a core)
+    inner = prof.metrics_response
+
+    def metrics_response(request: Any) -> Any:
+        burn_cpu(50.0)
+        return inner(request)
+
+    prof.metrics_response = metrics_response
+
+
 def _syncd_no_log_indexes(prof: Any) -> None:
     import obsconf.reference.profiles.syncd as syncd
 
@@ -455,6 +485,8 @@ BREAKS: dict[str, Break] = {b.kind: b for b in (
     Break("labelled-files", "sync_files_processed_total is labelled by job too", {"syncd": _syncd_labelled_files}),
     Break("errors-uncounted", "sync_errors_total never rises", {"syncd": _syncd_errors_uncounted}),
     Break("no-log-indexes", "the daemon_logs migration creates no index", {"syncd": _syncd_no_log_indexes}),
+    Break("log-burn", "every log line costs 3 ms of CPU", {"aurum": _log_burn}),
+    Break("metrics-burn", "every scrape of the metrics endpoint costs 50 ms of CPU", {"syncd": _metrics_burn}),
 )}
 
 

@@ -85,7 +85,7 @@ def test_every_break_names_its_profiles() -> None:
                            "latency-buckets", "latency-blind", "sampling-ignores-rate", "log-context", "no-stack-trace",
                            "span-kind", "service-version", "readiness-ignores-deps", "health-envelope",
                            "dotted-attributes", "slo-env-ignored", "slo-unit", "runs-uncounted", "absolute-paths",
-                           "labelled-files", "errors-uncounted", "no-log-indexes"}
+                           "labelled-files", "errors-uncounted", "no-log-indexes", "log-burn", "metrics-burn"}
     assert all(b.patches and b.what for b in BREAKS.values())
 
 
