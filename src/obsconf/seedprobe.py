@@ -297,7 +297,7 @@ class SeedCases:
         group = self._load_rules(target)
         prom = self.probe.prometheus
         prom.wait_for_target_up(target.job, timeout=15)
-        jobs = (target.job, *target.scraped)
+        jobs = tuple(dict.fromkeys((target.job, *target.scraped)))
         before = self._states(group, jobs)
         names = list(before) or (list(parse_rules(self.contract.alerts.rules_file.read_text()))
                                  if self.contract.alerts else [])
