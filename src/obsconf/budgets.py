@@ -247,11 +247,12 @@ def metrics_cpu(target: Any, metrics_path: str) -> Measurement:
     pid = target.process.proc.pid
     url = target.base_url + metrics_path
     values = []
+    headers = target.auth_headers(metrics_path) if hasattr(target, "auth_headers") else {}
     with requests.Session() as http:
         for _ in range(3):
             start = _cpu_seconds(pid)
             for _ in range(SCRAPES // 3):
-                http.get(url, timeout=10)
+                http.get(url, timeout=10, headers=headers)
             values.append((_cpu_seconds(pid) - start) / (SCRAPES // 3) * 100.0)
     return _measured(values, f"process CPU of {SCRAPES} scrapes of {metrics_path} (3 batches; /proc, 10 ms ticks), "
                              "at one scrape per second, in % of one core")

@@ -65,7 +65,8 @@ def _workload(c: Contract) -> str:
 def _logs(c: Contract, item: str) -> str:
     logs = c.logs
     assert logs is not None
-    where = "the log store" if logs.store is None else "the log store and PocketBase"
+    sinks = {"loki": "the log store", "console": "stdout", "both": "the log store and stdout"}[logs.source]
+    where = sinks if logs.store is None else f"{sinks} and PocketBase"
     if item == "schema":
         levels = f"; {logs.level_field} is one of {_list(logs.levels, 8)}" if logs.levels else ""
         return f"every log line is {logs.format.upper()} with {_fields(logs.required_fields) or 'any fields'}{levels}"

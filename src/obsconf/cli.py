@@ -13,8 +13,8 @@ import time
 from collections.abc import Sequence
 
 from obsconf import __version__
-from obsconf.errors import ObsconfError
-from obsconf.settings import STACK_MODES, Settings
+from obsconf.errors import ObsconfError, UsageError
+from obsconf.settings import PROMETHEUS_VERSIONS, STACK_MODES, Settings
 
 
 def _provision(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def _stack_up(args: argparse.Namespace) -> int:
     from obsconf.stack import start_stack
     from obsconf.stack.attach import state_path, write_state
 
-    settings = Settings.from_env(stack=args.mode)
+    settings = Settings.from_env(stack=args.mode, prometheus_version=args.prometheus_version)
     if settings.stack in ("attach", "external"):
         print(f"obsconf: error: `stack up` starts a stack; --mode {settings.stack} only reaches one", file=sys.stderr)
         return 2
@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     stack = sub.add_parser("stack", help="run the backend stack by hand").add_subparsers(dest="stack_cmd", required=True)
     up = stack.add_parser("up", help="start every backend, print endpoints (JSON on stdout), Ctrl-C stops all")
     up.add_argument("--mode", choices=STACK_MODES, default=None, help="default: OBSCONF_STACK or auto")
+    up.add_argument("--prometheus-version", choices=PROMETHEUS_VERSIONS, default=None,
+                    help="Prometheus release to run: 3.16 or 2.42 (default: OBSCONF_PROMETHEUS_VERSION or 3.16)")
     up.set_defaults(func=_stack_up)
     st = stack.add_parser("status", help="is the stack started by `obsconf stack up` answering?")
     st.set_defaults(func=_stack_status)
@@ -149,11 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--sample-rate", type=float, default=1.0, help="OTEL_TRACES_SAMPLER_ARG (default 1.0)")
     env.set_defaults(func=_stack_env)
 
-    contract = sub.add_parser("contract", help="write, check and explain contract files (starts nothing)")
+    contract = sub.add_parser("contract", help="draft, write, check and explain contract files")
     contract_cmds = contract.add_subparsers(dest="contract_cmd", required=True)
     from obsconf.contract.tools import add_commands
 
-    add_commands(contract_cmds)  # schema, check, explain
+    add_commands(contract_cmds)  # schema, check, explain, draft
 
     report = sub.add_parser("report", help="rebuild run reports from their JSON")
     html = report.add_subparsers(dest="report_cmd", required=True).add_parser(
@@ -170,30 +172,52 @@ def build_parser() -> argparse.ArgumentParser:
     _add_optional(sub, "overhead", "measure instrumentation overhead A/B and write reports/", "obsconf.overhead.runner")
     _add_optional(sub, "gate", "pass/fail an overhead report for CI", "obsconf.overhead.gate")
     _add_optional(sub, "images", "build local container images from provisioned binaries", "obsconf.images", nested="build")
+    _add_optional(sub, "security", "hostile input against the reference on the real stack; reports/security.json",
+                  "obsconf.fuzz.run")
     return parser
 
 
+#: pip extras that bring the optional commands' packages
+_INSTALL_HINTS = {"hypothesis": "pip install 'obsconf[security]'", "httpx": "pip install 'obsconf[security]'"}
+
+
 def _add_optional(sub, name: str, help_text: str, module: str, nested: str | None = None) -> None:  # noqa: ANN001
-    """Subcommands whose module exposes ``add_arguments(parser)``/``run(args)`` (or add_serve_arguments/serve)."""
+    """Subcommands whose module exposes ``add_arguments(parser)``/``run(args)`` (or add_serve_arguments/serve).
+
+    A module that cannot be imported (a package it needs is missing) still gets its subcommand: running it
+    says which package is missing and how to install it, instead of argparse's "invalid choice".
+    """
     import importlib
 
+    parser = sub.add_parser(name, help=help_text)
+    if nested:
+        parser = parser.add_subparsers(dest=f"{name}_cmd", required=True).add_parser(nested, help=help_text)
     try:
         mod = importlib.import_module(module)
-    except ImportError:
+    except ImportError as exc:
+        missing, reason = exc.name or str(exc), str(exc)
+        hint = _INSTALL_HINTS.get(missing.split(".")[0], f"pip install {missing.split('.')[0]}")
+        command = f"obsconf {name}" + (f" {nested}" if nested else "")
+
+        def unavailable(args: argparse.Namespace) -> int:
+            raise UsageError(f"{command} needs the Python package {missing!r}, which is not installed "
+                             f"({reason}); install it: {hint}")
+
+        parser.set_defaults(func=unavailable, any_arguments=True)  # its options are unknown: accept them all
         return
     add = getattr(mod, "add_arguments", None) or getattr(mod, "add_serve_arguments", None)
     run = getattr(mod, "run", None) or getattr(mod, "serve", None)
     if add is None or run is None:
-        return
-    parser = sub.add_parser(name, help=help_text)
-    if nested:
-        parser = parser.add_subparsers(dest=f"{name}_cmd", required=True).add_parser(nested, help=help_text)
+        raise UsageError(f"{module} has no add_arguments/run: obsconf {name} cannot be offered")
     add(parser)
     parser.set_defaults(func=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "any_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
     except ObsconfError as exc:

@@ -60,6 +60,7 @@ class Collected:
     queries: dict[str, str] = field(default_factory=dict)  # what was asked of each backend
     links: dict[str, str] = field(default_factory=dict)  # where to see it in each backend's UI
     timings: dict[str, float] = field(default_factory=dict)
+    scripted: int | None = None  # under load: the first ``scripted`` exchanges are the contract's workload
 
     @property
     def spans(self) -> list[Span]:
@@ -68,6 +69,28 @@ class Collected:
     def sent_trace_ids(self) -> list[str]:
         """The trace ids the workload's requests carried (in request order)."""
         return [x.trace_id for x in self.exchanges if x.trace_id]
+
+    def workload_exchanges(self) -> list[HttpExchange]:
+        """The exchanges of the contract's own workload steps, in step order (under load, the load's
+        requests follow them in :attr:`exchanges`)."""
+        return self.exchanges if self.scripted is None else self.exchanges[: self.scripted]
+
+    def delivery_records(self) -> dict[str, list[LogRecord]]:
+        """What the delivery check counts per sink. Under load only the lines of the workload's own emit
+        requests, found by trace id: a load's emits number their lines from 0 too."""
+        sinks = {"loki": self.logs, "pocketbase": self.store_records}
+        spec = self.contract.logs
+        if self.scripted is None or spec is None:
+            return sinks
+        from obsconf.workload import expand_steps
+
+        steps = expand_steps(self.contract.workload)
+        emits = {x.trace_id for step, x in zip(steps, self.workload_exchanges(), strict=False)
+                 if isinstance(step, EmitStep) and x.trace_id}
+        fields = {"loki": spec.correlation.trace_id_field if spec.correlation else None,
+                  "pocketbase": spec.store.trace_id_field if spec.store else None}
+        return {sink: [r for r in records if get_field(r.fields, fields[sink]) in emits] if fields[sink] and emits
+                else records for sink, records in sinks.items()}
 
     def every_sink(self) -> list[LogRecord]:
         """Every log record read from any sink: where a secret must never appear."""
@@ -251,10 +274,14 @@ def _collect_traces(got: Collected, jaeger: JaegerReader, service: str, timeout:
 
 def collect(contract: Contract, target: Target, *, jaeger: JaegerReader, logs: LogReader,
             pocketbase: PocketBaseClient | None, metrics_headers: dict[str, str] | None = None,
-            timeout: float = 15.0, run_id: str | None = None) -> Collected:
-    """Run the contract's workload against ``target`` and read every backend."""
+            timeout: float = 15.0, run_id: str | None = None,
+            auth: Callable[[str], dict[str, str]] | None = None) -> Collected:
+    """Run the contract's workload against ``target`` and read every backend. ``auth(path)`` gives the
+    headers for paths behind a token (the workload's requests and the metrics scrapes)."""
     from obsconf.target import sample_rate
 
+    if auth is not None and metrics_headers is None:
+        metrics_headers = auth(contract.service.metrics_path)
     service = contract.service.name
     base_url = target.base_url
     run_id = run_id or uuid.uuid4().hex[:10]
@@ -265,7 +292,7 @@ def collect(contract: Contract, target: Target, *, jaeger: JaegerReader, logs: L
     console_mark = target.stdout_size()
     # at a sample rate below 1 the service's own sampler must decide, so no sampled parent is sent
     got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": run_id},
-                                 propagate=sample_rate(contract) >= 1.0)
+                                 propagate=sample_rate(contract) >= 1.0, auth=auth)
     got.timings["workload"] = time.monotonic() - began
     _collect_traces(got, jaeger, service, timeout)
     sent = got.sent_trace_ids()

@@ -38,3 +38,14 @@ class PortInUse(ObsconfError):
 
 class UsageError(ObsconfError):
     """An impossible combination of options; the message says what to use instead."""
+
+
+class BackendUnavailable(ObsconfError):
+    """A backend that was up stopped answering mid-run (refused, reset, timed out): the message names the
+    backend, the URL asked and, where known, the backend's log file."""
+
+    def __init__(self, backend: str, url: str, cause: BaseException, log_file: object = None) -> None:
+        self.backend, self.url, self.log_file = backend, url, log_file
+        where = f"its log: {log_file}" if log_file else "its log file is not known here (see the stack's log dir)"
+        super().__init__(f"{backend} at {url} stopped answering ({type(cause).__name__}: {str(cause)[:200]}); "
+                         f"it may have exited or hung - {where}")

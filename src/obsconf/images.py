@@ -28,7 +28,14 @@ from typing import Any
 
 from obsconf import provision
 from obsconf.errors import BackendMissing, UsageError
-from obsconf.settings import IMAGE_BACKENDS, IMAGE_SOURCES, Settings, image_env_var
+from obsconf.settings import (
+    DEFAULT_PROMETHEUS_VERSION,
+    ENV_PROMETHEUS_VERSION,
+    IMAGE_BACKENDS,
+    IMAGE_SOURCES,
+    Settings,
+    image_env_var,
+)
 
 LOCAL_PREFIX = "localhost/obsconf/"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -68,15 +75,20 @@ def _dist_version(dist: str, fallback: str) -> str:
         return fallback
 
 
-def image_specs() -> dict[str, ImageSpec]:
-    """Every backend image, keyed by backend name (the names of ``settings.IMAGE_BACKENDS``)."""
+def image_specs(prometheus_version: str = DEFAULT_PROMETHEUS_VERSION) -> dict[str, ImageSpec]:
+    """Every backend image, keyed by backend name (the names of ``settings.IMAGE_BACKENDS``).
+    ``prometheus_version`` (``Settings.prometheus_version``) picks the Prometheus release, as in process mode."""
+    prometheus = provision.PROMETHEUS_RELEASES.get(prometheus_version)
+    if prometheus is None:
+        raise UsageError(f"{ENV_PROMETHEUS_VERSION}={prometheus_version!r}: use one of "
+                         f"{', '.join(provision.PROMETHEUS_RELEASES)}")
     specs = (
         # Jaeger v1.76.0 of the Go module is the release tagged v2.13.0 on Docker Hub.
         ImageSpec("jaeger", "jaegertracing/jaeger:2.13.0", "jaeger", "/cmd/jaeger/jaeger-linux",
                   _go_version("jaeger"), user="10001:10001"),
-        # Debian's Prometheus 2.42 (the process stack runs the same version).
-        ImageSpec("prometheus", "prom/prometheus:v2.42.0", "prometheus", "/bin/prometheus", "2.42.0",
-                  user="65534:65534", workdir="/prometheus", owned_dirs=("/prometheus",)),
+        # The release the process stack runs: 3.16 (the Go build) by default, Debian's 2.42 as the fallback.
+        ImageSpec("prometheus", f"prom/prometheus:v{prometheus.full_version}", "prometheus", "/bin/prometheus",
+                  prometheus.full_version, user="65534:65534", workdir="/prometheus", owned_dirs=("/prometheus",)),
         ImageSpec("victoria-logs", "victoriametrics/victoria-logs:v1.52.1", "victoria-logs", "/victoria-logs-prod",
                   _go_version("victoria-logs")),
         # PocketBase publishes no image; the default is the local one (`obsconf images build`).
@@ -113,7 +125,7 @@ def choose_images(settings: Settings, has_image: Callable[[str], bool],
         raise UsageError(f"image setting for unknown backend(s) {', '.join(unknown)}: "
                          f"backends are {', '.join(IMAGE_BACKENDS)}")
     chosen: dict[str, ChosenImage] = {}
-    for name, spec in image_specs().items():
+    for name, spec in image_specs(settings.prometheus_version).items():
         if name in settings.images:
             chosen[name] = ChosenImage(name, settings.images[name], image_env_var(name))
             continue
@@ -122,7 +134,7 @@ def choose_images(settings: Settings, has_image: Callable[[str], bool],
             continue
         local = spec.local if has_image(spec.local) else None
         if local is None:
-            tags = local_tags(spec.local_repository)
+            tags = [t for t in local_tags(spec.local_repository) if _same_release(name, t, spec.local_version)]
             local = f"{spec.local_repository}:{tags[0]}" if tags else None
         if local is not None:
             chosen[name] = ChosenImage(name, local, "local")
@@ -132,6 +144,14 @@ def choose_images(settings: Settings, has_image: Callable[[str], bool],
         else:
             chosen[name] = ChosenImage(name, spec.official, "official")
     return chosen
+
+
+def _same_release(backend: str, tag: str, pinned: str) -> bool:
+    """Whether a local tag may stand in for the pinned one: any tag, except that a Prometheus image must be
+    of the selected major.minor (a 2.42 image never runs when 3.16 is selected, nor the reverse)."""
+    if backend != "prometheus":
+        return True
+    return tag.split(".")[:2] == pinned.split(".")[:2]
 
 
 # --- building the local images -----------------------------------------------------------------------
@@ -209,7 +229,7 @@ def build_context(spec: ImageSpec, binary: Path, version: str, into: Path) -> Pa
 
 
 def prometheus_version(binary: Path) -> str | None:
-    """``prometheus, version 2.42.0+ds (...)`` -> ``2.42.0``."""
+    """``prometheus, version 2.42.0+ds (...)`` -> ``2.42.0``; ``3.16.0`` for the Go build (its ldflags set it)."""
     try:
         out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired):
@@ -293,7 +313,7 @@ class BuildResult:
 def build_images(settings: Settings, names: Iterable[str] | None = None, *, force: bool = False,
                  out: Callable[[str], None] = print) -> list[BuildResult]:
     """Build the local image of each backend in ``names`` (default: all); skip those the engine has."""
-    specs = image_specs()
+    specs = image_specs(settings.prometheus_version)
     wanted = list(names or specs)
     unknown = [n for n in wanted if n not in specs]
     if unknown:

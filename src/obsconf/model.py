@@ -122,3 +122,15 @@ class Finding:
         if self.link:
             lines.append(f"    see:      {self.link}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class AuthExchange:
+    """One protected endpoint asked three times: with no token, with a wrong one and with the right one."""
+
+    method: str
+    path: str
+    anonymous: HttpExchange
+    wrong: HttpExchange
+    authorised: HttpExchange
+    wrong_token: str = ""  # what was sent as the wrong token (a response must not echo it)

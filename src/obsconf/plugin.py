@@ -66,12 +66,95 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("obsconf_report_dir", "default for --obsconf-report-dir", default="reports")
     for suffix, _key, help_text in _EXTERNAL_OPTIONS:
         group.addoption(f"--obsconf-{suffix}", default=None, help=help_text)
+    _add_load_options(parser, group)
     group.addoption("--obsconf-images", choices=IMAGE_SOURCES, default=None,
                     help="container stack: auto (local obsconf images if built, else official), local, official "
                          "(env OBSCONF_IMAGES)")
     for backend in IMAGE_BACKENDS:
         group.addoption(f"--obsconf-image-{backend}", default=None, metavar="IMAGE",
                         help=f"container image for {backend} (env {image_env_var(backend)})")
+    from obsconf.settings import ENV_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS
+
+    group.addoption("--obsconf-prometheus-version", choices=PROMETHEUS_VERSIONS, default=None,
+                    help="Prometheus release the stack and the promtool checks run: 3.16 (default) or 2.42 "
+                         f"(Debian's, the fallback). Env {ENV_PROMETHEUS_VERSION}, ini obsconf_prometheus_version.")
+    parser.addini("obsconf_prometheus_version", "default for --obsconf-prometheus-version", default="")
+
+
+#: the load options: (option suffix, ini name, type, help)
+_LOAD_OPTIONS = (
+    ("users", "obsconf_load_users", int, "Locust users (default: the contract's load.users)"),
+    ("spawn-rate", "obsconf_load_spawn_rate", float, "users started per second (default: load.spawn_rate)"),
+    ("seconds", "obsconf_load_seconds", float, "how long the load runs (default: load.seconds)"),
+    ("workers", "obsconf_load_workers", int, "run Locust distributed: a master in pytest and N worker processes "
+                                             "on 127.0.0.1 (default 0: one local runner)"),
+    ("remote-workers", "obsconf_load_remote_workers", int, "also wait for N workers started by hand, e.g. on other "
+                                                           "machines through an SSH tunnel (python -m "
+                                                           "obsconf.load.worker ...)"),
+    ("master-port", "obsconf_load_master_port", int, "the Locust master's port on 127.0.0.1 (default: a free one)"),
+)
+LOAD_MODES = ("off", "locust")
+
+
+def _add_load_options(parser: pytest.Parser, group: Any) -> None:
+    group.addoption("--obsconf-load", choices=LOAD_MODES, default=None,
+                    help="locust: each contract's Locust user class (its 'load' section) drives the service, every "
+                         "case reads what that load produced, and the signals are accounted per route "
+                         "(ini obsconf_load, default off)")
+    parser.addini("obsconf_load", "default for --obsconf-load", default="off")
+    for suffix, ini, kind, help_text in _LOAD_OPTIONS:
+        group.addoption(f"--obsconf-load-{suffix}", type=kind, default=None, metavar="N", help=help_text)
+        parser.addini(ini, f"default for --obsconf-load-{suffix}", default="")
+
+
+def _load_value(config: pytest.Config, suffix: str, ini: str, kind: type) -> Any:
+    value = config.getoption(f"--obsconf-load-{suffix}")
+    if value is None and str(config.getini(ini)).strip():
+        try:
+            value = kind(str(config.getini(ini)).strip())
+        except ValueError:
+            raise pytest.UsageError(f"ini {ini} = {config.getini(ini)!r} is not a number") from None
+    if value is not None and value < 0:
+        raise pytest.UsageError(f"--obsconf-load-{suffix} {value} must not be negative")
+    return value
+
+
+def _load_mode(config: pytest.Config) -> str:
+    mode = config.getoption("--obsconf-load") or str(config.getini("obsconf_load")).strip() or "off"
+    if mode not in LOAD_MODES:
+        raise pytest.UsageError(f"ini obsconf_load = {mode!r}: use one of {', '.join(LOAD_MODES)}")
+    return mode
+
+
+def load_options(config: pytest.Config) -> Any:
+    """The session's :class:`obsconf.load.runner.LoadOptions`, or None without ``--obsconf-load locust``."""
+    values = {suffix: _load_value(config, suffix, ini, kind) for suffix, ini, kind, _ in _LOAD_OPTIONS}
+    if _load_mode(config) != "locust":
+        given = [f"--obsconf-load-{k}" for k, v in values.items() if v is not None]
+        if given:
+            raise pytest.UsageError(f"{', '.join(given)} set(s) the load, which runs only with --obsconf-load locust: "
+                                    "add it")
+        return None
+    from obsconf.load.runner import LoadOptions
+
+    return LoadOptions(users=values["users"] or None, spawn_rate=values["spawn-rate"] or None,
+                       seconds=values["seconds"] or None, workers=values["workers"] or 0,
+                       remote_workers=values["remote-workers"] or 0, master_port=values["master-port"] or 0)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    # Locust patches the process with gevent when imported: before any conftest imports requests
+    ns = early_config.known_args_namespace
+    mode = getattr(ns, "obsconf_load", None) or str(early_config.getini("obsconf_load")).strip()
+    if mode == "locust":
+        from obsconf.errors import UsageError
+        from obsconf.load import prepare
+
+        try:
+            prepare()
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -88,12 +171,26 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "starts) exclude each other: give one")
     from obsconf.runtime import SessionRuntime
 
-    runtime = SessionRuntime(settings_from_config(config), target_url=config.getoption("--obsconf-target"),
+    load = load_options(config)
+    if load is not None:
+        from obsconf.load import prepare
+
+        prepare()  # already done before the conftests loaded; a no-op then
+    try:
+        settings = settings_from_config(config)
+    except ObsconfError as exc:  # a bad OBSCONF_* value: one line naming it, no traceback
+        raise pytest.UsageError(str(exc)) from None
+    runtime = SessionRuntime(settings, target_url=config.getoption("--obsconf-target"),
                              target_cmd=config.getoption("--obsconf-target-cmd"), report_dir=report_dir(config),
-                             progress=_progress(config))
+                             progress=_progress(config), load=load)
     config.stash[RUNTIME] = runtime
     config.stash[_COLLECTED] = set()
     config.pluginmanager.register(RunSummary(config), "obsconf-run-summary")
+    if load is not None:
+        from obsconf.load.report import LoadReport
+
+        config.pluginmanager.register(LoadReport(config, runtime, report_dir(config), _progress(config)),
+                                      "obsconf-load-report")
     # a malformed contract named on the command line is a usage error (exit 4, one line) before collection
     from obsconf.errors import ContractError
 
@@ -204,7 +301,8 @@ def settings_from_config(config: pytest.Config) -> Settings:
             images[backend] = value
     return Settings.from_env(stack=_stack_mode(config), external=external, images=images,
                              image_source=config.getoption("--obsconf-images"),
-                             ready_timeout=config.getoption("--obsconf-ready-timeout"))
+                             ready_timeout=config.getoption("--obsconf-ready-timeout"),
+                             prometheus_version=_prometheus_version(config))
 
 
 def _progress(config: pytest.Config) -> Callable[[str], None]:
@@ -242,26 +340,64 @@ def obsconf_stack(pytestconfig: pytest.Config) -> Stack:
 @pytest.fixture(scope="session")
 def jaeger(obsconf_stack: Stack) -> JaegerReader:
     """Reads traces from the session's Jaeger: ``traces(service)``, ``trace(trace_id)``."""
+    from obsconf.readers._http import log_file_of
     from obsconf.readers.jaeger import JaegerReader
 
-    return JaegerReader(obsconf_stack.endpoints.jaeger_query_url)
+    return JaegerReader(obsconf_stack.endpoints.jaeger_query_url, log_file=log_file_of(obsconf_stack, "jaeger"))
 
 
 @pytest.fixture(scope="session")
 def prometheus(obsconf_stack: Stack) -> PrometheusReader:
     """PromQL against the session's Prometheus: ``query``, ``query_range``, ``targets``."""
+    from obsconf.readers._http import log_file_of
     from obsconf.readers.prometheus import PrometheusReader
 
-    return PrometheusReader(obsconf_stack.endpoints.prometheus_url)
+    return PrometheusReader(obsconf_stack.endpoints.prometheus_url, log_file=log_file_of(obsconf_stack, "prometheus"))
+
+
+def _prometheus_version(config: pytest.Config) -> str:
+    import os
+
+    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION
+
+    return (config.getoption("--obsconf-prometheus-version") or os.environ.get(ENV_PROMETHEUS_VERSION)
+            or str(config.getini("obsconf_prometheus_version")) or DEFAULT_PROMETHEUS_VERSION)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse an unknown Prometheus release; put the session's choice in the environment (restored at the
+    end), because promtool checks and child processes resolve their Prometheus from it, as outside pytest."""
+    import os
+
+    from obsconf.settings import DEFAULT_PROMETHEUS_VERSION, ENV_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS
+
+    config = session.config
+    version = _prometheus_version(config)
+    if version not in PROMETHEUS_VERSIONS:
+        raise pytest.UsageError(f"Prometheus version {version!r} ({ENV_PROMETHEUS_VERSION} or ini "
+                                f"obsconf_prometheus_version): use one of {', '.join(PROMETHEUS_VERSIONS)}")
+    before = os.environ.get(ENV_PROMETHEUS_VERSION)
+    if before == version or (before is None and version == DEFAULT_PROMETHEUS_VERSION):
+        return
+    os.environ[ENV_PROMETHEUS_VERSION] = version
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(ENV_PROMETHEUS_VERSION, None)
+        else:
+            os.environ[ENV_PROMETHEUS_VERSION] = before
+
+    config.add_cleanup(restore)
 
 
 @pytest.fixture(scope="session")
 def loki(obsconf_stack: Stack) -> LogReader:
     """Reads log lines from the session's log store (Loki API or VictoriaLogs): ``lines(labels)``."""
+    from obsconf.readers._http import log_file_of
     from obsconf.readers.logs import LogReader
 
     e = obsconf_stack.endpoints
-    return LogReader(e.logs_query_url, e.logs_dialect)
+    return LogReader(e.logs_query_url, e.logs_dialect, log_file=log_file_of(obsconf_stack, "logs"))
 
 
 @pytest.fixture(scope="session")
@@ -287,7 +423,8 @@ def toxiproxy(obsconf_stack: Stack) -> ToxiproxyClient:
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     target = config.getoption("--obsconf-target") or config.getoption("--obsconf-target-cmd")
     if target or config.getoption("--obsconf-stack") or config.getoption("--obsconf-contract"):
-        return [f"obsconf: stack={_stack_mode(config)} target={target or 'from each contract'}"]
+        load = "" if _load_mode(config) == "off" else " load=locust"
+        return [f"obsconf: stack={_stack_mode(config)} target={target or 'from each contract'}{load}"]
     return None
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
 import requests
 
+from obsconf.checks.auth import probe_paths
 from obsconf.collect import Collected, RetryRun, collect, read_console, read_logs, read_traces
 from obsconf.contract.model import Contract, FaultScenarioSpec, MetricSpec, RequestStep, RetrySpec
 from obsconf.errors import ObsconfError, TargetUnreachable, UsageError
 from obsconf.faults.inject import inject
-from obsconf.model import Finding, HttpExchange, Series
+from obsconf.model import AuthExchange, Finding, HttpExchange, Series
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
@@ -39,13 +41,44 @@ class LiveProbe:
         self._scraped = False
         self.fault_results: list[Any] = []  # obsconf.faults.runner.FaultRun of each scenario run
         self._seed_cases: Any = None  # obsconf.seedprobe.SeedCases, made on first use
+        self.load_result: Any = None  # obsconf.load.collect.LoadResult, under --obsconf-load locust
 
     def collected(self) -> Collected:
         if self._collected is None:
             self._seed().start_early()
-            self._collected = collect(self.contract, self.target, jaeger=self.jaeger, logs=self.logs,
-                                      pocketbase=self.pocketbase)
+            options = getattr(self.runtime, "load", None)
+            if options is not None and self.contract.load is not None:
+                self._collected = self._collect_under_load(options)
+            else:
+                self._collected = collect(self.contract, self.target, jaeger=self.jaeger, logs=self.logs,
+                                          pocketbase=self.pocketbase, auth=self.target.auth_headers)
         return self._collected
+
+    def _collect_under_load(self, options: Any) -> Collected:
+        """The contract's Locust load is the workload: every case reads what it produced."""
+        from obsconf.load.collect import collect_under_load
+        from obsconf.load.report import write_locust_html
+        from obsconf.target import sample_rate
+
+        runtime = self.runtime
+        auth = self.contract.service.auth
+        plan = options.plan(self.contract.load, self.target.base_url, propagate=sample_rate(self.contract) >= 1.0,
+                            log_dir=runtime.report_dir / "services" / f"{self.contract.id}-locust",
+                            registry=runtime.settings.run_dir, auth_paths=auth.paths if auth else (),
+                            auth_token=self.target.token)
+        got, self.load_result = collect_under_load(
+            self.contract, self.target, plan, jaeger=self.jaeger, logs=self.logs, prometheus=self.prometheus,
+            pocketbase=self.pocketbase, progress=lambda line: runtime.progress(f"{self.contract.name}: {line}"),
+            run_id=runtime.run_id, auth=self.target.auth_headers)
+        self.load_result.html_path = str(write_locust_html(self.load_result, runtime.report_dir))
+        return got
+
+    def load(self) -> Any:
+        """What the contract's load produced (the accounting, the SLOs); runs it on first use."""
+        if getattr(self.runtime, "load", None) is None or self.contract.load is None:
+            raise UsageError(f"{self.contract.name}: the load cases need --obsconf-load locust and a 'load' section")
+        self.collected()
+        return self.load_result
 
     def trace_url(self) -> str:
         """Jaeger's trace page as a template: the checks fill in ``{trace_id}``."""
@@ -59,11 +92,32 @@ class LiveProbe:
                 base = self.target.listener_url(h.listener) if h.listener else self.target.base_url
                 step = RequestStep(method=h.method, path=h.path, expect_status=h.expect_status)
                 try:
-                    self._health += run_workload(base, [step])
+                    self._health += run_workload(base, [step], auth=self.target.auth_headers)
                 except TargetUnreachable as exc:
                     # nothing listens there (a port the service ignored): the check reports status 0
                     self._health.append(HttpExchange(h.method, base + h.path, 0, {}, str(exc), 0.0))
         return self._health
+
+    def auth(self) -> list[AuthExchange]:
+        """Each endpoint behind the contract's token, asked without a token, with a wrong one and with it."""
+        spec = self.contract.service.auth
+        if spec is None:
+            return []
+        if not self.target.token:
+            raise UsageError(f"{spec.loc or 'service.auth'}: no token for {self.target.base_url}: export {spec.env} "
+                             f"with the token your service expects (obsconf generates one only for a service it "
+                             f"starts itself)")
+        wrong = "obsconf-wrong-" + secrets.token_hex(8)
+        out = []
+        for method, path in probe_paths(spec, self.contract.workload, self.contract.health):
+            def ask(headers: dict[str, str], method: str = method, path: str = path) -> HttpExchange:
+                step = RequestStep(method=method, path=path, headers=headers, expect_status=(200,))
+                return run_workload(self.target.base_url, [step])[0]
+
+            out.append(AuthExchange(method, path, anonymous=ask({}), wrong=ask({"Authorization": f"Bearer {wrong}"}),
+                                    authorised=ask({"Authorization": f"Bearer {self.target.token}"}),
+                                    wrong_token=wrong))
+        return out
 
     # ---- the cases of obsconf.seedprobe: a seed instance, alert drives, SLO env, budgets, indexes ----
     def _seed(self) -> Any:
@@ -113,7 +167,7 @@ class LiveProbe:
                              "where the service reports its SLOs")
         url = f"{self.target.base_url}{path}"
         try:
-            resp = requests.get(url, timeout=10)
+            resp = requests.get(url, timeout=10, headers=self.target.auth_headers(path))
         except requests.RequestException as exc:
             raise TargetUnreachable(f"GET {url} failed: {type(exc).__name__}: {exc}") from None
         try:
@@ -128,7 +182,8 @@ class LiveProbe:
     def series(self, spec: MetricSpec) -> tuple[list[Series], str, str]:
         self.series_ready()  # the workload ran, so the metric has values
         name = f"{spec.name}_count" if spec.type in ("histogram", "summary") else spec.name
-        query = f'{name}{{job="{self.target.job}"}}'
+        # the __name__ matcher also selects UTF-8 metric names, which Prometheus 3 allows
+        query = f'{{__name__="{name}",job="{self.target.job}"}}'
         # the series is there after the next scrape (1 s interval) following the workload
         found = self.prometheus.wait_for(query, timeout=8)
         return found, query, self.prometheus.graph_link(query)
@@ -151,14 +206,16 @@ class LiveProbe:
     def _run_fault(self, spec: RetrySpec) -> RetryRun:
         self.collected()  # the normal workload first, so the fault does not leak into it
         metrics_url = self.target.base_url + self.contract.service.metrics_path
-        _, before = scrape(metrics_url)
+        metrics_headers = self.target.auth_headers(self.contract.service.metrics_path)
+        _, before = scrape(metrics_url, headers=metrics_headers)
         started = time.time_ns()
         console_mark = self.target.stdout_size()
         fault = spec.fault
         variables = {"run_id": f"r{started}"}
         traffic = -1
         if fault is None:
-            exchanges = run_workload(self.target.base_url, spec.workload, variables=variables)
+            exchanges = run_workload(self.target.base_url, spec.workload, variables=variables,
+                                     auth=self.target.auth_headers)
         else:
             dep = self.target.proxies.get(fault.dependency)
             if dep is None or self.toxiproxy is None:
@@ -169,9 +226,10 @@ class LiveProbe:
                     "deselect with -k 'not retries'")
             # hold the fault long enough for every attempt to fail: the sum of the backoff schedule, plus slack
             hold_s = sum(spec.backoff.window_ms(n)[1] for n in range(1, spec.max_attempts)) / 1000 + 0.5
-            with inject(self.toxiproxy, dep.proxy.name, fault.mode, fault.attributes):
+            with inject(self.toxiproxy, dep.proxy, fault.mode, fault.attributes):
                 began = time.monotonic()
-                exchanges = run_workload(self.target.base_url, spec.workload, variables=variables)
+                exchanges = run_workload(self.target.base_url, spec.workload, variables=variables,
+                                         auth=self.target.auth_headers)
                 time.sleep(max(0.0, hold_s - (time.monotonic() - began)))
 
         trace_ids = [x.trace_id for x in exchanges if x.trace_id]
@@ -188,7 +246,7 @@ class LiveProbe:
             if "console" in logs_spec.sources and self.target.stdout_path is not None:
                 logs += read_console(self.target, console_mark, [], timeout=3, trace_field=trace_field)
                 query = "stdout since the fault" if "loki" not in logs_spec.sources else query + " and stdout"
-        _, after = scrape(metrics_url)
+        _, after = scrape(metrics_url, headers=metrics_headers)
         if fault is not None:
             # a refused or reset connection never reaches the dependency; what counts is that the service
             # calls it through the proxy at all (before, during or after the fault)

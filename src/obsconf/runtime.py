@@ -33,8 +33,9 @@ class SessionRuntime:
     """The stack, targets and probes of one session; everything it started is stopped by :meth:`close`."""
 
     def __init__(self, settings: Settings, *, target_url: str | None, target_cmd: str | None, report_dir: Path,
-                 progress: Callable[[str], None]) -> None:
+                 progress: Callable[[str], None], load: Any = None) -> None:
         self.settings = settings
+        self.load = load  # obsconf.load.runner.LoadOptions under --obsconf-load locust, else None
         self.target_url = target_url
         self.target_cmd = target_cmd
         self.report_dir = report_dir
@@ -73,6 +74,12 @@ class SessionRuntime:
         self.selected = unique
         if kinds is not None:
             self.selected_kinds = {Path(k): set(v) for k, v in kinds.items()}
+        if self.load is not None:
+            without = [c.name for c in unique if c.load is None]
+            if without:
+                raise UsageError(f"--obsconf-load locust runs each contract's 'load' section, but {', '.join(without)} "
+                                 "has none: add one (load: {locustfile, user_class, accounting}) or select "
+                                 "contracts that have one")
 
     # ---- the stack -------------------------------------------------------------------------------------
     def stack(self) -> Any:
@@ -134,13 +141,22 @@ class SessionRuntime:
             except ObsconfError as exc:
                 self._failed[key] = f"{contract.name}: could not start or reach the service: {exc}"
                 raise ObsconfError(self._failed[key]) from None
+            from obsconf.readers._http import log_file_of
+
             stack = self.stack()
             e = stack.endpoints
+            # a backend that dies mid-run is then named with its log file in the failure
             self._probes[key] = LiveProbe(
-                contract, target, runtime=self, jaeger=JaegerReader(e.jaeger_query_url),
-                logs=LogReader(e.logs_query_url, e.logs_dialect), prometheus=PrometheusReader(e.prometheus_url),
+                contract, target, runtime=self,
+                jaeger=JaegerReader(e.jaeger_query_url, log_file=log_file_of(stack, "jaeger")),
+                logs=LogReader(e.logs_query_url, e.logs_dialect, log_file=log_file_of(stack, "logs")),
+                prometheus=PrometheusReader(e.prometheus_url, log_file=log_file_of(stack, "prometheus")),
                 pocketbase=stack.pocketbase(), toxiproxy=stack.toxiproxy)
         return self._probes[key]
+
+    def load_results(self) -> list[Any]:
+        """Every contract load run this session (for ``reports/load.{json,md}``)."""
+        return [probe.load_result for probe in self._probes.values() if probe.load_result is not None]
 
     def fault_results(self) -> list[Any]:
         """Every fault scenario run this session (for ``reports/faults.{json,md}``)."""

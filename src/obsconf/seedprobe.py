@@ -131,7 +131,8 @@ class SeedCases:
         self.probe.series_ready()
         got = self.probe.collected()
         time.sleep(max(0.0, 1.2 - (time.time_ns() - got.started_ns) / 1e9))
-        run_workload(self.probe.target.base_url, self.contract.workload, variables={"run_id": got.run_id + "-rates"})
+        run_workload(self.probe.target.base_url, self.contract.workload, variables={"run_id": got.run_id + "-rates"},
+                     auth=self.probe.target.auth_headers)
         self._rates_ready = True
 
     def seed_instance(self) -> Any:
@@ -161,7 +162,8 @@ class SeedCases:
             rate = sampling.run_rate
             if sampling.workload:
                 exchanges = run_workload(self.probe.target.base_url, sampling.workload,
-                                         variables={"run_id": got.run_id + "-sampling"}, propagate=rate >= 1.0)
+                                         variables={"run_id": got.run_id + "-sampling"}, propagate=rate >= 1.0,
+                                         auth=self.probe.target.auth_headers)
                 from obsconf.collect import read_traces
 
                 traces = read_traces(self.probe.jaeger, self.contract.service.name,
@@ -176,20 +178,21 @@ class SeedCases:
             return SamplingRun([], [], rate, findings=[Finding(
                 "spans.sampling", sampling.loc, "no request step to sample: give spans.sampling.workload")])
         started_ns = time.time_ns()
-        exchanges = self._requests_until(target.base_url, steps, requests_needed(rate), sampling)
+        exchanges = self._requests_until(target.base_url, steps, requests_needed(rate), sampling, target.auth_headers)
         spans = self._instance_spans(started_ns, len(exchanges))
         query = (f"GET {self.probe.jaeger.url}/api/traces?service={self.contract.service.name} since the run began, "
                  f"resource service.instance.id={SEED_INSTANCE_ID}")
         return SamplingRun(exchanges, spans, rate, query=query)
 
     @staticmethod
-    def _requests_until(base: str, steps: Sequence[RequestStep], needed: int, sampling: Any) -> list[HttpExchange]:
+    def _requests_until(base: str, steps: Sequence[RequestStep], needed: int, sampling: Any,
+                        auth: Any = None) -> list[HttpExchange]:
         """One pass over ``steps`` (no traceparent: the service's own sampler decides), then passes over its
         ordinary steps only - neither errors, nor slow, nor always-sampled paths - until ``needed`` ordinary
         requests were made; four at a time."""
         from urllib.parse import urlsplit
 
-        first = run_workload(base, steps, variables={"run_id": "sampling-0"}, propagate=False)
+        first = run_workload(base, steps, variables={"run_id": "sampling-0"}, propagate=False, auth=auth)
         slow = sampling.always_sample_slow_ms
 
         def ordinary(x: HttpExchange) -> bool:
@@ -211,7 +214,7 @@ class SeedCases:
         if passes:
             with ThreadPoolExecutor(max_workers=4) as pool:
                 for got in pool.map(lambda n: run_workload(base, plain, variables={"run_id": f"sampling-{n}"},
-                                                           propagate=False), range(1, passes + 1)):
+                                                           propagate=False, auth=auth), range(1, passes + 1)):
                     out += got
         return out
 
@@ -311,7 +314,8 @@ class SeedCases:
                 began = time.monotonic()
                 try:
                     got = run_workload(target.base_url, drive.workload,
-                                       variables={"run_id": f"drive-{drive.name}-{i}"}, timeout=10.0)
+                                       variables={"run_id": f"drive-{drive.name}-{i}"}, timeout=10.0,
+                                       auth=target.auth_headers)
                     passes.append((began, time.monotonic(), got))
                 except ObsconfError:
                     pass  # a request the fault broke: no complete pass to judge
@@ -379,7 +383,7 @@ class SeedCases:
         target = runtime.start_service(self.contract, env=env_targets(self.contract.slos), suffix="-slo-env")
         try:
             url = f"{target.base_url}{path}"
-            resp = requests.get(url, timeout=10)
+            resp = requests.get(url, timeout=10, headers=target.auth_headers(path))
             try:
                 return resp.json(), url
             except ValueError:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from obsconf.envvars import env_choice, env_float
+
 #: Where provisioned binaries, built images' inputs and the run registry live.
 ENV_CACHE = "OBSCONF_CACHE"
 #: How the backend stack is run: auto | process | container | attach | external.
@@ -33,6 +35,13 @@ IMAGE_SOURCES = ("auto", "local", "official")
 
 STACK_MODES = ("auto", "process", "container", "attach", "external")
 
+#: Which Prometheus (server and promtool) the stack and the promtool checks run: ``3.16`` (default: what
+#: users run today, built with Go by ``obsconf provision``) or ``2.42`` (Debian's, 2023; the fallback).
+ENV_PROMETHEUS_VERSION = "OBSCONF_PROMETHEUS_VERSION"
+PROMETHEUS_VERSIONS = ("3.16", "2.42")
+DEFAULT_PROMETHEUS_VERSION = PROMETHEUS_VERSIONS[0]
+LOKI_DIALECTS = ("logql", "logsql")
+
 
 def image_env_var(backend: str) -> str:
     """``victoria-logs`` -> ``OBSCONF_IMAGE_VICTORIA_LOGS``."""
@@ -53,10 +62,15 @@ class Settings:
     external: dict[str, str] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)  # backend -> image reference (overrides)
     image_source: str = "auto"  # auto | local | official
+    prometheus_version: str = DEFAULT_PROMETHEUS_VERSION  # one of PROMETHEUS_VERSIONS
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
+        """Explicit ``overrides`` (None = not given), then ``OBSCONF_*`` variables, then defaults. A variable
+        with a bad value is a :class:`~obsconf.errors.UsageError` naming it and showing a valid example; one
+        that an override replaces is not read at all."""
         env = os.environ
+        given = {k for k, v in overrides.items() if v is not None}
         external = {
             key: env[var]
             for key, var in (
@@ -72,13 +86,18 @@ class Settings:
             )
             if env.get(var)
         }
+        if "loki_dialect" in external and "external" not in given:
+            external["loki_dialect"] = env_choice(env, ENV_LOKI_DIALECT, "logql", LOKI_DIALECTS)
         values: dict[str, object] = {
             "cache_dir": default_cache_dir(),
-            "stack": env.get(ENV_STACK, "auto"),
-            "ready_timeout": float(env.get(ENV_READY_TIMEOUT, "30")),
+            "stack": "auto" if "stack" in given else env_choice(env, ENV_STACK, "auto", STACK_MODES),
+            "ready_timeout": 30.0 if "ready_timeout" in given
+            else env_float(env, ENV_READY_TIMEOUT, 30.0, minimum=0.1),
             "external": external,
             "images": {name: env[image_env_var(name)] for name in IMAGE_BACKENDS if env.get(image_env_var(name))},
-            "image_source": env.get(ENV_IMAGES, "auto"),
+            "image_source": "auto" if "image_source" in given else env_choice(env, ENV_IMAGES, "auto", IMAGE_SOURCES),
+            "prometheus_version": DEFAULT_PROMETHEUS_VERSION if "prometheus_version" in given
+            else env_choice(env, ENV_PROMETHEUS_VERSION, DEFAULT_PROMETHEUS_VERSION, PROMETHEUS_VERSIONS),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

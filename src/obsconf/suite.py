@@ -15,13 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from obsconf.checks.accounting import check_accounting, check_histogram_count
 from obsconf.checks.alerts import check_alert_drive, check_alert_rules
+from obsconf.checks.auth import check_auth
 from obsconf.checks.budgets import check_budget
 from obsconf.checks.correlation import check_correlation, check_response_header
 from obsconf.checks.dashboards import check_dashboard
 from obsconf.checks.dependencies import check_dependency_traffic, check_fault_reached
 from obsconf.checks.health import check_health
 from obsconf.checks.http import check_expected_status
+from obsconf.checks.load_slos import check_load_slo
+from obsconf.checks.loadrun import check_load_requests
 from obsconf.checks.logs import (
     check_log_context,
     check_log_delivery,
@@ -51,7 +55,7 @@ from obsconf.contract.model import (
     RetrySpec,
     SpansSpec,
 )
-from obsconf.model import Finding, HttpExchange, Series
+from obsconf.model import AuthExchange, Finding, HttpExchange, Series
 from obsconf.workload import expand_steps
 
 #: The check id of a finding that demonstrates a defect of the seed itself: the case is reported as a seed
@@ -77,6 +81,8 @@ class Probe(Protocol):
     def slo_values(self) -> tuple[dict[str, list[Series]], str]: ...  # SLO name -> its PromQL's series
     def dashboard(self, spec: DashboardSpec) -> tuple[list[Series], str, str]: ...  # (series, promql, link)
     def budget(self, key: str) -> Any: ...  # obsconf.checks.budgets.Measurement | Unmeasurable
+    def auth(self) -> list[AuthExchange]: ...  # each protected endpoint without, with a wrong and the right token
+    def load(self) -> Any: ...  # obsconf.load.collect.LoadResult (under --obsconf-load locust)
 
 
 @dataclass(frozen=True)
@@ -129,11 +135,20 @@ def _service_cases(c: Contract) -> list[Case]:
                  tuple(path_of(d.loc) for d in c.service.dependencies) + ("service",))]
 
 
+def _auth_cases(c: Contract) -> list[Case]:
+    auth = c.service.auth
+    if auth is None:
+        return []
+    return [Case(c, "auth", "bearer_token", "auth", lambda p: check_auth(auth, p.auth()),
+                 f"{', '.join(auth.paths)} refuse a request without the bearer token and answer one with it",
+                 (path_of(auth.loc) if auth.loc else "service.auth",))]
+
+
 def _workload_cases(c: Contract) -> list[Case]:
     if not c.workload:
         return []
     return [Case(c, "workload", "expected_status", "http.status",
-                 lambda p: check_expected_status(c.workload, p.collected().exchanges),
+                 lambda p: check_expected_status(c.workload, p.collected().workload_exchanges()),
                  "every workload request answers with its expected status",
                  ("service",) + tuple(path_of(s.loc) for s in c.workload))]
 
@@ -193,8 +208,7 @@ def _logs_cases(c: Contract) -> list[Case]:
 
         def run_delivery(p: Probe) -> list[Finding]:
             got = p.collected()
-            sinks = {"loki": got.logs, "pocketbase": got.store_records}
-            return check_log_delivery(delivery, sinks, emitted, queries=got.queries, links=got.links)
+            return check_log_delivery(delivery, got.delivery_records(), emitted, queries=got.queries, links=got.links)
 
         cases.append(Case(c, "logs", "delivery", "logs.delivery", run_delivery,
                           f"every emitted line arrives exactly once in {', '.join(delivery.sinks)}", ("logs.delivery",)))
@@ -236,6 +250,11 @@ def _spans_cases(c: Contract) -> list[Case]:
         sampling = spans.sampling
 
         def run_sampling(p: Probe) -> list[Finding]:
+            if (sampling.seed_default in (None, sampling.run_rate)) and not sampling.workload:
+                # the run's own rate: the collected workload is the sample (any probe has it)
+                col = p.collected()
+                return _notes(check_sampling(sampling, col.exchanges, col.spans, rate=sampling.run_rate,
+                                             trace_url=p.trace_url(), query=col.queries.get("traces", "")), p)
             got = p.sampling_run()
             return _notes(check_sampling(sampling, got.exchanges, got.spans, rate=got.rate, trace_url=p.trace_url(),
                                          query=got.query), p) + got.findings
@@ -422,10 +441,66 @@ def _fault_cases(c: Contract) -> list[Case]:
             for f in c.faults]
 
 
+def _load_cases(c: Contract) -> list[Case]:
+    """Cases of the ``load`` section; collected only under ``--obsconf-load locust`` (see nodes.py)."""
+    load = c.load
+    if load is None or load.accounting is None:
+        return []
+    acc = load.accounting
+
+    def requests(p: Probe) -> list[Finding]:
+        got = p.load()
+        return check_load_requests(got.run.stats, got.run.exceptions, where=load.loc, user_class=load.user_class)
+
+    def accounting(p: Probe) -> list[Finding]:
+        got = p.load()
+        return check_accounting(acc, got.rows, sample_rate=got.sample_rate,
+                                always_sample_errors=got.always_sample_errors, query=got.queries.get("counter", ""),
+                                recorded=len(got.run.records), locust_total=got.run.stats["total"]["num_requests"])
+
+    signals = [f"the increase of {acc.counter.name}"] + [x for x, on in (
+        ("the server spans", acc.spans), ("the access-log lines", acc.access_log)) if on]
+    cases = [
+        Case(c, "load", "requests", "load.requests", requests,
+             f"(--obsconf-load locust) every request of Locust's {load.user_class} gets the answer it expects",
+             ("load",)),
+        Case(c, "load", "accounting", "load.accounting", accounting,
+             f"(--obsconf-load locust) per route and status class, the requests sent, {', '.join(signals)} agree",
+             ("load.accounting", "load")),
+    ]
+    if acc.histogram is not None:
+        hist = acc.histogram
+
+        def histogram(p: Probe) -> list[Finding]:
+            got = p.load()
+            counter, counts = got.histogram
+            return check_histogram_count(hist.name, counter, counts, where=hist.loc,
+                                         query=got.queries.get("histogram_count", ""))
+
+        cases.append(Case(c, "load", "histogram_count", "load.histogram", histogram,
+                          f"(--obsconf-load locust) {hist.name}_count increases exactly as {acc.counter.name}",
+                          ("load.accounting.histogram", "load.accounting", "load")))
+    if load.slos is not None:
+        slos = load.slos
+        for name in ("availability", "error_rate", "p95_ms"):
+            if getattr(slos, name) is None:
+                continue
+
+            def slo(p: Probe, name: str = name) -> list[Finding]:
+                got = p.load()
+                measure = next(m for m in got.slos if m.name == name)
+                return check_load_slo(measure, where=slos.loc, query=got.queries.get("counter", ""))
+
+            cases.append(Case(c, "load", f"slo_{name}", "load.slos", slo,
+                              f"(--obsconf-load locust) {name} meets {getattr(slos, name):g} by Locust's numbers "
+                              "and by the service's telemetry, and the two agree", ("load.slos", "load")))
+    return cases
+
+
 #: One builder per contract section, in the order the cases run.
 SECTION_BUILDERS: tuple[Callable[[Contract], list[Case]], ...] = (
-    _service_cases, _workload_cases, _logs_cases, _spans_cases, _metrics_cases, _dashboard_cases, _retries_cases,
-    _health_cases, _alerts_cases, _slo_cases, _budget_cases, _fault_cases,
+    _service_cases, _auth_cases, _workload_cases, _logs_cases, _spans_cases, _metrics_cases, _dashboard_cases,
+    _retries_cases, _health_cases, _alerts_cases, _slo_cases, _budget_cases, _fault_cases, _load_cases,
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -81,13 +81,15 @@ def run_workload(
     variables: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     propagate: bool = True,
+    auth: Callable[[str], Mapping[str, str]] | None = None,
 ) -> list[HttpExchange]:
     """Send every step (each ``repeat`` times) to ``base_url`` and return the exchanges in order.
 
     ``{name}`` placeholders in paths, headers and JSON bodies are replaced from ``variables``
     (e.g. ``run_id`` to keep snapshot keys unique per run). With ``propagate`` each request carries a
     fresh sampled W3C ``traceparent`` (unless the step sets one) whose trace id the exchange records;
-    without it the service's own sampler decides. Raises TargetUnreachable naming the URL when
+    without it the service's own sampler decides. ``auth(path)`` gives headers (a bearer token) for paths
+    behind authentication; a step's own headers win. Raises TargetUnreachable naming the URL when
     the service cannot be reached, UsageError for a non-loopback ``base_url``."""
     ensure_loopback(base_url)
     base = base_url.rstrip("/")
@@ -101,11 +103,12 @@ def run_workload(
             if isinstance(step, EmitStep):
                 method = "POST"
                 url = f"{base}{step.path}?{urlencode({'n': step.n, 'level': step.level})}"
-                kwargs: dict[str, Any] = {}
+                kwargs: dict[str, Any] = {"headers": dict(auth(step.path)) if auth else {}}
             else:
                 method = step.method
-                url = base + _substitute(step.path, variables)
-                headers = _substitute(dict(step.headers), variables)
+                path = _substitute(step.path, variables)
+                url = base + path
+                headers = {**(auth(path) if auth else {}), **_substitute(dict(step.headers), variables)}
                 kwargs = {}
                 if step.json is not None:
                     kwargs["json"] = _substitute(step.json, variables)

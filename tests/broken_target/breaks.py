@@ -158,6 +158,9 @@ def _persist_span_secret(prof: Any) -> None:
     _wrap_persist_save(prof, tag_body)
     if prof.tel.exporter is not None:
         prof.tel.exporter.redactor = _NoRedaction()
+        encoder = getattr(prof.tel.exporter.inner, "encoder", None)
+        if encoder is not None:
+            encoder.redactor = None  # the lean OTLP exporter redacts while it encodes: off there too
 
 
 # ---- a log line without trace_id ---------------------------------------------------------------------------------
@@ -445,6 +448,76 @@ def _syncd_no_log_indexes(prof: Any) -> None:
     syncd.DAEMON_LOGS_MIGRATION = {**syncd.DAEMON_LOGS_MIGRATION, "index_columns": ()}
 
 
+# ---- an observability endpoint that forgets its token ------------------------------------------------------------
+
+
+def _aurum_auth_forgotten(prof: Any) -> None:
+    # /metrics mirrors /v1/observability/metrics but is left out of the guard: anyone may scrape it
+    rules = prof.active_auth_rules
+    rules[:] = [replace(r, paths=tuple(p for p in r.paths if p != "/metrics")) for r in rules]
+# ---- under load: a counter that skips errors, a span queue that drops, an access log that samples ----------------
+
+#: every reference profile (the load breaks patch what all of them share)
+PROFILES = ("persist", "syncd", "aurum", "prethrift", "assistant")
+
+
+def _counter_skips_errors(prof: Any) -> None:
+    # the request counter is incremented only for answers below 500; the duration histogram still sees them all
+    red = prof.red
+    inner = red.observe
+
+    def observe(count_key: tuple[str, ...], duration_key: tuple[str, ...], seconds: float) -> None:
+        if any(part.isdigit() and int(part) >= 500 for part in count_key):
+            red.duration.labels(*duration_key).observe(seconds)
+            return
+        inner(count_key, duration_key, seconds)
+
+    red.observe = observe  # request_finished looks ``self.red.observe`` up per request
+
+
+#: the queue of the broken span processor: far too small for a load's bursts (the reference's holds 8192)
+SMALL_SPAN_QUEUE = 4
+
+
+def _span_queue_small(prof: Any) -> None:
+    # the reference's batch processor shrunk in place (so whatever holds it, the provider or a cheaper
+    # server-span path, uses the small queue): under load, spans that find it full are dropped silently
+    from collections import deque
+
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = prof.tel.provider
+    if provider is None or prof.tel.exporter is None:
+        raise ValueError("span-queue-small needs tracing with an OTLP exporter (OBSCONF_OTLP_HTTP_URL)")
+    # the SDK keeps its processors here (no public accessor); a tail-sampling processor wraps the batch one
+    processors = provider._active_span_processor._span_processors
+    batch = [p for p in (*processors, *(getattr(p, "downstream", None) for p in processors))
+             if isinstance(p, BatchSpanProcessor)]
+    if not batch:
+        raise ValueError("span-queue-small: the reference's batch span processor was not found")
+    for bsp in batch:
+        inner = bsp._batch_processor  # the SDK's shared batching core: queue and limits
+        inner._max_queue_size = inner._max_export_batch_size = SMALL_SPAN_QUEUE
+        inner._queue = deque(inner._queue, maxlen=SMALL_SPAN_QUEUE)
+
+
+#: the broken access log keeps one line in this many
+ACCESS_LOG_KEEP_ONE_IN = 2
+
+
+def _access_log_sampled(prof: Any) -> None:
+    # the access log writes every other request's line: sampled, as some log pipelines do to save volume
+    inner = prof.access_log
+    seen = [0]
+
+    def access_log(*args: Any, **kwargs: Any) -> None:
+        seen[0] += 1
+        if seen[0] % ACCESS_LOG_KEEP_ONE_IN == 0:
+            inner(*args, **kwargs)
+
+    prof.access_log = access_log  # the middleware looks ``profile.access_log`` up per request
+
+
 BREAKS: dict[str, Break] = {b.kind: b for b in (
     Break("span-parent", "s3_upload is a child of the HTTP server span, not of save_snapshot",
           {"persist": _span_parent("s3_upload", "local_file_write")}),
@@ -487,6 +560,14 @@ BREAKS: dict[str, Break] = {b.kind: b for b in (
     Break("no-log-indexes", "the daemon_logs migration creates no index", {"syncd": _syncd_no_log_indexes}),
     Break("log-burn", "every log line costs 3 ms of CPU", {"aurum": _log_burn}),
     Break("metrics-burn", "every scrape of the metrics endpoint costs 50 ms of CPU", {"syncd": _metrics_burn}),
+    Break("auth-forgotten", "/metrics answers without the token that guards /v1/observability/*",
+          {"aurum": _aurum_auth_forgotten}),
+    Break("counter-skips-errors", "the request counter skips answers of 500 and above (the histogram does not)",
+          dict.fromkeys(PROFILES, _counter_skips_errors)),
+    Break("span-queue-small", f"the span processor's queue holds {SMALL_SPAN_QUEUE} spans, so a load's spans are "
+          "dropped", dict.fromkeys(PROFILES, _span_queue_small)),
+    Break("access-log-sampled", f"the access log keeps one request's line in {ACCESS_LOG_KEEP_ONE_IN}",
+          dict.fromkeys(PROFILES, _access_log_sampled)),
 )}
 
 

@@ -85,7 +85,8 @@ def test_every_break_names_its_profiles() -> None:
                            "latency-buckets", "latency-blind", "sampling-ignores-rate", "log-context", "no-stack-trace",
                            "span-kind", "service-version", "readiness-ignores-deps", "health-envelope",
                            "dotted-attributes", "slo-env-ignored", "slo-unit", "runs-uncounted", "absolute-paths",
-                           "labelled-files", "errors-uncounted", "no-log-indexes", "log-burn", "metrics-burn"}
+                           "labelled-files", "errors-uncounted", "no-log-indexes", "log-burn", "metrics-burn",
+                           "counter-skips-errors", "span-queue-small", "access-log-sampled", "auth-forgotten"}
     assert all(b.patches and b.what for b in BREAKS.values())
 
 
@@ -228,3 +229,51 @@ def test_syncd_no_log_indexes_empties_the_migration() -> None:
         assert syncd.DAEMON_LOGS_MIGRATION["index_columns"] == ()
     finally:
         syncd.DAEMON_LOGS_MIGRATION = original
+
+
+def test_auth_forgotten_leaves_metrics_open() -> None:
+    cfg = ReferenceConfig.for_tests("aurum", env={"AURUM_OBSERVABILITY_TOKEN": "t"})
+    app = create_app("aurum", cfg)
+    apply_breaks(app, ["auth-forgotten"])
+    with TestClient(app) as client:
+        assert client.get("/metrics").status_code == 200
+        assert client.get("/v1/observability/metrics").status_code == 401
+# ---- the breaks that only a load shows ----------------------------------------------------------------------------
+
+
+def test_counter_skips_errors_but_the_histogram_does_not(serve: Any) -> None:
+    s = serve("prethrift", ["counter-skips-errors"])
+    assert s.client.get("/api/fail?status=500").status_code == 500
+    assert s.client.get("/api/ok").status_code == 200
+    text = s.client.get("/metrics").text
+    assert 'http_requests_total{endpoint="/api/ok",method="GET",status_code="200"} 1.0' in text
+    assert 'status_code="500"' not in text
+    assert 'http_request_duration_seconds_count{endpoint="/api/fail",method="GET"} 1.0' in text
+
+
+def test_access_log_keeps_one_line_in_two(serve: Any) -> None:
+    s = serve("persist", ["access-log-sampled"])
+    for _ in range(4):
+        assert s.client.get("/api/ok").status_code == 200
+    assert len([r for r in s.lines if r.get("message") == "request completed"]) == 2
+
+
+def test_span_queue_small_shrinks_the_batch_processor() -> None:
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from tests.broken_target.breaks import SMALL_SPAN_QUEUE
+
+    # an exporter needs an OTLP endpoint; nothing listens on port 9, and nothing is sent in this test
+    app = create_app("aurum", ReferenceConfig.for_tests("aurum", otlp_http_url="http://127.0.0.1:9"))
+    apply_breaks(app, ["span-queue-small"])
+    processors = app.state.profile.tel.provider._active_span_processor._span_processors
+    queues = [(p._batch_processor._max_queue_size, p._batch_processor._queue.maxlen) for p in processors
+              if isinstance(p, BatchSpanProcessor)]
+    assert queues == [(SMALL_SPAN_QUEUE, SMALL_SPAN_QUEUE)]
+    app.state.profile.tel.provider.shutdown()
+
+
+def test_span_queue_small_needs_an_exporter() -> None:
+    app = create_app("aurum", ReferenceConfig.for_tests("aurum"))
+    with pytest.raises(ValueError, match="needs tracing with an OTLP exporter"):
+        apply_breaks(app, ["span-queue-small"])

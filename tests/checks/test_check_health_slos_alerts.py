@@ -139,3 +139,39 @@ def test_expected_status_per_step() -> None:
     f = check_expected_status(steps, bad)[0]
     assert f.where == "persist.yaml:40 workload[0]" and f.actual == 404 and "Not Found" in f.message
     assert check_expected_status(steps, good[:1])[0].message.startswith("the exchanges do not match")
+
+
+# --- rules that Prometheus 3's le/quantile normalisation silently breaks ---------------------------------
+
+BOUND_RULES = """
+groups:
+  - name: g
+    rules:
+      - alert: FastRequestsDropped
+        expr: sum(rate(lat_seconds_bucket{le="1"}[5m])) / sum(rate(lat_seconds_count[5m])) < 0.9
+      - record: job:median:latency
+        expr: lat_summary{quantile!="0.50"}
+      - alert: Portable
+        expr: lat_seconds_bucket{le=~"1|1.0"} > 0 and lat_seconds_bucket{le="0.5"} > 0 and x{le="+Inf"} > 0
+      - alert: Canonical
+        expr: lat_seconds_bucket{le="1.0"} > 0 and lat_summary{quantile="0.99"} > 1 and y{le="1e+06"} > 0
+"""
+
+
+def test_bound_matchers_that_prometheus_3_never_matches_are_flagged() -> None:
+    from obsconf.checks.alerts import check_bound_matchers
+
+    findings = check_bound_matchers(BOUND_RULES, where="svc.rules.yml")
+    assert [(f.where, f.actual, f.expected) for f in findings] == [
+        ("svc.rules.yml rule FastRequestsDropped", 'le="1"', 'le="1.0"'),
+        ("svc.rules.yml rule job:median:latency", 'quantile!="0.50"', 'quantile!="0.5"'),
+    ]
+    assert 'le=~"1|1.0" for both' in findings[0].message and "never matches" in findings[0].message
+    assert check_bound_matchers("groups: [") == []  # a broken file is check_alert_rules' finding, not this one
+
+
+def test_alert_rule_check_includes_the_bound_matchers(tmp_path: Path) -> None:
+    rules = tmp_path / "svc.rules.yml"
+    rules.write_text(BOUND_RULES)
+    spec = AlertsSpec(rules_file=rules, rules=(AlertRuleSpec("Portable"),))
+    assert [f.actual for f in check_alert_rules(spec, BOUND_RULES)] == ['le="1"', 'quantile!="0.50"']

@@ -114,3 +114,59 @@ def test_promql_series() -> None:
     assert "no series" in check_series(REQUESTS, [])[0].message
     nolabel = Series({"job": "persist"}, ((0, 1), (15, 4)))
     assert check_series(MetricSpec("x", "counter", labels=("operation",)), [nolabel])[0].check == "metrics.labels"
+
+
+# --- what Prometheus 3 changed: bucket bounds and quantiles in OpenMetrics form -------------------------
+
+GO_STYLE = """# HELP lat_seconds Latency.
+# TYPE lat_seconds histogram
+lat_seconds_bucket{op="get",le="0.5"} 1
+lat_seconds_bucket{op="get",le="1"} 2
+lat_seconds_bucket{op="get",le="10"} 3
+lat_seconds_bucket{op="get",le="+Inf"} 3
+lat_seconds_sum{op="get"} 4
+lat_seconds_count{op="get"} 3
+"""
+OPENMETRICS_STYLE = GO_STYLE.replace('le="1"', 'le="1.0"').replace('le="10"', 'le="10.0"')
+LAT = MetricSpec("lat_seconds", "histogram", labels=("op",), buckets=(0.5, 1.0, 10.0, float("inf")))
+LAT_WRONG = MetricSpec("lat_seconds", "histogram", labels=("op",), buckets=(0.5, 2.0, 10.0, float("inf")))
+
+
+def test_bucket_bounds_are_compared_as_numbers_whatever_their_text() -> None:
+    """le="1" (Go client, Prometheus 2.x storage) and le="1.0" (Python client, Prometheus 3 storage) are one
+    bound: the same verdict for both texts, on a good and on a wrong contract layout."""
+    go, om = parse(GO_STYLE), parse(OPENMETRICS_STYLE)
+    assert check_metric(LAT, go) == check_metric(LAT, om) == []
+    wrong_go, wrong_om = check_metric(LAT_WRONG, go), check_metric(LAT_WRONG, om)
+    assert [f.check for f in wrong_go] == [f.check for f in wrong_om] == ["metrics.buckets"]
+    assert wrong_go[0].actual == wrong_om[0].actual == ["0.5", "1", "10", "+Inf"]
+
+
+def bucket_series(les: list[str]) -> list[Series]:
+    return [Series({"__name__": "lat_seconds_bucket", "op": "get", "job": "svc", "le": le}, ((0.0, 1.0),)) for le in les]
+
+
+def test_series_bucket_bounds_from_either_prometheus_give_one_verdict() -> None:
+    v2 = bucket_series(["0.5", "1", "10", "+Inf"])  # what Prometheus 2.42 stores for a Go service
+    v3 = bucket_series(["0.5", "1.0", "10.0", "+Inf"])  # what Prometheus 3 stores for the same service
+    assert check_series(LAT, v2) == check_series(LAT, v3) == []
+    f2, f3 = check_series(LAT_WRONG, v2), check_series(LAT_WRONG, v3)
+    assert [f.check for f in f2] == [f.check for f in f3] == ["metrics.buckets"]
+    assert f2[0].expected == ["0.5", "2", "10", "+Inf"] and f2[0].actual == f3[0].actual == ["0.5", "1", "10", "+Inf"]
+
+
+def test_increase_over_a_range_reads_count_not_buckets() -> None:
+    spec = MetricSpec("lat_seconds", "histogram", increases=True)
+    flat_count = Series({"__name__": "lat_seconds_count", "op": "get"}, ((0.0, 3.0), (1.0, 3.0)))
+    growing_bucket = Series({"__name__": "lat_seconds_bucket", "op": "get", "le": "+Inf"}, ((0.0, 3.0), (1.0, 4.0)))
+    assert [f.check for f in check_series(spec, [flat_count, growing_bucket])] == ["metrics.increase"]
+
+
+def test_openmetrics_float_matches_prometheus_3() -> None:
+    """Expected values printed by Go: strconv.AppendFloat(v, 'g', -1, 64) plus ".0" (labels.FormatOpenMetricsFloat)."""
+    from obsconf.checks.metrics import openmetrics_float
+
+    cases = {1: "1.0", 0: "0.0", -1: "-1.0", 0.5: "0.5", 0.005: "0.005", 0.0001: "0.0001", 0.00001: "1e-05",
+             10: "10.0", 100000: "100000.0", 1000000: "1e+06", 1234567: "1.234567e+06", 999999: "999999.0",
+             1.5e300: "1.5e+300", -2.5e-10: "-2.5e-10", float("inf"): "+Inf", float("-inf"): "-Inf"}
+    assert {v: openmetrics_float(v) for v in cases} == cases

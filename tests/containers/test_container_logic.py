@@ -243,7 +243,19 @@ def test_auto_prefers_local_images_and_falls_back_to_official() -> None:
     local = {specs["jaeger"].local}
     chosen = choose_images(Settings(image_source="auto"), lambda ref: ref in local)
     assert chosen["jaeger"].ref == specs["jaeger"].local and chosen["jaeger"].why == "local"
-    assert chosen["prometheus"].ref == "prom/prometheus:v2.42.0" and chosen["prometheus"].why == "official"
+    assert chosen["prometheus"].ref == "prom/prometheus:v3.16.0" and chosen["prometheus"].why == "official"
+
+
+@pytest.mark.parametrize("version, official, local", [
+    ("3.16", "prom/prometheus:v3.16.0", f"{LOCAL_PREFIX}prometheus:3.16.0"),
+    ("2.42", "prom/prometheus:v2.42.0", f"{LOCAL_PREFIX}prometheus:2.42.0"),
+])
+def test_the_prometheus_image_follows_the_selected_release(version: str, official: str, local: str) -> None:
+    settings = Settings(prometheus_version=version)
+    assert choose_images(settings, lambda ref: False)["prometheus"].ref == official
+    assert choose_images(settings, lambda ref: True)["prometheus"].ref == local
+    with pytest.raises(UsageError, match=r"OBSCONF_PROMETHEUS_VERSION='9\.9'.*3\.16, 2\.42"):
+        choose_images(Settings(prometheus_version="9.9"), lambda ref: False)
 
 
 def test_an_explicit_image_wins_over_the_source() -> None:
@@ -259,9 +271,18 @@ def test_official_source_ignores_local_images() -> None:
 
 
 def test_another_local_tag_is_used_when_the_pinned_one_is_absent() -> None:
+    tags = ["2.42.1", "3.16.1"]
+    chosen = choose_images(Settings(), lambda ref: False, lambda repo: tags if repo.endswith("/prometheus") else [])
+    assert chosen["prometheus"].ref == f"{LOCAL_PREFIX}prometheus:3.16.1"
+    chosen = choose_images(Settings(prometheus_version="2.42"), lambda ref: False,
+                           lambda repo: tags if repo.endswith("/prometheus") else [])
+    assert chosen["prometheus"].ref == f"{LOCAL_PREFIX}prometheus:2.42.1"
+
+
+def test_a_local_image_of_the_other_prometheus_release_never_stands_in() -> None:
     chosen = choose_images(Settings(), lambda ref: False,
-                           lambda repo: ["2.45.0"] if repo.endswith("/prometheus") else [])
-    assert chosen["prometheus"].ref == f"{LOCAL_PREFIX}prometheus:2.45.0"
+                           lambda repo: ["2.42.0"] if repo.endswith("/prometheus") else [])
+    assert chosen["prometheus"].ref == "prom/prometheus:v3.16.0" and chosen["prometheus"].why == "official"
 
 
 def test_local_source_without_local_images_says_how_to_build() -> None:
@@ -289,6 +310,17 @@ def test_local_images_copy_the_official_layout() -> None:
     prometheus = containerfile(specs["prometheus"], "2.42.0")
     assert "COPY --chown=65534:65534 owned/ /" in prometheus and "WORKDIR /prometheus" in prometheus
     assert specs["pocketbase"].local == f"{LOCAL_PREFIX}pocketbase:0.40.6"
+
+
+def test_the_prometheus_3_build_is_static_and_goes_from_scratch_alone(tmp_path: Path) -> None:
+    from obsconf import provision
+
+    binary = provision.binary(Settings.from_env(prometheus_version="3.16"), "prometheus")  # fails: provision
+    build_context(image_specs("3.16")["prometheus"], binary, "3.16.0", tmp_path)
+    rootfs = tmp_path / "rootfs"
+    assert (rootfs / "bin/prometheus").stat().st_mode & 0o111
+    assert not [p.name for p in rootfs.rglob("*.so*")]  # CGO_ENABLED=0: no loader, no libc
+    assert 'ENTRYPOINT ["/bin/prometheus"]' in (tmp_path / "Containerfile").read_text()
 
 
 def test_a_dynamically_linked_binary_gets_its_loader_and_libc(tmp_path: Path) -> None:

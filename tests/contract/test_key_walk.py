@@ -63,6 +63,15 @@ CONSUMERS: dict[str, list[str]] = {
     "faults[].expect.duplicates_metric": ["obsconf.faults.runner:_run"],
     "faults[].expect.metrics[]": ["obsconf.faults.verdict:_reaction_findings", "obsconf.faults.runner:_run"],
     "health[]": ["obsconf.checks.health:check_health", "obsconf.probe:LiveProbe.health"],
+    "load": ["obsconf.load.runner:LoadOptions.plan", "obsconf.suite:_load_cases"],
+    "load.accounting": ["obsconf.load.collect:account_load", "obsconf.load.collect:collect_under_load",
+                        "obsconf.checks.accounting:route_templates", "obsconf.suite:_load_cases"],
+    "load.accounting.access_log": ["obsconf.checks.accounting:tally_logs", "obsconf.checks.accounting:is_access_line"],
+    "load.accounting.access_log.match": ["obsconf.checks.accounting:is_access_line"],
+    "load.accounting.counter": ["obsconf.load.collect:account_load", "obsconf.load.collect:collect_under_load"],
+    "load.accounting.histogram": ["obsconf.load.collect:account_load", "obsconf.load.collect:_Reader.__init__"],
+    "load.accounting.spans": ["obsconf.checks.accounting:tally_spans"],
+    "load.slos": ["obsconf.checks.load_slos:measure_slos", "obsconf.checks.load_slos:_selected"],
     "logs": ["obsconf.suite:_logs_cases", "obsconf.checks.logs:check_log_schema", "obsconf.checks.logs:check_log_events",
              "obsconf.collect:collect"],
     "logs.context": ["obsconf.checks.logs:check_log_context"],
@@ -83,6 +92,8 @@ CONSUMERS: dict[str, list[str]] = {
     "retries[].metric": ["obsconf.checks.retries:_metric_delta"],
     "service": ["obsconf.target:plan_target", "obsconf.target:start_target", "obsconf.contract.model:ServiceSpec.probe_path",
                 "obsconf.probe:LiveProbe.slo_report"],
+    "service.auth": ["obsconf.target:start_target", "obsconf.contract.model:AuthSpec.covers",
+                     "obsconf.checks.auth:check_auth"],
     "service.dependencies[]": ["obsconf.target.proxies:proxy_dependencies", "obsconf.target.proxies:dependency_env",
                                "obsconf.checks.dependencies:check_dependency_traffic"],
     "service.listeners[]": ["obsconf.target:start_target"],
@@ -194,7 +205,7 @@ def test_enums_come_from_the_code_tables() -> None:
     assert _enum(S._SPAN_KIND) == list(SPAN_KINDS)
     assert _enum(S._METRIC["properties"]["type"]) == list(METRIC_TYPES)
     assert _enum(S._SLO["properties"]["unit"]) == list(SLO_UNITS)
-    assert _enum(S._FAULT["properties"]["mode"]) == list(FAULT_MODES) == list(TOXICS)
+    assert _enum(S._FAULT["properties"]["mode"]) == list(FAULT_MODES) and set(FAULT_MODES) == set(TOXICS)
     assert _enum(S._UNTESTED["properties"]["reason"]) == list(UNTESTED_REASONS)
     assert set(S._BUDGETS["properties"]) - set(S._TRACE) == set(BUDGET_KEYS)
     service = S.CONTRACT_SCHEMA["properties"]["service"]["properties"]
@@ -207,6 +218,8 @@ def _all_sections_contract(tmp_path: Any) -> Any:
     """A contract that uses the one section no shipped contract does (a response header)."""
     shipped = next(p for p in default_contract_paths() if p.name == "persist.yaml")
     text = shipped.read_text(encoding="utf-8").replace("\nmetrics:\n", "  response_header: traceresponse\n\nmetrics:\n", 1)
+    # the locustfile stays where it is (paths are relative to the contract)
+    text = text.replace("locustfile: ../../loadtests/", f"locustfile: {shipped.parent.parent.parent / 'loadtests'}/")
     (tmp_path / "seeds").mkdir()
     for seed in (shipped.parent / "seeds").glob("*.txt"):
         (tmp_path / "seeds" / seed.name).write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")

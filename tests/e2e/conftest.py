@@ -27,16 +27,18 @@ class SuiteRuns:
         return path
 
     def cmd(self, profile: str, breaks: Sequence[str] | None = (), *, select: str = "",
-            marks: str = "not faults") -> SuiteRun:
+            marks: str = "not faults", extra: Sequence[str] = ()) -> SuiteRun:
         """The suite with its own stack, starting ``--obsconf-target-cmd``: the broken target with ``breaks``
-        (empty: with no break), or with None the contract's own reference service."""
-        key = ("cmd", profile, "reference" if breaks is None else ",".join(breaks) or "none", select, marks)
+        (empty: with no break), or with None the contract's own reference service; ``extra`` options last
+        (e.g. ``--obsconf-load locust``)."""
+        key = ("cmd", profile, "reference" if breaks is None else ",".join(breaks) or "none", select, marks,
+               *extra)
         if key not in self._runs:
             where = self._dir(key)
             args = [str(CONTRACTS / f"{profile}.yaml"), "--obsconf-stack=process"]
             if breaks is not None:
                 args += ["--obsconf-target-cmd", broken_command(profile, breaks)]
-            args += (["-k", select] if select else []) + (["-m", marks] if marks else [])
+            args += (["-k", select] if select else []) + (["-m", marks] if marks else []) + list(extra)
             self._runs[key] = run_suite(args, report_dir=where / "report", env=BROKEN_ENV)
         return self._runs[key]
 

@@ -21,7 +21,7 @@ def _report_dir(argv: list[str]) -> Path:
 
 def test_broken_run_page_shows_every_expected_failure_in_chromium(suite_runs: SuiteRuns, tmp_path: Path) -> None:
     breaks, expected = CASES["persist"]
-    run = suite_runs.target("persist", breaks)  # the same cached run test_broken_target reads
+    run = suite_runs.cmd("persist", breaks)  # the same cached run test_broken_target reads
     page = _report_dir(run.argv) / "conformance.html"
     assert page.is_file(), run.describe()
     dom = dump_dom(page, tmp_path / "profile")
@@ -50,8 +50,7 @@ def test_semconv_flags_the_deprecated_names_of_a_service_that_uses_them(tmp_path
     contract = tmp_path / "assistant.yaml"
     contract.write_text(text, encoding="utf-8")
     report = tmp_path / "report"
-    run = run_suite(["conformance/test_contracts.py", "--obsconf-stack=process", "--obsconf-contract", str(contract),
-                     "-k", "semconv"], report_dir=report, plugin=False, timeout=300)
+    run = run_suite([str(contract), "--obsconf-stack=process", "-k", "semconv"], report_dir=report, timeout=300)
     assert set(run.results) == {"assistant-spans-semconv"}, run.describe()
     got = run.results["assistant-spans-semconv"]
     assert got.outcome == "failed" and got.checks == {"spans.semconv.deprecated"}, run.describe()

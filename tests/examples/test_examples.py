@@ -78,3 +78,20 @@ def test_from_a_directory_outside_the_repository(tmp_path: Path) -> None:
                     report_dir=outside / "reports", cwd=outside, timeout=400)
     assert run.returncode == 0 and run.results, run.describe(sorted(run.failing()))
     assert not (outside / "conftest.py").exists()
+
+
+def test_the_examples_own_locustfile_drives_it_under_load(tmp_path: Path) -> None:
+    """The inventory team's own Locust test (``examples/flask_inventory/locustfile.py``, named by the
+    contract's ``load`` section) is the workload: every case passes on what it produced, and the request
+    counter, the server spans and the requests sent agree per route."""
+    import json
+
+    run = run_suite([str(EXAMPLES / "flask_inventory" / "contract.yaml"), "--obsconf-stack=process",
+                     "--obsconf-load", "locust", "--obsconf-load-seconds", "10"],
+                    report_dir=tmp_path / "report", timeout=400)
+    assert run.returncode == 0 and run.results, run.describe(sorted(run.failing()))
+    assert {"inventory-load-accounting", "inventory-load-slo_p95_ms"} <= set(run.results)
+    report = json.loads((tmp_path / "report" / "load.json").read_text())["contracts"]["contract.yaml"]
+    assert report["plan"]["user_class"] == "InventoryUser" and report["accounting"]["exact"]
+    routes = {row["route"] for row in report["accounting"]["rows"]}
+    assert {"/items/<sku>", "/items/<sku>/reservations", "/items/<sku>/forecast"} <= routes

@@ -8,6 +8,8 @@ serves exactly like ``python -m obsconf.reference``. Variants:
 - ``hanging-shutdown``: shutdown waits until Jaeger took every span, however long that is.
 - ``blocking-io``: work meant for a thread runs on the event loop (a slow S3 call stalls every request).
 - ``sync-shipping``: a log line is pushed to the log store inside the request that logged it.
+- ``uncounted-resend``: a push that was sent but not answered within 2 s is sent again, without counting
+  the possible duplicate, and PocketBase records carry no ids of their own (the shippers before issue 13).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-VARIANTS = ("no-backoff", "silent-drop", "hanging-shutdown", "blocking-io", "sync-shipping")
+VARIANTS = ("no-backoff", "silent-drop", "hanging-shutdown", "blocking-io", "sync-shipping", "uncounted-resend")
 
 
 def _no_backoff() -> None:
@@ -85,8 +87,28 @@ def _sync_shipping() -> None:
     LokiShipper.offer = offer  # type: ignore[method-assign]
 
 
+def _uncounted_resend() -> None:
+    from obsconf.reference import pbship
+    from obsconf.reference.shipping import BatchShipper
+
+    os.environ["OBSCONF_LOGS_HTTP_TIMEOUT"] = "2"  # the old timeout: a 6 s hang makes every push time out
+    BatchShipper.unanswered = lambda self, batch: None  # type: ignore[method-assign]
+    pbship.PocketBaseShipper.unanswered = lambda self, batch: None  # type: ignore[method-assign]
+    original = pbship.PocketBaseSink.emit
+
+    def emit(self: Any, line: bytes, record: Any, event: Any) -> None:
+        offer = self.shipper.offer
+        self.shipper.offer = lambda rec: offer({k: v for k, v in rec.items() if k != "id"})
+        try:
+            original(self, line, record, event)
+        finally:
+            self.shipper.offer = offer
+
+    pbship.PocketBaseSink.emit = emit  # type: ignore[method-assign]
+
+
 PATCHES = {"no-backoff": _no_backoff, "silent-drop": _silent_drop, "hanging-shutdown": _hanging_shutdown,
-           "blocking-io": _blocking_io, "sync-shipping": _sync_shipping}
+           "blocking-io": _blocking_io, "sync-shipping": _sync_shipping, "uncounted-resend": _uncounted_resend}
 
 
 def main() -> int:

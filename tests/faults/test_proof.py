@@ -26,6 +26,7 @@ PROOFS = [
     ("syncd", "syncd-faults-otlp_outage_shutdown", "hanging-shutdown", "did not exit and was killed"),
     ("persist", "persist-faults-s3_slow", "blocking-io", "leaks into request handling"),
     ("syncd", "syncd-faults-logs_slow", "sync-shipping", "leaks into request handling"),
+    ("syncd", "syncd-faults-loki_hang", "uncounted-resend", "stored more than once"),
 ]
 
 

@@ -93,8 +93,9 @@ def test_pocketbase_sink_builds_seed_record_and_skips_invalid():
                   "a" * 32, "b" * 16, None, "/x.py", 12, "f")
     sink.emit(b"{}", {"message": "hello", "fields": {"job": "j"}, "trace_id": "a" * 32, "span_id": "b" * 16}, ev)
     (rec,) = ship.items
-    assert set(rec) == {"timestamp", "level", "message", "target", "module_path", "file", "line", "fields",
-                        "daemon_id", "session_id"}
+    assert set(rec) == {"id", "timestamp", "level", "message", "target", "module_path", "file", "line", "fields",
+                        "daemon_id", "session_id"}  # id: its own, so a resent batch cannot be stored twice
+    assert len(rec["id"]) == 15 and set(rec["id"]) <= set("0123456789abcdefghijklmnopqrstuvwxyz")
     assert rec["level"] == "WARN" and rec["line"] == 12 and rec["fields"]["trace_id"] == "a" * 32
     bad = PocketBaseSink(ship, "", "session-1")  # PocketBase requires daemon_id: never queued
     bad.emit(b"{}", {"message": "m"}, LogEvent(1, "INFO", "m", "t", {}))

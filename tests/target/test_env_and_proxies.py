@@ -63,3 +63,17 @@ def test_accepted_clients_are_counted_per_proxy_from_toxiproxys_log() -> None:
         "not json",
     ])
     assert accepted_clients(log, "p1") == 2 and accepted_clients(log, "p3") == 0
+
+
+def test_findings_never_carry_the_contracts_secrets() -> None:
+    from pathlib import Path
+
+    from obsconf.contract.model import Contract, LogsSpec, RedactionSpec, ServiceSpec
+    from obsconf.model import Finding
+    from obsconf.nodes import scrub_findings
+
+    contract = Contract(Path("c.yaml"), None, ServiceSpec("svc"),
+                        logs=LogsSpec(redaction=RedactionSpec(values=("tok-123456",), patterns=("sk-[0-9]{4}",))))
+    (f,) = scrub_findings(contract, [Finding("logs.events", "c.yaml", 'first line: {"token": "tok-123456"}',
+                                             expected="x", actual="sk-9999 in a field")])
+    assert "tok-123456" not in f.message and "***" in f.message and f.actual == "*** in a field"

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from obsconf.checks._common import clip
+from obsconf.checks.metrics import openmetrics_float
 from obsconf.contract.model import AlertDrive, AlertsSpec
 from obsconf.model import Finding
 
@@ -71,6 +72,43 @@ def check_alert_rules(spec: AlertsSpec, rules_text: str) -> list[Finding]:
                 Finding("alerts", here, f"alert {want.name!r} has a different severity label",
                         expected=want.severity, actual=severity)
             )
+    return findings + check_bound_matchers(rules_text, where=f"{where} {spec.rules_file.name}")
+
+
+# le="1" / quantile!="0.5": an exact matcher on a bucket bound or a quantile (regex matchers are left alone)
+_BOUND_MATCHER = re.compile(r'\b(le|quantile)\s*(=|!=)\s*"([^"]*)"')
+
+
+def check_bound_matchers(rules_text: str, *, where: str = "alerts") -> list[Finding]:
+    """Rules whose ``le`` or ``quantile`` matchers compare text that Prometheus 3 never stores.
+
+    Prometheus 3 writes scraped ``le`` and ``quantile`` values in OpenMetrics form (``le="1"`` becomes
+    ``le="1.0"``); 2.x keeps what the service exposed. A rule with ``le="1"`` then silently matches nothing
+    on 3.x (an alert that cannot fire), whichever client library the service uses."""
+    try:
+        data = yaml.safe_load(rules_text) or {}
+    except yaml.YAMLError:
+        return []  # check_alert_rules reports the broken file
+    findings = []
+    for group in data.get("groups", []) if isinstance(data, dict) else []:
+        for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
+            if not isinstance(rule, dict):
+                continue
+            name = rule.get("alert") or rule.get("record") or "?"
+            for label, op, text in _BOUND_MATCHER.findall(str(rule.get("expr", ""))):
+                try:
+                    canonical = openmetrics_float(float(text))
+                except ValueError:
+                    continue  # not a number: nothing Prometheus rewrites
+                if canonical == text:
+                    continue
+                findings.append(Finding(
+                    "alerts", f"{where} rule {name}",
+                    f'rule {name!r} matches {label}{op}"{text}": Prometheus 3 stores that bound as "{canonical}", so '
+                    f'the matcher never matches there (2.x kept the exposed text). Write {label}{op}"{canonical}", '
+                    f'or {label}{"=~" if op == "=" else "!~"}"{text}|{canonical}" for both',
+                    expected=f'{label}{op}"{canonical}"', actual=f'{label}{op}"{text}"',
+                ))
     return findings
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
+from decimal import Decimal
 
 from obsconf.contract.model import MetricSpec
 from obsconf.model import Finding, MetricFamily, MetricSample, Series
@@ -29,7 +31,69 @@ def _label_key(sample: MetricSample) -> tuple[tuple[str, str], ...]:
 
 
 def _le(value: str) -> float:
+    """A bucket bound as a number. Compared as numbers, never as text: Prometheus 3 stores ``le="1"`` as
+    ``le="1.0"`` (OpenMetrics formatting), 2.x as exposed, and client libraries format bounds differently."""
     return float("inf") if value in ("+Inf", "Inf", "inf") else float(value)
+
+
+def openmetrics_float(value: float) -> str:
+    """How Prometheus 3 writes a scraped classic histogram's ``le`` and a summary's ``quantile``
+    (``labels.FormatOpenMetricsFloat``: Go's shortest ``%g``, then ``.0`` if there is neither ``.`` nor ``e``):
+    ``1`` -> ``1.0``, ``0.25`` -> ``0.25``, ``100000`` -> ``100000.0``, ``1000000`` -> ``1e+06``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "0.0"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    point = len(digits) + exponent  # the decimal point sits after this many digits
+    if point - 1 < -4 or point - 1 >= 6:  # Go's %g with the shortest precision switches to %e here
+        mantissa = text[0] + (f".{text[1:]}" if len(text) > 1 else "")
+        out = f"{mantissa}e{'-' if point - 1 < 0 else '+'}{abs(point - 1):02d}"
+    elif point <= 0:
+        out = "0." + "0" * -point + text
+    elif point >= len(text):
+        out = text + "0" * (point - len(text))
+    else:
+        out = f"{text[:point]}.{text[point:]}"
+    out = ("-" if sign else "") + out
+    return out if ("." in out or "e" in out) else f"{out}.0"
+
+
+def _bucket_findings(spec: MetricSpec, layouts: dict[tuple[tuple[str, str], ...], list[float]], where: str, *,
+                     query: str, link: str) -> list[Finding]:
+    """The contract's bucket bounds against each series' bounds (numbers, whatever their text form): exactly
+    ``buckets``, or at least ``buckets_include``."""
+    wanted = spec.buckets if spec.buckets is not None else spec.buckets_include
+    assert wanted is not None
+    if not layouts:
+        return [Finding("metrics.buckets", where, f"metric {spec.name!r} exposes no _bucket samples",
+                        expected=_fmt_buckets(wanted), actual="no buckets", query=query, link=link)]
+    for key, les in layouts.items():
+        got = sorted(les)
+        if spec.buckets is None:
+            missing = sorted(set(wanted) - set(got))
+            if missing:
+                return [Finding("metrics.buckets", where, f"metric {spec.name!r}{dict(key)} lacks the bucket bounds "
+                                f"{_fmt_buckets(missing)} of the contract (more bounds are allowed)",
+                                expected=f"includes {_fmt_buckets(wanted)}", actual=_fmt_buckets(got),
+                                query=query, link=link)]
+            continue
+        if got != list(spec.buckets):
+            return [Finding(
+                "metrics.buckets",
+                where,
+                f"metric {spec.name!r}{dict(key)} has the wrong bucket layout: set the histogram's buckets to the "
+                "contract's",
+                expected=_fmt_buckets(spec.buckets),
+                actual=_fmt_buckets(got),
+                query=query,
+                link=link,
+            )]
+    return []
 
 
 def _fmt_buckets(values: Sequence[float]) -> list[str]:
@@ -146,37 +210,7 @@ def check_metric(
         for s in samples:
             if s.name.endswith("_bucket") and "le" in s.labels:
                 layouts.setdefault(_label_key(s), []).append(_le(s.labels["le"]))
-        if not layouts:
-            findings.append(
-                Finding("metrics.buckets", where, f"metric {spec.name!r} exposes no _bucket samples",
-                        expected=_fmt_buckets(wanted_buckets), actual="no buckets", query=query, link=link)
-            )
-        for key, les in layouts.items():
-            got = sorted(les)
-            if spec.buckets is None:
-                missing = sorted(set(wanted_buckets) - set(got))
-                if missing:
-                    findings.append(
-                        Finding("metrics.buckets", where, f"metric {spec.name!r}{dict(key)} lacks the bucket bounds "
-                                f"{_fmt_buckets(missing)} of the contract (more bounds are allowed)",
-                                expected=f"includes {_fmt_buckets(wanted_buckets)}", actual=_fmt_buckets(got),
-                                query=query, link=link))
-                    break
-                continue
-            if got != list(spec.buckets):
-                findings.append(
-                    Finding(
-                        "metrics.buckets",
-                        where,
-                        f"metric {spec.name!r}{dict(key)} has the wrong bucket layout: set the histogram's "
-                        "buckets to the contract's",
-                        expected=_fmt_buckets(spec.buckets),
-                        actual=_fmt_buckets(got),
-                        query=query,
-                        link=link,
-                    )
-                )
-                break
+        findings += _bucket_findings(spec, layouts, where, query=query, link=link)
     if spec.increases:
         after_sum, after_n = _selected_sum(spec, fam)
         before_sum, _ = _selected_sum(spec, find_family(before or [], spec.name))
@@ -240,7 +274,9 @@ def check_series(
     spec: MetricSpec, series: Sequence[Series], *, query: str = "", link: str = ""
 ) -> list[Finding]:
     """A PromQL result for ``spec`` (Prometheus adds job/instance): series exist, carry the contract's
-    labels, and - for ``increases`` over a range query - the selected series grew."""
+    labels, and - for ``increases`` over a range query - the selected series grew. If the result holds
+    ``_bucket`` series (an ``le`` label), their bounds are checked against the contract's buckets, as
+    numbers: Prometheus 3 stores ``le="1"`` as ``"1.0"``, 2.x as the service exposed it."""
     where = spec.loc or f"metrics {spec.name}"
     if not series:
         return [
@@ -264,8 +300,16 @@ def check_series(
                         "contract labels", expected=sorted(spec.labels), actual=sorted(missing[0].labels),
                         query=query, link=link)
             )
+    buckets = [s for s in series if "le" in s.labels]
+    if (spec.buckets is not None or spec.buckets_include is not None) and buckets:
+        layouts: dict[tuple[tuple[str, str], ...], list[float]] = {}
+        for s in buckets:
+            key = tuple(sorted((k, v) for k, v in s.labels.items() if k not in ("le", "__name__")))
+            layouts.setdefault(key, []).append(_le(s.labels["le"]))
+        findings += _bucket_findings(spec, layouts, where, query=query, link=link)
     if spec.increases:
-        picked = [s for s in series if all(s.labels.get(k) == v for k, v in spec.selector.items())]
+        counted = [s for s in series if "le" not in s.labels] or list(series)  # _count grows, not each bucket
+        picked = [s for s in counted if all(s.labels.get(k) == v for k, v in spec.selector.items())]
         grew = [s for s in picked if len(s.points) >= 2 and s.points[-1][1] > s.points[0][1]]
         if not grew:
             findings.append(

@@ -6,28 +6,37 @@ This module runs a local binary (no network). It is kept apart from the pure che
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import yaml
 
+from obsconf import provision
 from obsconf.checks.alerts import findings_from_promtool
 from obsconf.errors import BackendMissing
 from obsconf.model import Finding
+from obsconf.settings import Settings
 
-INSTALL_HINT = "apt-get install -y --no-install-recommends prometheus"
 TIMEOUT_S = 60.0
+#: An explicit promtool binary; wins over the provisioned one of the selected Prometheus release.
+ENV_PROMTOOL = "OBSCONF_PROMTOOL"
 
 
-def promtool_path() -> str:
-    """Path of promtool (``$OBSCONF_PROMTOOL``, then PATH, then /usr/bin); BackendMissing says how to get it."""
-    candidates = [os.environ.get("OBSCONF_PROMTOOL"), shutil.which("promtool"), "/usr/bin/promtool"]
-    for c in candidates:
-        if c and os.access(c, os.X_OK):
-            return c
-    raise BackendMissing(f"promtool not found (looked at $OBSCONF_PROMTOOL, PATH, /usr/bin/promtool); install it: {INSTALL_HINT}")
+def promtool_path(settings: Settings | None = None) -> str:
+    """Path of promtool: ``$OBSCONF_PROMTOOL``, else the provisioned promtool of the session's Prometheus
+    release (``OBSCONF_PROMETHEUS_VERSION``, default 3.16), so rules and expositions are judged by the same
+    Prometheus the stack runs. BackendMissing says how to get it."""
+    explicit = os.environ.get(ENV_PROMTOOL)
+    if explicit:
+        if os.access(explicit, os.X_OK):
+            return explicit
+        raise BackendMissing(f"{ENV_PROMTOOL}={explicit} is not an executable promtool: fix the path or unset it "
+                             "to use the provisioned one (`obsconf provision`)")
+    try:
+        return str(provision.binary(settings or Settings.from_env(), "promtool"))
+    except BackendMissing as exc:
+        raise BackendMissing(f"{exc} Or point {ENV_PROMTOOL} at a promtool.") from None
 
 
 def _run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
@@ -39,9 +48,10 @@ def _run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
     return done.returncode, (done.stdout + done.stderr), command
 
 
-def promtool_check_metrics(text: str, *, where: str = "metrics") -> list[Finding]:
-    """``promtool check metrics`` on exposition text: one finding per lint problem (naming, HELP, units)."""
-    tool = promtool_path()
+def promtool_check_metrics(text: str, *, where: str = "metrics", settings: Settings | None = None) -> list[Finding]:
+    """``promtool check metrics`` on exposition text: one finding per lint problem (naming, HELP, units).
+    ``settings`` picks the Prometheus release (default: from the environment)."""
+    tool = promtool_path(settings)
     if not text.strip():
         return [Finding("metrics.promtool", where, "the metrics endpoint answered nothing, so promtool had nothing "
                         "to check: is the registry wired to the endpoint?", expected="exposition text",
@@ -53,12 +63,13 @@ def promtool_check_metrics(text: str, *, where: str = "metrics") -> list[Finding
     ]
 
 
-def promtool_test_rules(rules_file: str | os.PathLike[str], tests_file: str | os.PathLike[str], *, where: str = "alerts") -> list[Finding]:
+def promtool_test_rules(rules_file: str | os.PathLike[str], tests_file: str | os.PathLike[str], *, where: str = "alerts",
+                        settings: Settings | None = None) -> list[Finding]:
     """``promtool check rules`` then ``promtool test rules`` with ``tests_file`` pointed at ``rules_file``.
 
     The tests file is copied with ``rule_files`` replaced by the absolute rules path, so it can be run
     against any copy of the rules (e.g. a service's own rules file)."""
-    tool = promtool_path()
+    tool = promtool_path(settings)
     rules = Path(rules_file).resolve()
     tests = Path(tests_file).resolve()
     for p, what in ((rules, "rules file"), (tests, "promtool tests file")):

@@ -42,6 +42,11 @@ CASE_KINDS: dict[str, str] = {
     "slos": "the service reports the SLOs, their units and env targets, and their PromQL has data",
     "budgets": "an overhead budget of the seed, measured",
     "faults": "a fault scenario: the service behaves as the contract says while a dependency fails",
+    "auth": "protected endpoints refuse requests without the bearer token and answer those with it",
+    "load.requests": "the Locust load's requests answered (under --obsconf-load locust)",
+    "load.accounting": "every request of the load is counted, logged and traced as the contract says",
+    "load.histogram": "the duration histogram counts every request of the load",
+    "load.slos": "an SLO holds under the load",
 }
 
 
@@ -71,7 +76,8 @@ FAULT_MODES: dict[str, str] = {
     "latency": "every answer is delayed by `latency` ms (default 1000; `jitter` ms)",
     "slow_close": "connections close only after `delay` ms (default 1000)",
     "timeout": "data stops, and the connection is closed after `timeout` ms (default 500)",
-    "hang": "connections are accepted but never answered until the fault ends",
+    "hang": "the dependency accepts connections but answers nothing until the fault ends, then processes what "
+            "it received (its process is stopped and continued, or Toxiproxy holds the bytes)",
 }
 
 #: Sinks a fault scenario can require to receive every item of the workload (``faults[].expect.delivered``).

@@ -19,16 +19,20 @@ from jsonschema import Draft202012Validator
 from obsconf.contract.command import parse_command
 from obsconf.contract.kinds import SKIP_KINDS
 from obsconf.contract.model import (
+    AccessLogSpec,
+    AccountingSpec,
     AlertDefect,
     AlertDrive,
     AlertRuleSpec,
     AlertsSpec,
     AttributeSpec,
+    AuthSpec,
     BackoffSpec,
     Budgets,
     ContextSpec,
     Contract,
     CorrelationSpec,
+    CounterSpec,
     DashboardSpec,
     DeliverySpec,
     DependencySpec,
@@ -38,8 +42,11 @@ from obsconf.contract.model import (
     FaultSpec,
     FieldMatch,
     HealthSpec,
+    HistogramCountSpec,
     ItemTrace,
     ListenerSpec,
+    LoadSloSpec,
+    LoadSpec,
     LogEventSpec,
     LogsSpec,
     LogStoreSpec,
@@ -57,6 +64,7 @@ from obsconf.contract.model import (
     ServiceSpec,
     SkipSpec,
     SloSpec,
+    SpanAccountingSpec,
     SpanSpec,
     SpansSpec,
     StatusRule,
@@ -698,6 +706,78 @@ def _faults(doc: _Doc, raw: list[dict[str, Any]], dependencies: Sequence[Depende
     return tuple(out)
 
 
+def _names(raw: str | list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if raw is None:
+        return default
+    return (raw,) if isinstance(raw, str) else tuple(raw)
+
+
+def _accounting(doc: _Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str) -> AccountingSpec:
+    base: PathT = ("load", "accounting")
+    c = raw["counter"]
+    counter = CounterSpec(name=c["name"], route_label=c["route_label"], status_label=c["status_label"],
+                          method_label=c.get("method_label"), loc=doc.loc(base + ("counter",)))
+    histogram = None
+    if "histogram" in raw:
+        h = raw["histogram"]
+        if h["name"].endswith(("_count", "_bucket", "_sum")):
+            raise doc.error(base + ("histogram", "name"), f"give the histogram's family name without the "
+                            f"suffix (e.g. {h['name'].rsplit('_', 1)[0]!r}): obsconf reads its _count and _bucket")
+        histogram = HistogramCountSpec(name=h["name"], route_label=h.get("route_label", counter.route_label),
+                                       method_label=h.get("method_label", counter.method_label),
+                                       status_label=h.get("status_label"), loc=doc.loc(base + ("histogram",)))
+    spans = None
+    if "spans" in raw and not has_spans:
+        raise doc.error(base + ("spans",), "spans are accounted only for a contract with a 'spans' section; add "
+                        "one (the service's spans are checked there) or remove this key")
+    if has_spans:
+        sp = raw.get("spans", {})
+        default = SpanAccountingSpec()
+        spans = SpanAccountingSpec(
+            route_attribute=_names(sp.get("route_attribute"), default.route_attribute),
+            status_attribute=_names(sp.get("status_attribute"), default.status_attribute),
+            method_attribute=_names(sp.get("method_attribute"), default.method_attribute),
+            loc=doc.loc(base + ("spans",)) if "spans" in raw else doc.loc(base))
+    access = None
+    if "access_log" in raw:
+        a = raw["access_log"]
+        path = base + ("access_log",)
+        match = FieldMatch(field=a["match"]["field"],
+                           pattern=_compile(doc, path + ("match", "pattern"), a["match"].get("pattern", ".*")))
+        access = AccessLogSpec(match=match, route_field=a["route_field"], status_field=a["status_field"],
+                               method_field=a.get("method_field"), loc=doc.loc(path))
+    return AccountingSpec(counter=counter, histogram=histogram, spans=spans, access_log=access,
+                          routes=tuple(raw.get("routes", [])), exclude=tuple(raw.get("exclude", [metrics_path])),
+                          loc=doc.loc(base))
+
+
+def _load(doc: _Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str, has_logs: bool) -> LoadSpec:
+    base: PathT = ("load",)
+    locustfile = (doc.file.parent / raw["locustfile"]).resolve()
+    if not locustfile.is_file():
+        raise doc.error(base + ("locustfile",), f"locustfile {locustfile} does not exist (paths are relative to "
+                        "the contract)")
+    accounting = _accounting(doc, raw["accounting"], has_spans, metrics_path)
+    if accounting.access_log is not None and not has_logs:
+        raise doc.error(base + ("accounting", "access_log"), "access-log lines are read from the contract's log "
+                        "source: add a 'logs' section (format, stream or source) or remove this key")
+    slos = None
+    if "slos" in raw:
+        sl = raw["slos"]
+        path = base + ("slos",)
+        if not any(k in sl for k in ("availability", "error_rate", "p95_ms")):
+            raise doc.error(path, "name at least one objective: availability, error_rate or p95_ms")
+        if "p95_ms" in sl and accounting.histogram is None:
+            raise doc.error(path + ("p95_ms",), "the telemetry's p95 comes from a request-duration histogram: "
+                            "name it under load.accounting.histogram")
+        slos = LoadSloSpec(availability=sl.get("availability"), error_rate=sl.get("error_rate"),
+                           p95_ms=sl.get("p95_ms"), routes=tuple(sl.get("routes", [])),
+                           exclude=tuple(sl.get("exclude", [])), loc=doc.loc(path))
+    return LoadSpec(locustfile=locustfile, user_class=raw["user_class"], users=raw.get("users", 20),
+                    spawn_rate=float(raw.get("spawn_rate", 10.0)), seconds=float(raw.get("seconds", 30.0)),
+                    accounting=accounting, slos=slos, loc=doc.loc(base))
+
+
 def _command(doc: _Doc, raw: str | list[str] | None) -> tuple[str, ...]:
     if raw is None:
         return ()
@@ -716,6 +796,21 @@ def _dependencies(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[DependencySpec,
                 raise doc.error(path + (key,), f"two dependencies have the {key} {dep[key]!r}")
         out.append(DependencySpec(name=dep["name"], env=dep["env"], upstream=dep["upstream"], loc=doc.loc(path)))
     return tuple(out)
+
+
+def _auth(doc: _Doc, svc: dict[str, Any]) -> AuthSpec | None:
+    raw = svc.get("auth")
+    if raw is None:
+        return None
+    path: PathT = ("service", "auth")
+    if raw["env"] in svc.get("env", {}):
+        raise doc.error(path + ("env",), f"{raw['env']} is also set in service.env: obsconf generates the token for "
+                        "each run; remove it from service.env (a token in a contract file is a leaked secret)")
+    for i, p in enumerate(raw["paths"]):
+        if "*" in p[:-1] or (p.endswith("*") and not p.endswith("/*")):
+            raise doc.error(path + ("paths", i), f"{p!r}: use an exact path or a prefix ending in '/*'")
+    return AuthSpec(env=raw["env"], paths=tuple(raw["paths"]), scheme=raw.get("scheme", "bearer"),
+                    loc=doc.loc(path))
 
 
 def _listeners(doc: _Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[ListenerSpec, ...]:
@@ -797,6 +892,7 @@ def _build(doc: _Doc) -> Contract:
         dependencies=dependencies,
         listeners=listeners,
         loc=doc.loc(("service",)),
+        auth=_auth(doc, svc),
     )
     if service.cwd is not None and not service.cwd.is_dir():
         raise doc.error(("service", "cwd"), f"directory {service.cwd} does not exist (relative to the contract)")
@@ -853,6 +949,7 @@ def _build(doc: _Doc) -> Contract:
         dashboards=dashboards,
         untested=untested,
         trace=trace,
+        load=_load(doc, d["load"], "spans" in d, service.metrics_path, "logs" in d) if "load" in d else None,
     )
 
 
@@ -905,3 +1002,29 @@ def default_contract_paths() -> list[Path]:
             str(directory), "", f"no *.yaml contracts found; set {ENV_CONTRACTS_DIR} to a directory that has them"
         )
     return paths
+
+
+def load_steps(path: str | os.PathLike[str]) -> tuple[Step, ...]:
+    """Workload steps from a YAML file: a list of steps in the contract's ``workload:`` format, or a mapping
+    with a ``workload`` list (a contract). Errors name ``file:line``, the path and the problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContractError(str(file), "", f"cannot read the steps file: {exc.strerror or exc}") from None
+    doc = _Doc(file, text)
+    base: PathT = ()
+    items = doc.data
+    if isinstance(items, dict) and "workload" in items:
+        base, items = ("workload",), items["workload"]
+    if not isinstance(items, list):
+        raise doc.error(base, "a steps file is a list of workload steps ({name?, request: {method, path, ...}}), "
+                              f"or a mapping with a 'workload' list; got {_type_name(items)}")
+    errors = list(Draft202012Validator(CONTRACT_SCHEMA["properties"]["workload"]).iter_errors(items))
+    if errors:
+        errors.sort(key=lambda e: (doc.line(base + tuple(e.absolute_path)) or 0, -len(e.absolute_path)))
+        sub, problem = _explain(errors[0])
+        raise doc.error(base + sub, problem)
+    if not items:
+        raise doc.error(base, "the steps file has no step")
+    return _steps(doc, items, base)

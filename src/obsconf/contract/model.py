@@ -83,6 +83,28 @@ class ListenerSpec:
 
 
 @dataclass(frozen=True)
+class AuthSpec:
+    """Endpoints that need ``Authorization: Bearer <token>``. obsconf generates the token and hands it to the
+    service in the environment variable ``env``; ``paths`` are exact paths or prefixes ending in ``/*``."""
+
+    env: str
+    paths: tuple[str, ...]
+    scheme: str = "bearer"
+    loc: str = ""
+
+    def covers(self, path: str) -> bool:
+        """Whether a request to ``path`` (query string ignored) needs the token."""
+        path = path.split("?", 1)[0]
+        for p in self.paths:
+            if p.endswith("/*"):
+                if path == p[:-2] or path.startswith(p[:-1]):
+                    return True
+            elif path == p:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """Which service the contract is about and how obsconf starts it.
 
@@ -102,6 +124,7 @@ class ServiceSpec:
     dependencies: tuple[DependencySpec, ...] = ()
     listeners: tuple[ListenerSpec, ...] = ()
     loc: str = ""
+    auth: AuthSpec | None = None  # endpoints behind a bearer token
 
     @property
     def probe_path(self) -> str:
@@ -544,6 +567,97 @@ class SloSpec:
 
 
 @dataclass(frozen=True)
+class CounterSpec:
+    """The request counter the load accounting reads from Prometheus: family name as exposed (with
+    ``_total``) and which of its labels carry the route, the status code and (optionally) the method."""
+
+    name: str
+    route_label: str
+    status_label: str
+    method_label: str | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class HistogramCountSpec:
+    """A request-duration histogram whose ``_count`` must equal the request counter, grouped by the labels
+    named here (a label left out is summed over); its buckets also give the telemetry's p95."""
+
+    name: str  # family name, without _count/_bucket
+    route_label: str
+    method_label: str | None = None
+    status_label: str | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class SpanAccountingSpec:
+    """Where a server span carries route, status code and method (alternatives, first present wins)."""
+
+    route_attribute: tuple[str, ...] = ("http.route",)
+    status_attribute: tuple[str, ...] = ("http.response.status_code", "http.status_code")
+    method_attribute: tuple[str, ...] = ("http.request.method", "http.method")
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class AccessLogSpec:
+    """The service's access-log lines: which lines they are, and the fields holding route, status, method."""
+
+    match: FieldMatch
+    route_field: str
+    status_field: str
+    method_field: str | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class AccountingSpec:
+    """Cross-signal accounting after a load: per route and status class, the requests sent, the counter's
+    increase, the server spans and the access-log lines must agree. ``routes`` adds route templates to
+    those the signals name; ``exclude`` lists routes left out (default: the metrics path, which Prometheus
+    itself scrapes)."""
+
+    counter: CounterSpec
+    histogram: HistogramCountSpec | None = None
+    spans: SpanAccountingSpec | None = None  # None: spans are not accounted (the contract has no spans section)
+    access_log: AccessLogSpec | None = None
+    routes: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class LoadSloSpec:
+    """SLOs measured under load, from the client's numbers and from the service's telemetry: both must meet
+    the target and agree within their resolution. ``routes`` limits them (default: every accounted route),
+    ``exclude`` removes routes (e.g. a route that fails on purpose)."""
+
+    availability: float | None = None  # share of requests answered, not with a 5xx (at least)
+    error_rate: float | None = None  # share of answers that are 5xx (at most)
+    p95_ms: float | None = None  # 95th percentile latency (at most); the telemetry side needs a histogram
+    routes: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """Load as the workload: a Locust user class (``user_class`` in ``locustfile``, a path relative to the
+    contract) run headless through Locust's library API against the target, then every case of the
+    contract runs on what that load produced (``--obsconf-load locust``)."""
+
+    locustfile: Path
+    user_class: str
+    users: int = 20
+    spawn_rate: float = 10.0
+    seconds: float = 30.0
+    accounting: AccountingSpec | None = None
+    slos: LoadSloSpec | None = None
+    loc: str = ""
+
+
+@dataclass(frozen=True)
 class Budgets:
     """Overhead budgets the seeds state; None where a seed states none."""
 
@@ -603,6 +717,7 @@ class Contract:
     dashboards: tuple[DashboardSpec, ...] = ()
     untested: tuple[Untested, ...] = ()
     trace: dict[str, ItemTrace] = field(default_factory=dict)  # contract path -> where the item comes from
+    load: LoadSpec | None = None  # the Locust load that drives the service under --obsconf-load locust
 
     @property
     def name(self) -> str:

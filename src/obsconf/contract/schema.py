@@ -393,6 +393,51 @@ _DASHBOARD = _obj({"name": _STR, "expr": _STR}, ("name", "expr"), traced=True)
 
 _UNTESTED = _obj({"seed": _SEED_REF, "reason": {"enum": list(UNTESTED_REASONS)}, "note": _STR},
                  ("seed", "reason"))
+# Endpoints behind a bearer token: obsconf generates the token, hands it to the service in ``env`` and uses
+# it for its own requests and scrapes. ``paths``: exact paths, or prefixes ending in ``/*``.
+_AUTH = _obj(
+    {
+        "env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "scheme": {"enum": ["bearer"]},
+        "paths": {"type": "array", "items": {"type": "string", "pattern": "^/"}, "minItems": 1},
+    },
+    ("env", "paths"),
+    traced=True,
+)
+
+
+_ROUTES = {"type": "array", "items": {"type": "string", "pattern": "^/"}}
+_ATTR_NAMES = {"anyOf": [_STR, {"type": "array", "items": _STR, "minItems": 1}]}
+_SHARE = {"type": "number", "minimum": 0, "maximum": 1}
+_LOAD = _obj(
+    {
+        "locustfile": _STR,
+        "user_class": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "users": {"type": "integer", "minimum": 1},
+        "spawn_rate": _POS,
+        "seconds": _POS,
+        "accounting": _obj(
+            {
+                "counter": _obj({"name": _STR, "route_label": _STR, "status_label": _STR, "method_label": _STR},
+                                ("name", "route_label", "status_label")),
+                "histogram": _obj({"name": _STR, "route_label": _STR, "method_label": _STR, "status_label": _STR},
+                                  ("name",), traced=True),
+                "spans": _obj({"route_attribute": _ATTR_NAMES, "status_attribute": _ATTR_NAMES,
+                               "method_attribute": _ATTR_NAMES}),
+                "access_log": _obj({"match": _FIELD_MATCH, "route_field": _STR, "status_field": _STR,
+                                    "method_field": _STR}, ("match", "route_field", "status_field")),
+                "routes": _ROUTES,
+                "exclude": _ROUTES,
+            },
+            ("counter",),
+            traced=True,
+        ),
+        "slos": _obj({"availability": _SHARE, "error_rate": _SHARE, "p95_ms": _POS, "routes": _ROUTES,
+                      "exclude": _ROUTES}, traced=True),
+    },
+    ("locustfile", "user_class", "accounting"),
+    traced=True,
+)
 
 CONTRACT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -414,6 +459,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
                     "env": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
                     "dependencies": {"type": "array", "items": _DEPENDENCY},
                     "listeners": {"type": "array", "items": _LISTENER},
+                    "auth": _AUTH,
                 },
                 ("name",),
                 traced=True,
@@ -435,6 +481,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
             "slos": {"type": "array", "items": _SLO},
             "budgets": _BUDGETS,
             "faults": {"type": "array", "items": _FAULT_SCENARIO},
+            "load": _LOAD,
             "skip": {
                 "type": "array",
                 "items": _obj({"check": {"enum": list(SKIP_KINDS)}, "reason": _STR}, ("check", "reason")),

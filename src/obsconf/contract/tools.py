@@ -71,9 +71,11 @@ def explain(path: str) -> str:
     contract = load_contract(path)
     cases = build_cases(contract)
     svc = contract.service
+    how = (f"started with `{' '.join(svc.command)}`" if svc.command
+           else f"the reference service, profile {svc.profile}" if svc.profile else "given with --obsconf-target")
     out = [
-        f"{contract.name}: service {svc.name!r} (reference profile {svc.profile}), seed {contract.seed}",
-        f"{len(cases)} cases; run one with `pytest conformance --obsconf-contract {path} -k <id>`:",
+        f"{contract.name}: service {svc.name!r} ({how})" + (f", seed {contract.seed}" if contract.seed else ""),
+        f"{len(cases)} cases; run one with `pytest {path} -k <id>`:",
     ]
     by_section: dict[str, list] = {}
     for case in cases:
@@ -155,7 +157,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``schema``, ``check`` and ``explain`` to the ``obsconf contract`` subcommands."""
+    """Add ``schema``, ``check``, ``explain`` and ``draft`` to the ``obsconf contract`` subcommands."""
     p = sub.add_parser("schema", help="write the JSON Schema of a contract (for editors: yaml-language-server)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout "
                    f"(the repository keeps it as fixtures/contracts/{SCHEMA_FILE})")
@@ -175,3 +177,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min", type=float, default=0.0, metavar="PERCENT",
                    help="fail when a seed's checked share of testable statements is below this")
     p.set_defaults(func=_coverage)
+    from obsconf.draft.command import add_parser as add_draft  # imports nothing that starts anything
+
+    add_draft(sub)

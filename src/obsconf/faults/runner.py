@@ -276,7 +276,7 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
         time.sleep(BEFORE_S)
         state["phase"] = "during"
         fault_began = time.monotonic()
-        with inject(probe.toxiproxy, dep.proxy.name, spec.fault.mode, spec.fault.attributes):
+        with inject(probe.toxiproxy, dep.proxy, spec.fault.mode, spec.fault.attributes):
             if ex.shutdown_within_s is not None:
                 time.sleep(spec.seconds / 2)
                 load.stop()
@@ -290,6 +290,10 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
     finally:
         for t in threads:
             t.stop()
+    # a request belongs to the fault if it was in flight at any time during it: one stuck for the whole
+    # fault (started just before) is the clearest sign the fault reached request handling
+    for r in [*run.requests, *dependent.sink]:
+        r.phase = "before" if r.at + r.seconds < fault_began else ("after" if r.at > ended else "during")
     run.dependent_s = [r.seconds for r in dependent.sink if r.phase == "during"] if spec.dependent else []
     answered = [r for r in run.requests if r.ok and r.trace_id]
     wanted = {r.trace_id for r in answered}

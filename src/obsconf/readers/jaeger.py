@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
 
 from obsconf.model import Span
+from obsconf.readers._http import answering
 
 
 def _tag_value(tag: dict[str, Any]) -> Any:
@@ -48,13 +50,15 @@ def parse_trace(trace: dict[str, Any]) -> list[Span]:
 class JaegerReader:
     """Reads traces back from Jaeger's query API."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 10.0, log_file: Path | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.log_file = log_file  # named when Jaeger stops answering
         self._session = requests.Session()
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        resp = self._session.get(f"{self.url}{path}", params=params, timeout=self.timeout)
+        with answering("Jaeger", f"{self.url}{path}", self.log_file):
+            resp = self._session.get(f"{self.url}{path}", params=params, timeout=self.timeout)
         if resp.status_code == 404:
             return None
         resp.raise_for_status()
@@ -76,6 +80,27 @@ class JaegerReader:
             params["tags"] = json.dumps(tags)
         body = self._get("/api/traces", params) or {}
         return [parse_trace(t) for t in body.get("data") or []]
+
+    def raw_traces(self, service: str, *, lookback_s: int = 3600, limit: int = 1000) -> str:
+        """The JSON text Jaeger answers for the service's recent traces, as it is: every operation name, tag,
+        event and process tag (what a redaction scan must read, including what :func:`parse_trace` drops)."""
+        params = {"service": service, "limit": limit, "lookback": f"{lookback_s}s",
+                  "start": int((time.time() - lookback_s) * 1e6), "end": int(time.time() * 1e6)}
+        with answering("Jaeger", f"{self.url}/api/traces", self.log_file):
+            resp = self._session.get(f"{self.url}/api/traces", params=params, timeout=self.timeout)
+        resp.raise_for_status()
+        return resp.text
+
+    def traces_between(self, service: str, start_us: int, end_us: int, *, limit: int = 1500) -> list[list[Span]]:
+        """Traces of ``service`` with a span that started in [start_us, end_us]. A slice that returns
+        ``limit`` traces is split in two until none does, so a busy window is read whole."""
+        body = self._get("/api/traces", {"service": service, "start": start_us, "end": end_us, "limit": limit}) or {}
+        data = body.get("data") or []
+        if len(data) >= limit and end_us - start_us > 1000:
+            middle = (start_us + end_us) // 2
+            return (self.traces_between(service, start_us, middle, limit=limit)
+                    + self.traces_between(service, middle + 1, end_us, limit=limit))
+        return [parse_trace(t) for t in data]
 
     def trace(self, trace_id: str) -> list[Span]:
         """All spans of one trace ([] when Jaeger does not have it)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ import requests
 
 from obsconf.errors import ObsconfError
 from obsconf.model import LogRecord
+from obsconf.readers._http import answering
 
 DIALECTS = ("logql", "logsql")
 
@@ -51,12 +53,13 @@ def _rfc3339_ns(text: str) -> int:
 class LogReader:
     """Query the log store; ``dialect`` is ``logql`` (Loki) or ``logsql`` (VictoriaLogs)."""
 
-    def __init__(self, url: str, dialect: str = "logql", *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, dialect: str = "logql", *, timeout: float = 10.0, log_file: Path | None = None) -> None:
         if dialect not in DIALECTS:
             raise ObsconfError(f"unknown log query dialect {dialect!r}: use one of {DIALECTS}")
         self.url = url.rstrip("/")
         self.dialect = dialect
         self.timeout = timeout
+        self.log_file = log_file  # named when the log store stops answering
         self._session = requests.Session()
 
     def query_range(self, query: str, start_ns: int, end_ns: int, *, limit: int = 5000) -> list[LogRecord]:
@@ -67,9 +70,20 @@ class LogReader:
             records = self._logsql(query, start_ns, end_ns, limit)
         return sorted(records, key=lambda r: r.timestamp_ns)
 
+    def window(self, query: str, start_ns: int, end_ns: int, *, limit: int = 5000) -> list[LogRecord]:
+        """Every line of ``query`` in [start, end]: a slice that returns ``limit`` lines is split in two until
+        none does (a load writes more lines than one answer holds)."""
+        records = self.query_range(query, start_ns, end_ns, limit=limit)
+        if len(records) >= limit and end_ns - start_ns > 1_000_000:
+            middle = (start_ns + end_ns) // 2
+            return self.window(query, start_ns, middle, limit=limit) + self.window(query, middle + 1, end_ns,
+                                                                                    limit=limit)
+        return records
+
     def _logql(self, query: str, start_ns: int, end_ns: int, limit: int) -> list[LogRecord]:
-        resp = self._session.get(f"{self.url}/loki/api/v1/query_range", timeout=self.timeout, params={
-            "query": query, "start": start_ns, "end": end_ns, "limit": limit, "direction": "forward"})
+        with answering("the log store (Loki)", f"{self.url}/loki/api/v1/query_range", self.log_file):
+            resp = self._session.get(f"{self.url}/loki/api/v1/query_range", timeout=self.timeout, params={
+                "query": query, "start": start_ns, "end": end_ns, "limit": limit, "direction": "forward"})
         if resp.status_code != 200:
             raise ObsconfError(f"Loki {self.url} rejected LogQL {query!r}: {resp.status_code} {resp.text[:300]}")
         out = []
@@ -80,12 +94,13 @@ class LogReader:
         return out
 
     def _logsql(self, query: str, start_ns: int, end_ns: int, limit: int) -> list[LogRecord]:
-        resp = self._session.post(f"{self.url}/select/logsql/query", timeout=self.timeout, data={
-            "query": query, "start": str(start_ns), "end": str(end_ns), "limit": str(limit)})
+        with answering("the log store (VictoriaLogs)", f"{self.url}/select/logsql/query", self.log_file):
+            resp = self._session.post(f"{self.url}/select/logsql/query", timeout=self.timeout, data={
+                "query": query, "start": str(start_ns), "end": str(end_ns), "limit": str(limit)})
         if resp.status_code != 200:
             raise ObsconfError(f"log store {self.url} rejected LogsQL {query!r}: {resp.status_code} {resp.text[:300]}")
         out = []
-        for text in resp.text.splitlines():
+        for text in resp.text.split("\n"):  # JSON lines: never splitlines(), which also splits on U+2028
             if not text.strip():
                 continue
             row = json.loads(text)
@@ -121,6 +136,7 @@ def push(url: str, labels: dict[str, str], lines: list[str], *, timeout: float =
     """Push lines with the Loki push protocol (JSON). Used by the stack smoke test; services push their own."""
     now = time.time_ns()
     body = {"streams": [{"stream": labels, "values": [[str(now + i), line] for i, line in enumerate(lines)]}]}
-    resp = requests.post(url, json=body, timeout=timeout)
+    with answering("the log store", url, None):
+        resp = requests.post(url, json=body, timeout=timeout)
     if resp.status_code not in (200, 204):
         raise ObsconfError(f"Loki push to {url} failed: {resp.status_code} {resp.text[:300]}")

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import requests
 
 from obsconf.errors import BackendNotReady
+from obsconf.readers._http import answering
 
 
 class PocketBaseClient:
     """Reads and sets up a PocketBase server as a superuser. Only readers and launchers use the network."""
 
-    def __init__(self, url: str, email: str, password: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, email: str, password: str, *, timeout: float = 10.0,
+                 log_file: Path | None = None) -> None:
         self.url = url.rstrip("/")
         self.email, self.password = email, password
         self.timeout = timeout
+        self.log_file = log_file  # named when PocketBase stops answering
         self._session = requests.Session()
         self._token: str | None = None
 
     def _auth(self) -> dict[str, str]:
         if self._token is None:
-            resp = self._session.post(
-                f"{self.url}/api/collections/_superusers/auth-with-password",
-                json={"identity": self.email, "password": self.password},
-                timeout=self.timeout,
-            )
+            with answering("PocketBase", f"{self.url}/api/collections/_superusers/auth-with-password", self.log_file):
+                resp = self._session.post(
+                    f"{self.url}/api/collections/_superusers/auth-with-password",
+                    json={"identity": self.email, "password": self.password},
+                    timeout=self.timeout,
+                )
             if resp.status_code != 200:
                 raise BackendNotReady(
                     f"PocketBase at {self.url} refused superuser {self.email!r}: {resp.status_code} {resp.text[:200]}"
@@ -34,8 +39,9 @@ class PocketBaseClient:
         return {"Authorization": self._token}
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        resp = self._session.request(method, f"{self.url}{path}", headers=self._auth(), timeout=self.timeout, **kwargs)
-        return resp
+        headers = self._auth()
+        with answering("PocketBase", f"{self.url}{path}", self.log_file):
+            return self._session.request(method, f"{self.url}{path}", headers=headers, timeout=self.timeout, **kwargs)
 
     def _ok(self, resp: requests.Response, what: str) -> Any:
         if resp.status_code >= 300:

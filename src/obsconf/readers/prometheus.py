@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,6 +11,8 @@ import requests
 
 from obsconf.errors import ObsconfError
 from obsconf.model import Series
+from obsconf.readers._http import answering
+from obsconf.settings import ENV_PROMETHEUS_VERSION
 
 
 class PromQLError(ObsconfError):
@@ -30,16 +33,31 @@ def _series(result: dict[str, Any]) -> list[Series]:
     return out
 
 
+def _scrape_hint(error: str) -> str:
+    """The fix for scrape errors that Prometheus 3 raises and 2.x did not."""
+    if "Content-Type" in error and "fallback_scrape_protocol" in error:
+        return (". Prometheus 3 refuses a /metrics response without a Prometheus or OpenMetrics Content-Type "
+                "(2.x guessed): serve it as `text/plain; version=0.0.4` (what client libraries send), or set "
+                "fallback_scrape_protocol in your own Prometheus' scrape config")
+    if '"INVALID"' in error:  # 2.x's lexer on a quoted (UTF-8) metric name
+        return (". If the exposition has quoted UTF-8 metric names (e.g. {\"http.server.duration\"}), Prometheus "
+                f"2.x cannot read them and drops the whole scrape: run 3.x (unset {ENV_PROMETHEUS_VERSION}), "
+                "or expose names with underscores")
+    return ""
+
+
 class PrometheusReader:
     """Instant and range PromQL queries, scrape targets, rules and alerts."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 10.0, log_file: Path | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.log_file = log_file  # named when Prometheus stops answering
         self._session = requests.Session()
 
     def _api(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        resp = self._session.get(f"{self.url}/api/v1/{path}", params=params, timeout=self.timeout)
+        with answering("Prometheus", f"{self.url}/api/v1/{path}", self.log_file):
+            resp = self._session.get(f"{self.url}/api/v1/{path}", params=params, timeout=self.timeout)
         try:
             body = resp.json()
         except ValueError:
@@ -83,10 +101,15 @@ class PrometheusReader:
                     if target.get("health") == "up":
                         return target
             time.sleep(0.3)
+        error = last.get("lastError") or "-"
         raise ObsconfError(
             f"Prometheus {self.url} has not scraped job {job!r} successfully within {timeout:.0f} s; "
-            f"target: {last.get('scrapeUrl', 'none registered')}, last error: {last.get('lastError', '-')}"
+            f"target: {last.get('scrapeUrl', 'none registered')}, last error: {error}{_scrape_hint(error)}"
         )
+
+    def version(self) -> str:
+        """The server's version from ``/api/v1/status/buildinfo`` (e.g. ``3.16.0``, ``2.42.0+ds``)."""
+        return str(self._api("status/buildinfo").get("version", ""))
 
     def rules(self) -> list[dict[str, Any]]:
         return [rule for group in self._api("rules")["groups"] for rule in group["rules"]]

@@ -42,7 +42,10 @@ duration_ms + fields.  prethrift: event, level, timestamp, logger, request_id, u
 assistant: time, level, source{function,file,line}, msg + attrs, request_id, user_id.
 Every request also logs one access line ("request completed" / "Request completed") with method, path
 (route template), status_code, duration_ms. Secrets (password, api_key, token, authorization, secret,
-credentials, dsn, cookie, ...) are masked as ``[REDACTED]`` in every sink and in span attributes.
+credentials, dsn, cookie, ... in any casing; ``Bearer`` tokens; URL passwords; percent-encoded) are masked as
+``[REDACTED]`` in every field of every sink, in span attributes, events and status, and in metric label
+values taken from requests; every string value is bounded (8 KiB in logs, 4 KiB in spans) and each event is
+one JSON line whatever the input (newlines, U+2028, NUL are escaped).
 
 Environment (common)
 ====================
@@ -55,8 +58,12 @@ metric updates, no log lines or shipping; routes behave the same) - ``OBSCONF_SE
 ``OBSCONF_LOGS_FLUSH_INTERVAL`` (1 s), ``OBSCONF_LOGS_BUFFER_MAX`` (10000), ``OBSCONF_LOGS_MAX_RETRIES`` (3),
 ``OBSCONF_BREAKER_FAILURE_THRESHOLD`` (5), ``OBSCONF_BREAKER_RESET_SECS`` (10), ``OBSCONF_SHUTDOWN_TIMEOUT``
 (3 s), ``OBSCONF_SLOW_REQUEST_MS`` (250), ``OBSCONF_TRACE_SAMPLE_RATE`` (overrides the profile's own),
-``OBSCONF_ALLOW_REMOTE_SINKS=1`` (allow non-loopback sink URLs; refused otherwise). An unset URL turns that
-sink off. Profile variables (PERSIST_*, SYNCD_*, AURUM_*, LOG_LEVEL, TRACE_SAMPLE_RATE, SENTRY_DSN,
+``OBSCONF_ALLOW_REMOTE_SINKS=1`` (allow non-loopback sink URLs; refused otherwise) - ``OBSCONF_LOGS_HTTP_TIMEOUT``
+(30 s: how long a sent log push waits for its answer; a resend after that is counted as a possible duplicate)
+- ``OBSCONF_METRICS_AUTH_TOKEN`` (every profile's ``/metrics`` then needs ``Authorization: Bearer <token>``;
+aurum: ``AURUM_OBSERVABILITY_TOKEN`` guards ``/v1/observability/*`` and ``/metrics``) -
+``OBSCONF_MAX_HEADER_BYTES`` (16 KiB, else 431), ``OBSCONF_MAX_URL_BYTES`` (8 KiB, else 414),
+``OBSCONF_MAX_BODY_BYTES`` (4 MiB, else 413). An unset URL turns that sink off. Profile variables (PERSIST_*, SYNCD_*, AURUM_*, LOG_LEVEL, TRACE_SAMPLE_RATE, SENTRY_DSN,
 ASSISTANT_*, ...) are listed in each profile module.
 
 Telemetry of the telemetry: ``obsconf_telemetry_{shipped,dropped,send_errors}_total{sink[,reason]}``,

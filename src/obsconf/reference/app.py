@@ -10,7 +10,9 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 
+from obsconf.reference.auth import BearerAuth
 from obsconf.reference.config import ReferenceConfig
+from obsconf.reference.limits import InputLimits
 from obsconf.reference.middleware import TelemetryMiddleware
 from obsconf.reference.profiles import build_profile
 from obsconf.reference.profiles.base import ProfileBase, json_response
@@ -85,6 +87,14 @@ def create_app(profile: str, config: ReferenceConfig | None = None) -> FastAPI:
     router = APIRouter()
     prof.add_routes(router)
     app.include_router(router)
+    # inner to outer: bearer tokens on observability endpoints, input size limits, telemetry (so refused
+    # requests are traced, counted and logged like any other)
+    rules = [rule for rule in prof.auth_rules() if rule.token]
+    prof.active_auth_rules = rules  # the guard reads this list when the app handles its first request
+    if rules:  # no layer at all when every endpoint is open (each ASGI layer costs a few us per request)
+        app.add_middleware(BearerAuth, rules=rules)
+    app.add_middleware(InputLimits, max_header_bytes=config.max_header_bytes, max_url_bytes=config.max_url_bytes,
+                       max_body_bytes=config.max_body_bytes)
     app.add_middleware(TelemetryMiddleware, profile=prof)
     app.state.profile = prof
     app.state.telemetry = prof.tel

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from obsconf.envvars import env_bool, env_duration, env_float, env_int
 from obsconf.errors import UsageError
+
+__all__ = ["PROFILES", "ReferenceConfig", "check_loopback", "env_bool", "env_duration", "env_float", "env_int"]
 
 PROFILES = ("persist", "syncd", "aurum", "prethrift", "assistant")
 
@@ -46,54 +49,13 @@ ENV_SLOW_REQUEST_MS = "OBSCONF_SLOW_REQUEST_MS"  # a request this slow is always
 ENV_TRACE_SAMPLE_RATE = "OBSCONF_TRACE_SAMPLE_RATE"  # overrides the profile's own sample-rate variable
 ENV_CONSOLE = "OBSCONF_CONSOLE_LOGS"  # on | off: JSON log lines on stdout (default on)
 ENV_ALLOW_REMOTE = "OBSCONF_ALLOW_REMOTE_SINKS"  # "1" to allow non-loopback sink URLs
+ENV_MAX_BODY = "OBSCONF_MAX_BODY_BYTES"  # larger request bodies are refused with 413 (4 MiB)
+ENV_MAX_HEADER = "OBSCONF_MAX_HEADER_BYTES"  # a larger header block is refused with 431 (16 KiB)
+ENV_MAX_URL = "OBSCONF_MAX_URL_BYTES"  # a longer path + query is refused with 414 (8 KiB)
+ENV_METRICS_TOKEN = "OBSCONF_METRICS_AUTH_TOKEN"  # set: every metrics endpoint needs "Authorization: Bearer <it>"
+ENV_LOGS_HTTP_TIMEOUT = "OBSCONF_LOGS_HTTP_TIMEOUT"  # seconds a log push waits for its answer (30)
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    val = raw.strip().lower()
-    if val in ("1", "true", "yes", "on"):
-        return True
-    if val in ("0", "false", "no", "off"):
-        return False
-    raise UsageError(f"environment variable {name}={raw!r}: use true/false (or 1/0, on/off)")
-
-
-def env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise UsageError(f"environment variable {name}={raw!r}: expected a number") from None
-
-
-def env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise UsageError(f"environment variable {name}={raw!r}: expected an integer") from None
-
-
-def env_duration(env: Mapping[str, str], name: str, default: float) -> float:
-    """Seconds from ``1.5``, ``250ms``, ``1s``, ``2m`` (Go-style durations, as seed 004 writes them)."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    for suffix, scale in (("ms", 0.001), ("us", 1e-6), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
-        if raw.endswith(suffix) and raw[: -len(suffix)].replace(".", "", 1).isdigit():
-            return float(raw[: -len(suffix)]) * scale
-    try:
-        return float(raw)
-    except ValueError:
-        raise UsageError(f"environment variable {name}={raw!r}: expected seconds or a duration like 1s, 250ms") from None
 
 
 def check_loopback(url: str, what: str, env: Mapping[str, str]) -> str:
@@ -146,6 +108,11 @@ class ReferenceConfig:
     slow_request_ms: float = 250.0
     trace_sample_rate: float | None = None  # None: the profile's own variable/default decides
     console: bool = True
+    max_body_bytes: int = 4 << 20
+    max_header_bytes: int = 16 << 10
+    max_url_bytes: int = 8 << 10
+    metrics_token: str = field(default="", repr=False)
+    logs_http_timeout: float = 30.0
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -156,7 +123,8 @@ class ReferenceConfig:
         env = dict(os.environ if environ is None else environ)
         instr = (env.get(ENV_INSTRUMENTATION) or "on").strip().lower()
         if instr not in ("on", "off"):
-            raise UsageError(f"{ENV_INSTRUMENTATION}={instr!r}: use on or off")
+            raise UsageError(f"environment variable {ENV_INSTRUMENTATION}={instr!r}: expected on or off, "
+                             f"e.g. {ENV_INSTRUMENTATION}=on")
         # The standard variables obsconf gives every service it starts (OpenTelemetry SDK, Loki client, AWS
         # SDK) are read too, after the reference's own OBSCONF_* names.
         admin = env.get(ENV_POCKETBASE_ADMIN, "")
@@ -164,7 +132,8 @@ class ReferenceConfig:
             admin = f"{env['POCKETBASE_ADMIN_EMAIL']}:{env.get('POCKETBASE_ADMIN_PASSWORD', '')}"
         email, _, password = admin.partition(":")
         if admin and not password:
-            raise UsageError(f"{ENV_POCKETBASE_ADMIN} must be 'email:password', got no ':'")
+            raise UsageError(f"environment variable {ENV_POCKETBASE_ADMIN} must be 'email:password', got no ':', "
+                             f"e.g. {ENV_POCKETBASE_ADMIN}=admin@example.com:secret123")
         rate = env.get(ENV_TRACE_SAMPLE_RATE)
         log_dir = env.get(ENV_LOG_DIR)
         return cls(
@@ -190,8 +159,13 @@ class ReferenceConfig:
             breaker_reset_secs=max(0.0, env_float(env, ENV_BREAKER_RESET, 10.0)),
             shutdown_timeout=max(0.1, env_float(env, ENV_SHUTDOWN_TIMEOUT, 3.0)),
             slow_request_ms=env_float(env, ENV_SLOW_REQUEST_MS, 250.0),
-            trace_sample_rate=float(rate) if rate else None,
+            trace_sample_rate=env_float(env, ENV_TRACE_SAMPLE_RATE, 1.0, minimum=0.0, maximum=1.0) if rate else None,
             console=env_bool(env, ENV_CONSOLE, True),
+            max_body_bytes=env_int(env, ENV_MAX_BODY, 4 << 20, minimum=1),
+            max_header_bytes=env_int(env, ENV_MAX_HEADER, 16 << 10, minimum=1024),
+            max_url_bytes=env_int(env, ENV_MAX_URL, 8 << 10, minimum=256),
+            metrics_token=env.get(ENV_METRICS_TOKEN, ""),
+            logs_http_timeout=env_float(env, ENV_LOGS_HTTP_TIMEOUT, 30.0, minimum=0.1),
             env=env,
         )
 

@@ -44,6 +44,9 @@ class HttpPoster:
         self._port = parts.port
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._conn: http.client.HTTPConnection | None = None
+        #: whether the last :meth:`post` handed its whole request to the socket (a failure after that may
+        #: still have reached the server: the caller cannot know whether it was processed)
+        self.request_sent = False
 
     def _connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
         conn = self._conn
@@ -60,21 +63,30 @@ class HttpPoster:
         self._conn = cls(self._host, self._port, timeout=timeout)
         return self._conn, False
 
-    def post(self, body: bytes, timeout: float, headers: Mapping[str, str]) -> PostResult:
-        """POST ``body``; the response is read whole (the connection is then ready for the next POST)."""
-        conn, reused = self._connection(timeout)
+    def post(self, body: bytes, timeout: float, headers: Mapping[str, str], *,
+             connect_timeout: float | None = None) -> PostResult:
+        """POST ``body``; the response is read whole (the connection is then ready for the next POST).
+        ``connect_timeout`` (default ``timeout``) bounds connecting, ``timeout`` the wait for the answer."""
+        connect = timeout if connect_timeout is None else connect_timeout
+        conn, reused = self._connection(connect)
         try:
-            return self._exchange(conn, body, headers)
+            return self._exchange(conn, body, headers, timeout)
         except _STALE:
             if not reused:
                 raise
         # the server dropped the idle connection just as we reused it: once more, on a fresh one
-        conn, _ = self._connection(timeout)
-        return self._exchange(conn, body, headers)
+        conn, _ = self._connection(connect)
+        return self._exchange(conn, body, headers, timeout)
 
-    def _exchange(self, conn: http.client.HTTPConnection, body: bytes, headers: Mapping[str, str]) -> PostResult:
+    def _exchange(self, conn: http.client.HTTPConnection, body: bytes, headers: Mapping[str, str],
+                  timeout: float) -> PostResult:
+        self.request_sent = False
         try:
+            if conn.sock is None:
+                conn.connect()  # under the connect timeout the connection was made with
+            conn.sock.settimeout(timeout)
             conn.request("POST", self._target, body=body, headers=dict(headers))
+            self.request_sent = True
             resp = conn.getresponse()
             data = resp.read()
         except (OSError, http.client.HTTPException):

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, Protocol
 import orjson
 from opentelemetry.trace import get_current_span
 
-from obsconf.reference.redact import Redactor
+from obsconf.reference.redact import Redactor, bound
 
 LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "WARN": 30, "ERROR": 40}
 _ALIASES = {"WARNING": "WARN", "FATAL": "ERROR", "CRITICAL": "ERROR", "ERR": "ERROR"}
@@ -54,6 +54,20 @@ class RequestContext:
     method: str = ""
     path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: (request_id, tenant_id, user_id) as last redacted by :meth:`clean`; a profile that changes one of them
+    #: later (assistant takes ``user_id`` from the body) gets it redacted again on the next log line
+    cleaned: tuple[str, str | None, str | None] | None = None
+
+    def clean(self, redactor: Redactor) -> None:
+        """Redact and bound the client-supplied strings (headers ``X-Request-Id``, ``X-Tenant-Id``,
+        ``X-User-Id``) that formatters copy into every line. Cheap when nothing changed since last time."""
+        now = (self.request_id, self.tenant_id, self.user_id)
+        if now == self.cleaned:
+            return
+        self.request_id = redactor.label(self.request_id, 128) if self.request_id else self.request_id
+        self.tenant_id = redactor.label(self.tenant_id, 128) if self.tenant_id else self.tenant_id
+        self.user_id = redactor.label(self.user_id, 128) if self.user_id else self.user_id
+        self.cleaned = (self.request_id, self.tenant_id, self.user_id)
 
 
 #: The request being handled in this task/thread (contextvars flow into FastAPI's threadpool).
@@ -115,6 +129,42 @@ def iso_utc(time_ns: int, digits: int = 3) -> str:
     return f"{cache.text}.{frac:09d}Z"
 
 
+# Line separators that orjson leaves raw inside strings but that str.splitlines() and some log shippers
+# treat as line ends: escaped, so a value can never split one event into two lines.
+_RAW_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"), (b"\xc2\x85", b"\\u0085"))
+
+
+def dumps_line(record: Mapping[str, Any]) -> bytes:
+    """One JSON object on one line, whatever the values hold.
+
+    orjson escapes newlines, quotes and control characters; U+2028, U+2029 and NEL are escaped here. Values
+    orjson refuses (lone surrogates, integers beyond 64 bits) are replaced by their text instead of
+    failing the log call.
+    """
+    try:
+        line = orjson.dumps(record, default=str)
+    except TypeError:
+        line = orjson.dumps(_jsonable(record), default=str)
+    if not line.isascii() and (b"\xe2\x80" in line or b"\xc2\x85" in line):
+        for raw, escaped in _RAW_SEPARATORS:
+            line = line.replace(raw, escaped)
+    return line
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return value if -(1 << 63) <= value < (1 << 64) else str(value)
+    if isinstance(value, Mapping):
+        return {_jsonable(str(k)): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return _jsonable(str(value))
+
+
 def pretty_line(record: Mapping[str, Any]) -> bytes:
     """Human-readable rendering for ``*_LOG_FORMAT=pretty|text|console`` on stdout."""
     ts = record.get("timestamp") or record.get("time") or ""
@@ -127,15 +177,24 @@ def pretty_line(record: Mapping[str, Any]) -> bytes:
         if key in skip or val is None:
             continue
         if isinstance(val, Mapping):
-            rest.extend(f"{k}={_pretty_value(v)}" for k, v in val.items())
+            rest.extend(f"{_one_line(str(k))}={_pretty_value(v)}" for k, v in val.items())
         else:
-            rest.append(f"{key}={_pretty_value(val)}")
-    head = f"{ts} {level:<5} {target}: {msg}" if target else f"{ts} {level:<5} {msg}"
-    return (head + ("  " + " ".join(rest) if rest else "")).encode()
+            rest.append(f"{_one_line(str(key))}={_pretty_value(val)}")
+    head = f"{ts} {level:<5} {_one_line(str(target))}: {_one_line(str(msg))}" if target \
+        else f"{ts} {level:<5} {_one_line(str(msg))}"
+    return (head + ("  " + " ".join(rest) if rest else "")).encode("utf-8", "replace")
+
+
+def _one_line(text: str) -> str:
+    """Free text for the human format: control characters and line separators escaped, never raw."""
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape").decode("ascii")
 
 
 def _pretty_value(val: Any) -> str:
-    return f'"{val}"' if isinstance(val, str) else orjson.dumps(val).decode()
+    # a string as a JSON literal: quotes, newlines and control characters escaped
+    return dumps_line(val).decode()
 
 
 STDOUT_BUFFER = 1 << 18  # 256 KiB: a quarter second of lines at 1000 requests/s, one write(2) per flush
@@ -235,19 +294,23 @@ class Logger:
                 trace_id, span_id = req.trace_id, req.span_id
             else:
                 trace_id = span_id = None
-        # only what callers pass can hold a secret: redact the fields and message, not the whole record
-        # (timestamps, levels and ids the formatter adds are ours), which keeps a line to a few us
+        # What a client can influence is redacted and bounded here: the caller's fields at any depth, the
+        # message, and the request fields formatters copy into every line (request, tenant and user id come
+        # from headers: "X-User-Id: Bearer <token>" must not reach a sink). Timestamps, levels and ids the
+        # formatter adds are ours, which keeps a line to a few us.
         red = self.redactor
         if fields and not redacted:
-            fields = red.mapping(fields)
-        event = LogEvent(time.time_ns(), level, red.text(message), target, fields, trace_id, span_id, req)
+            fields = red.record(fields)
+        if req is not None:
+            req.clean(red)
+        event = LogEvent(time.time_ns(), level, red.text(bound(message)), target, fields, trace_id, span_id, req)
         if self.want_caller:
             frame = sys._getframe(depth)
             event.file = frame.f_code.co_filename
             event.line = frame.f_lineno
             event.function = frame.f_code.co_name
         record = self.formatter(event)
-        line = orjson.dumps(record, default=str)
+        line = dumps_line(record)
         self.emitted += 1
         for sink in self.sinks if sinks is None else sinks:
             sink.emit(line, record, event)

@@ -21,10 +21,11 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
-from obsconf.reference.redact import MASK, Redactor
+from obsconf.reference.redact import MASK, Redactor, bound
 
 _CACHE_MAX = 8192  # (key, value) pairs remembered per type; a full cache starts over (hot pairs come back)
 _CACHE_STR_MAX = 256  # longer strings (messages, stack traces) are encoded each time, never kept
+MAX_ATTRIBUTE_CHARS = 4096  # a string attribute from client input (a body field, a header) is cut here
 _FIXED64 = struct.Struct("<Q")
 _DOUBLE = struct.Struct("<d")
 _FIXED32 = struct.Struct("<I")
@@ -125,7 +126,7 @@ class SpanEncoder:
         if value is not None and red.is_secret_key(key):
             return MASK
         if isinstance(value, str):
-            return red.text(value)
+            return red.text(bound(value, MAX_ATTRIBUTE_CHARS))
         if isinstance(value, Mapping | list | tuple):
             return red.value(value)
         return value
@@ -218,6 +219,8 @@ class SpanEncoder:
         if status is not None:
             code = status.status_code
             desc = status.description
+            if desc and self.redactor is not None:  # exception text can quote client input
+                desc = self.redactor.text(bound(desc, MAX_ATTRIBUTE_CHARS))
             if desc:
                 parts.append(_field(b"\x7a", _str_field(b"\x12", desc) + _STATUS_CODES[code]))
             else:
@@ -231,7 +234,8 @@ class SpanEncoder:
             body += b"\x09" + _FIXED64.pack(event.timestamp)
         if event.name:
             body += _str_field(b"\x12", event.name)
-        body += b"".join(self._attributes(b"\x1a", event.attributes, False))
+        # exception events carry the exception's message and stack trace, which can quote client input
+        body += b"".join(self._attributes(b"\x1a", event.attributes, self.redactor is not None))
         if event.dropped_attributes:
             body += b"\x20" + _varint(event.dropped_attributes)
         return body

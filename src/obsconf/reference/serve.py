@@ -10,6 +10,7 @@ import logging
 import sys
 
 from obsconf.errors import ObsconfError, UsageError
+from obsconf.ports import ensure_free
 from obsconf.reference.config import PROFILES, ReferenceConfig
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -40,6 +41,8 @@ def serve(args: argparse.Namespace) -> int:
                              f"127.0.0.1. Add --allow-remote if you really want {args.host}.")
         if not 0 <= args.port <= 65535:
             raise UsageError(f"--port {args.port} is out of range 0-65535")
+        if args.port and args.host in _LOOPBACK | {"127.0.0.1"}:
+            ensure_free(args.port, "obsconf reference serve --port")  # a clear error before uvicorn's exit 3
         config = ReferenceConfig.from_env(args.profile)
         app = create_app(args.profile, config)
     except ObsconfError as exc:

@@ -6,6 +6,14 @@ background thread sends batches of ``batch_size`` every ``flush_interval`` secon
 batch is full), retries transient failures with exponential backoff, stops calling a backend that keeps
 failing (breaker) and keeps at most ``buffer_max`` items, counting what it had to drop. Failures are
 reported through ``on_error`` and counted; they never reach the request that logged.
+
+Duplicates. A push that was sent but never answered (the backend hangs: a stopped process, a full disk)
+may still be stored when the backend resumes; sending it again can store it twice. So a sent push waits
+for its answer up to ``read_timeout`` (30 s, ``OBSCONF_LOGS_HTTP_TIMEOUT``; connecting gives up after
+2 s), much longer than a hang that a resend would otherwise turn into duplicates. When a push does time out
+after it was sent, the batch is resent and counted in ``duplicates_possible`` (stored <= sent +
+duplicates_possible, exact when the backend processes what it received), unless the shipper can ask the
+backend what it already stored (PocketBase: records carry their own ids).
 """
 
 from __future__ import annotations
@@ -34,9 +42,10 @@ class ShipError(Exception):
     """A batch could not be delivered. ``retryable`` tells the shipper whether to try again."""
 
     def __init__(self, message: str, *, retryable: bool, consumed: int = 0, delivered: int = 0,
-                 rejected: int = 0) -> None:
+                 rejected: int = 0, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.ambiguous = ambiguous  # the request was sent but not answered: the backend may have stored it
         self.consumed = consumed  # leading items of the batch that are settled (delivered or refused)
         self.delivered = delivered  # of those, stored by the backend
         self.rejected = rejected  # of those, refused for good (their data was bad)
@@ -60,6 +69,8 @@ class ShipperStats:
     breaker_state: str
     breaker_opened: int
     last_error: str
+    duplicates_possible: int = 0  # entries resent after an unanswered push (each may be stored twice)
+    deduplicated: int = 0  # entries the backend already had when a push was retried (not stored again)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -80,8 +91,12 @@ class BatchShipper(Generic[T]):
         on_error: Callable[[str, Mapping[str, Any]], None] | None = None,
         on_retry: Callable[[int, int, float, ShipError], None] | None = None,
         rng: random.Random | None = None,
+        read_timeout: float = 30.0,
+        connect_timeout: float = 2.0,
     ) -> None:
         self.name = name
+        self.read_timeout = max(0.05, read_timeout)
+        self.connect_timeout = max(0.05, connect_timeout)
         self.batch_size = max(1, batch_size)
         self.flush_interval = flush_interval
         self.buffer_max = max(1, buffer_max)
@@ -106,6 +121,8 @@ class BatchShipper(Generic[T]):
         self.send_errors = 0
         self.retries = 0
         self.batches = 0
+        self.duplicates_possible = 0
+        self.deduplicated = 0
         self.last_error = ""
         self._last_report = 0.0
 
@@ -127,7 +144,13 @@ class BatchShipper(Generic[T]):
 
     # ---- consumer side ----
     def send(self, batch: list[T], timeout: float) -> None:  # pragma: no cover - abstract
+        """Deliver ``batch``; ``timeout`` bounds the wait for the answer (connecting: ``connect_timeout``)."""
         raise NotImplementedError
+
+    def unanswered(self, batch: list[T]) -> None:
+        """``batch`` was sent and not answered, and will be sent again: count the possible duplicates. A
+        shipper that can ask the backend what it already has overrides this."""
+        self.duplicates_possible += len(batch)
 
     def start(self) -> None:
         if self._thread is None:
@@ -162,7 +185,7 @@ class BatchShipper(Generic[T]):
             self.dropped_overflow += len(batch) - len(keep)
             self._buf.extendleft(reversed(keep))
 
-    def drain(self, deadline: float | None, http_timeout: float = 2.0, full_only: bool = False) -> bool:
+    def drain(self, deadline: float | None, http_timeout: float | None = None, full_only: bool = False) -> bool:
         """Send batches until the buffer is empty (or, ``full_only``, holds less than a batch); False if a
         send gave up. With a ``deadline`` (monotonic seconds) no retry sleeps past it: the final flush.
         """
@@ -175,7 +198,8 @@ class BatchShipper(Generic[T]):
                 batch = self._take()
                 if not batch:
                     return True
-                if not self._send_with_retries(batch, deadline, http_timeout):
+                if not self._send_with_retries(batch, deadline,
+                                               self.read_timeout if http_timeout is None else http_timeout):
                     return False
             return True
 
@@ -201,6 +225,8 @@ class BatchShipper(Generic[T]):
                 if not batch:
                     self.breaker.record(True)
                     return True
+                if exc.ambiguous:
+                    self.unanswered(batch)
                 attempt += 1
                 if attempt > self.backoff.max_retries:
                     self.breaker.record(False)
@@ -242,7 +268,7 @@ class BatchShipper(Generic[T]):
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         if self._buf and time.monotonic() < deadline:
-            self.drain(deadline=deadline, http_timeout=max(0.05, min(2.0, deadline - time.monotonic())))
+            self.drain(deadline=deadline, http_timeout=max(0.05, min(self.read_timeout, deadline - time.monotonic())))
         with self._lock:
             self.dropped_shutdown += len(self._buf)
             self._buf.clear()
@@ -263,6 +289,8 @@ class BatchShipper(Generic[T]):
             breaker_state=self.breaker.state,
             breaker_opened=self.breaker.opened_count,
             last_error=self.last_error,
+            duplicates_possible=self.duplicates_possible,
+            deduplicated=self.deduplicated,
         )
 
 
@@ -288,9 +316,11 @@ class LokiShipper(BatchShipper[tuple[int, bytes]]):
             "values": [[str(ts), line.decode("utf-8", "replace")] for ts, line in batch],
         }]})
         try:
-            resp = self._poster.post(body, timeout, _JSON)
+            resp = self._poster.post(body, timeout, _JSON, connect_timeout=min(self.connect_timeout, timeout))
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, broken answer
-            raise ShipError(f"POST {self.push_url}: {type(exc).__name__}: {exc}", retryable=True) from None
+            # sent but unanswered (a hang, a reset after the request left): the store may keep this push
+            raise ShipError(f"POST {self.push_url}: {type(exc).__name__}: {exc}", retryable=True,
+                            ambiguous=self._poster.request_sent) from None
         retry = classify_status(resp.status)
         if retry is not None:
             text = resp.body[:200].decode("utf-8", "replace")

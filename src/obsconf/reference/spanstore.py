@@ -10,7 +10,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from obsconf.reference.redact import Redactor
+from obsconf.reference.redact import Redactor, bound
 
 _KINDS = {0: "internal", 1: "server", 2: "client", 3: "producer", 4: "consumer"}
 
@@ -53,10 +53,10 @@ class SpanStore(SpanProcessor):
             "end_time_unix_nano": span.end_time,
             "duration_ms": round(((span.end_time or 0) - (span.start_time or 0)) / 1e6, 3),
             "status": span.status.status_code.name.lower(),
-            "status_message": span.status.description or "",
-            "attributes": self.redactor.mapping(dict(span.attributes or {})),
+            "status_message": self.redactor.text(bound(span.status.description or "")),
+            "attributes": self.redactor.record(dict(span.attributes or {})),
             "events": [{"name": e.name, "time_unix_nano": e.timestamp,
-                        "attributes": self.redactor.mapping(dict(e.attributes or {}))} for e in span.events],
+                        "attributes": self.redactor.record(dict(e.attributes or {}))} for e in span.events],
         }
 
     def summaries(self, limit: int = 50) -> list[dict[str, Any]]:

@@ -144,6 +144,9 @@ class _SelfCollector(Collector):
                                      labels=["sink"])
         breaker = GaugeMetricFamily("obsconf_telemetry_breaker_open", "1 while the sink's circuit breaker is open",
                                     labels=["sink"])
+        resent = CounterMetricFamily("obsconf_telemetry_duplicates_possible",
+                                     "Entries resent after a push that got no answer (each may be stored twice)",
+                                     labels=["sink"])
         for sh in self.tel.shippers:
             st = sh.stats()
             shipped.add_metric([st.name], st.shipped)
@@ -153,6 +156,7 @@ class _SelfCollector(Collector):
             errors.add_metric([st.name], st.send_errors)
             buffered.add_metric([st.name], st.buffer_size)
             breaker.add_metric([st.name], 1.0 if st.breaker_state == "open" else 0.0)
+            resent.add_metric([st.name], st.duplicates_possible)
         spans = CounterMetricFamily("obsconf_telemetry_spans_exported", "Spans handed to the OTLP exporter",
                                     labels=["result"])
         if self.tel.exporter is not None:
@@ -160,7 +164,7 @@ class _SelfCollector(Collector):
             spans.add_metric(["failure"], self.tel.exporter.failed)
         lines = CounterMetricFamily("obsconf_telemetry_log_lines", "JSON log lines emitted")
         lines.add_metric([], self.tel.logger.emitted)
-        yield from (shipped, dropped, errors, buffered, breaker, spans, lines)
+        yield from (shipped, dropped, errors, buffered, breaker, resent, spans, lines)
 
 
 class Telemetry:
@@ -200,6 +204,7 @@ class Telemetry:
                 backoff=Backoff(base=0.2, factor=2.0, max_delay=5.0, max_retries=config.logs_max_retries, jitter=0.5),
                 breaker=self.new_breaker(),
                 on_error=self._diag_stdout_only,
+                read_timeout=config.logs_http_timeout,  # a hung store is waited for, not pushed to twice
             )
             self.add_shipper(loki)
             self.logger.add_sink(LokiSink(loki))

@@ -28,7 +28,7 @@ from obsconf.stack.logstore import PUSH_PATH, logstore_process
 from obsconf.stack.objectstore import ACCESS_KEY, SECRET_KEY, objectstore_process
 from obsconf.stack.pocketbase import ADMIN_EMAIL, ADMIN_PASSWORD, PocketBaseProcess
 from obsconf.stack.process import reap_orphans
-from obsconf.stack.prometheus import PrometheusProcess
+from obsconf.stack.prometheus import PrometheusControl, PrometheusProcess
 from obsconf.stack.readiness import http_ok, wait_ready
 from obsconf.stack.toxiproxy import ToxiproxyClient, toxiproxy_process
 
@@ -42,7 +42,7 @@ class Stack:
     """Running backends and the handles a test needs to steer them. Stops everything on exit."""
 
     def __init__(self, mode: str, endpoints: Endpoints, exit_stack: ExitStack, *, workdir: Path | None,
-                 prometheus: PrometheusProcess | None = None, timings: dict[str, float] | None = None,
+                 prometheus: PrometheusControl | None = None, timings: dict[str, float] | None = None,
                  log_files: dict[str, Path] | None = None,
                  log_readers: dict[str, Callable[[], str]] | None = None) -> None:
         self.mode = mode
@@ -63,16 +63,19 @@ class Stack:
         e = self.endpoints
         if not e.pocketbase_url:
             return None
-        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password)
+        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password,
+                                log_file=self.log_files.get("pocketbase"))
 
-    def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics") -> None:
-        """Have Prometheus scrape ``address`` (host:port) as ``job`` from now on."""
+    def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics", *,
+                          bearer_token: str | None = None) -> None:
+        """Have Prometheus scrape ``address`` (host:port) as ``job`` from now on (with ``Authorization:
+        Bearer`` when ``bearer_token`` is given)."""
         if self._prometheus is None:
             raise UsageError(
                 f"cannot add scrape target {address} to an external Prometheus ({self.endpoints.prometheus_url}); "
                 f"configure it to scrape job {job!r} at {address}{metrics_path} yourself"
             )
-        self._prometheus.add_target(job, address, metrics_path)
+        self._prometheus.add_target(job, address, metrics_path, bearer_token=bearer_token)
 
     def remove_scrape_target(self, job: str) -> None:
         """Stop scraping ``job`` (nothing to do for an external Prometheus, which obsconf never changed)."""
@@ -194,7 +197,7 @@ def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_
                                 timeout=t, registry=registry)
         run("jaeger", jaeger.start, jaeger.stop, jaeger.log_path)
         prometheus = PrometheusProcess(bins["prometheus"], prom, workdir, timeout=t, registry=registry)
-        run("prometheus", prometheus.start, prometheus.stop, prometheus.process.log_path)
+        run(f"prometheus {settings.prometheus_version}", prometheus.start, prometheus.stop, prometheus.process.log_path)
         logstore = logstore_process(bins["victoria-logs"], logs_port, workdir, timeout=t, registry=registry)
         run("logs (victoria-logs)", logstore.start, logstore.stop, logstore.log_path)
         if "pocketbase" in needs:

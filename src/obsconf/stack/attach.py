@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from obsconf.errors import BackendNotReady, UsageError
+from obsconf.errors import UsageError
 from obsconf.settings import Settings
 from obsconf.stack.endpoints import Endpoints
 from obsconf.stack.process import _alive
-from obsconf.stack.prometheus import target_file_content
+from obsconf.stack.prometheus import PrometheusControl
 
 STATE_FILE = "stack-up.json"
 
@@ -35,8 +32,7 @@ class StackState:
     mode: str
     owner_pid: int
     endpoints: dict[str, Any]
-    prometheus_targets_dir: str = ""
-    prometheus_rules_dir: str = ""
+    prometheus_workdir: str = ""  # where its configuration, target files and rules live
     log_files: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -52,8 +48,7 @@ def write_state(settings: Settings, stack: Any) -> Path:
     prom = getattr(stack, "_prometheus", None)
     state = StackState(
         mode=stack.mode, owner_pid=os.getpid(), endpoints=asdict(stack.endpoints),
-        prometheus_targets_dir=str(getattr(prom, "targets_dir", "") or ""),
-        prometheus_rules_dir=str(getattr(prom, "rules_dir", "") or ""),
+        prometheus_workdir=str(getattr(prom, "workdir", "") or ""),
         log_files={k: str(v) for k, v in stack.log_files.items()},
     )
     path = state_path(settings)
@@ -86,32 +81,6 @@ def live_state(settings: Settings) -> StackState | None:
     return state
 
 
-class PrometheusFiles:
-    """Scrape targets and rules of a Prometheus that another process started, through its file_sd and rules
-    directories and its lifecycle reload API."""
-
-    def __init__(self, url: str, targets_dir: Path, rules_dir: Path) -> None:
-        self.url = url
-        self.targets_dir = targets_dir
-        self.rules_dir = rules_dir
-
-    def add_target(self, job: str, address: str, metrics_path: str = "/metrics",
-                   labels: dict[str, str] | None = None) -> None:
-        tmp = self.targets_dir / f".{job}.json.tmp"
-        tmp.write_text(target_file_content(job, address, metrics_path, labels))
-        tmp.replace(self.targets_dir / f"{job}.json")
-
-    def remove_target(self, job: str) -> None:
-        (self.targets_dir / f"{job}.json").unlink(missing_ok=True)
-
-    def add_rules(self, name: str, rules_file: Path) -> None:
-        shutil.copy(rules_file, self.rules_dir / f"{name}.yaml")
-        resp = requests.post(f"{self.url}/-/reload", timeout=10)
-        if resp.status_code != 200:
-            (self.rules_dir / f"{name}.yaml").unlink(missing_ok=True)
-            raise BackendNotReady(f"Prometheus rejected rules file {rules_file}: {resp.status_code} {resp.text.strip()}")
-
-
 def attach_stack(settings: Settings, progress: Callable[[str], None]) -> Any:
     """A :class:`obsconf.stack.Stack` on the live stack of ``obsconf stack up``; stopping it stops nothing."""
     from obsconf.stack import Stack
@@ -122,9 +91,10 @@ def attach_stack(settings: Settings, progress: Callable[[str], None]) -> Any:
                          "`obsconf stack up` process has ended); run `obsconf stack up` in another terminal first")
     endpoints = Endpoints(**state.endpoints)
     prometheus = None
-    if state.prometheus_targets_dir and Path(state.prometheus_targets_dir).is_dir():
-        prometheus = PrometheusFiles(endpoints.prometheus_url, Path(state.prometheus_targets_dir),
-                                     Path(state.prometheus_rules_dir))
+    if state.prometheus_workdir and Path(state.prometheus_workdir).is_dir():
+        # the same files and reload the owning process uses; its configuration file is rewritten only when
+        # a target behind a token is added
+        prometheus = PrometheusControl(endpoints.prometheus_url, Path(state.prometheus_workdir), write_config=False)
     progress(f"attached to the {state.mode} stack of `obsconf stack up` (pid {state.owner_pid})")
-    return Stack("attach", endpoints, ExitStack(), workdir=None, prometheus=prometheus,  # type: ignore[arg-type]
+    return Stack("attach", endpoints, ExitStack(), workdir=None, prometheus=prometheus,
                  log_files={k: Path(v) for k, v in state.log_files.items()})

@@ -4,8 +4,12 @@ Three layers keep a session from leaving processes behind:
 1. each child runs in its own process group and is stopped with the whole group;
 2. each child asks the kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG), which covers a
    SIGKILL of pytest;
-3. each group is written to a registry file of the session; the next session reaps groups whose owner
-   is dead (:func:`reap_orphans`), which covers what 2 cannot (a grandchild, a kernel without prctl).
+3. each group is written to a registry file of the session, watched by a small watchdog process
+   (:mod:`obsconf.stack.watchdog`) that outlives the session: when the session's end closes its pipe, it
+   sends SIGTERM and then SIGKILL to every group still listed, which covers a child that ignores or hangs on
+   SIGTERM, and grandchildren;
+4. the next session reaps groups whose owner is dead (:func:`reap_orphans`), which covers a watchdog that
+   was killed too.
 """
 
 from __future__ import annotations
@@ -168,6 +172,7 @@ class ManagedProcess:
         if path is None or self.proc is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
+        _ensure_watchdog(path)
         entries = _read_registry(path)
         entries[str(self.proc.pid)] = {"name": self.name, "argv0": self.argv[0]}
         path.write_text(json.dumps(entries))
@@ -188,6 +193,31 @@ class ManagedProcess:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+_WATCHDOGS: dict[Path, subprocess.Popen[bytes]] = {}  # registry file -> its watchdog (one per session)
+
+
+def _ensure_watchdog(registry_file: Path) -> None:
+    """Start the session's watchdog for ``registry_file`` once; it holds the read end of a pipe whose write
+    end stays open in this process until it exits."""
+    running = _WATCHDOGS.get(registry_file)
+    if running is not None and running.poll() is None:
+        return
+    import sys
+
+    read_end, write_end = os.pipe()
+    try:
+        _WATCHDOGS[registry_file] = subprocess.Popen(
+            [sys.executable, "-m", "obsconf.stack.watchdog", str(registry_file)], stdin=read_end,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    finally:
+        os.close(read_end)
+    os.set_inheritable(write_end, False)  # only this process keeps the session alive in the watchdog's eyes
+    _WRITE_ENDS.append(write_end)
+
+
+_WRITE_ENDS: list[int] = []  # never written, never closed: closing at exit is the signal
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

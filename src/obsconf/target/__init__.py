@@ -9,6 +9,7 @@ backends (:mod:`obsconf.target.env`), each declared dependency behind a Toxiprox
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from obsconf.contract.model import Contract
+from obsconf.contract.model import AuthSpec, Contract
 from obsconf.errors import TargetUnreachable, UsageError
 from obsconf.ports import LOOPBACK, free_port
 from obsconf.stack import Stack
@@ -47,9 +48,9 @@ class TargetPlan:
     def describe(self) -> str:
         if self.how == "url":
             return f"the service at {self.url}"
-        import shlex
-
-        return f"{'the reference service' if self.how == 'reference' else 'the command'} {shlex.join(self.argv)}"
+        if self.how == "reference":
+            return f"the reference service (profile {self.argv[self.argv.index('--profile') + 1]})"
+        return "`" + " ".join(self.argv) + "`"
 
 
 def plan_target(contract: Contract, *, target_url: str | None = None,
@@ -97,9 +98,17 @@ class Target:
     process: ManagedProcess | None = None
     env: dict[str, str] = field(default_factory=dict)  # what the service was started with (obsconf's part)
     stdout_path: Path | None = None
+    auth: AuthSpec | None = None  # endpoints behind a bearer token (contract service.auth)
+    token: str = field(default="", repr=False)  # the token the service was given (or the user's, for a foreign one)
     _stack: Stack | None = None
     ports: dict[str, int] = field(default_factory=dict)  # service.listeners name -> the port given to the service
     scraped: tuple[str, ...] = ()  # Prometheus jobs registered for this instance (removed when it stops)
+
+    def auth_headers(self, path: str) -> dict[str, str]:
+        """``Authorization`` for a request to ``path`` when the contract puts it behind the token."""
+        if self.auth is None or not self.token or not self.auth.covers(path):
+            return {}
+        return {"Authorization": f"Bearer {self.token}"}
 
     @property
     def address(self) -> str:
@@ -169,9 +178,11 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
     over the job of the instance the contract's cases read."""
     svc = contract.service
     job = f"{svc.name}{name_suffix}"
+    auth = svc.auth
     if plan.how == "url":
         probe_url(plan.url, svc.probe_path)
-        target = Target(plan.url, job, plan)
+        # a service obsconf did not start has its own token: the user exports it under the same name
+        target = Target(plan.url, job, plan, auth=auth, token=os.environ.get(auth.env, "") if auth else "")
     else:
         # proxy names are unique per run, so the connections counted in Toxiproxy's log are this target's own
         label = f"{svc.name}{name_suffix}"
@@ -190,6 +201,10 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
             ports = {x.name: free_port() for x in svc.listeners}
             ours.update({x.env: str(ports[x.name]) for x in svc.listeners})
             ours.update(svc.env)
+            # a fresh token per run, handed over in the variable the contract names, never written anywhere
+            token = secrets.token_urlsafe(32) if auth is not None else ""
+            if auth is not None:
+                ours[auth.env] = token
             ours.update(env or {})
             child_env.update(ours)
             port = free_port()
@@ -201,13 +216,18 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
         except BaseException:
             remove_proxies(stack.toxiproxy, proxies.values())
             raise
-        target = Target(base, job, plan, proxies, process, ours, log_dir / "stdout.log", stack, ports=ports)
+        shown = {k: v for k, v in ours.items() if auth is None or k != auth.env}
+        target = Target(base, job, plan, proxies, process, shown, log_dir / "stdout.log", auth, token, stack,
+                        ports=ports)
     if stack.mode == "external":
         # obsconf cannot change an external Prometheus: it must already scrape the target as `job`;
         # the PromQL cases say so plainly when it does not
         return target
     try:
-        stack.add_scrape_target(job, target.address, svc.metrics_path)
+        if auth is not None and target.token and auth.covers(svc.metrics_path):
+            stack.add_scrape_target(job, target.address, svc.metrics_path, bearer_token=target.token)
+        else:
+            stack.add_scrape_target(job, target.address, svc.metrics_path)
         if name_suffix:
             target.scraped = (job,)
     except BaseException:

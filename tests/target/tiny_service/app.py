@@ -1,6 +1,7 @@
 """A tiny HTTP service instrumented the usual way, used to prove that obsconf checks a service it did not write:
 the OpenTelemetry SDK configured from the standard OTEL_* variables, prometheus_client, JSON log lines on
-stdout. ``TINY_BUG=secret-in-log`` puts the request's api key into its log line.
+stdout. ``TINY_BUG=secret-in-log`` puts the request's api key into its log line; ``TINY_BUG=hang-on-sigterm``
+makes it ignore SIGTERM, as a service stuck in its shutdown does.
 
     python app.py PORT
 """
@@ -60,9 +61,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    import threading
+
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: (server.shutdown(), provider.shutdown()))
+    if os.environ.get("TINY_BUG") == "hang-on-sigterm":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        # shutdown() waits for serve_forever() to return, so it runs in another thread than the loop
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever()
+    provider.shutdown()
 
 
 if __name__ == "__main__":

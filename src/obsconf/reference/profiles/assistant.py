@@ -46,11 +46,14 @@ from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
 from obsconf.reference.config import env_bool, env_duration, env_float, env_int
 from obsconf.reference.health import HEALTHY, UNHEALTHY, Check, overall, run_checks, tcp_probe
+from obsconf.reference.labels import LabelGuard
 from obsconf.reference.logs import CURRENT_REQUEST, LogEvent, RequestContext, iso_utc, parse_level
 from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_response
 from obsconf.reference.telemetry import TelemetrySpec
 
 CRITICAL_PATHS = ("/api/chat", "/api/agents", "/api/memory")
+MAX_MEMORY_USERS = 1000  # conversation memory is bounded: users beyond this evict the oldest
+MAX_MEMORY_TEXT = 4096  # characters kept per remembered message
 BUCKETS = tuple(0.001 * 2**k for k in range(10))
 AGENTS = [
     {"id": "coder", "name": "Code Assistant", "capabilities": ["code", "review"]},
@@ -163,6 +166,7 @@ class AssistantProfile(ProfileBase):
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db_lock = threading.Lock()
         self.proc = psutil.Process()
+        self.model_label = LabelGuard(tel.redactor, max_values=50)
 
     def access_target(self) -> str:
         return "assistant.http"
@@ -185,11 +189,15 @@ class AssistantProfile(ProfileBase):
     # ---- chat ----
     def chat(self, body: dict[str, Any], ctx: RequestContext | None) -> tuple[int, dict[str, Any]]:
         start = time.perf_counter()
+        wrong = [k for k in ("message", "user_id", "conversation_id", "model")
+                 if body.get(k) is not None and not isinstance(body[k], str)]
+        if wrong:  # str() of an object would log its repr, secrets and all
+            return 400, {"error": f"{', '.join(wrong)} must be a string"}
         user_id = str(body.get("user_id") or (ctx.user_id if ctx else None) or "anonymous")
         if ctx is not None and not ctx.user_id:
             ctx.user_id = user_id
         conversation = str(body.get("conversation_id") or "default")
-        model = str(body.get("model") or "local-small")
+        model = self.model_label(str(body.get("model") or "local-small"))  # a label value: bounded, redacted
         message = str(body.get("message") or "")
         tracer = self.tel.tracer
         # seed l.758-765: the handler's work runs in a "process_request" span with request.id and request.type
@@ -220,8 +228,13 @@ class AssistantProfile(ProfileBase):
             self.tokens.labels("local", model, "prompt").inc(prompt_tokens)
             self.tokens.labels("local", model, "completion").inc(completion_tokens)
             self.cost.labels("local", model).inc((prompt_tokens + completion_tokens) * 1e-6)
-            history = self.memory.setdefault(user_id, deque(maxlen=100))
-            history.append({"conversation_id": conversation, "message": message, "reply": reply,
+            history = self.memory.get(user_id)
+            if history is None:
+                if len(self.memory) >= MAX_MEMORY_USERS:  # user ids come from clients: forget the oldest
+                    self.memory.pop(next(iter(self.memory)))
+                history = self.memory[user_id] = deque(maxlen=100)
+            history.append({"conversation_id": conversation[:MAX_MEMORY_TEXT],
+                            "message": message[:MAX_MEMORY_TEXT], "reply": reply[:MAX_MEMORY_TEXT],
                             "time": iso_utc(time.time_ns())})
         tokens = prompt_tokens + completion_tokens
         self.log.info("Chat request completed", operation="handle_chat", user_id=user_id,

@@ -46,7 +46,8 @@ db_query_duration_seconds{operation,table}, db_pool_connections_in_use, db_pool_
 data_freshness_seconds, slo_target{slo}, slo_current{slo}, slo_compliant{slo}.
 Env: AURUM_LOG_LEVEL, AURUM_LOG_FORMAT (json|text), AURUM_TRACING_ENABLED, AURUM_TRACING_SAMPLE_RATE (1.0),
 AURUM_TRACING_MAX_SPANS_PER_TRACE (1000), AURUM_METRICS_ENABLED, AURUM_METRICS_PREFIX, AURUM_SLO_*,
-AURUM_SLOW_QUERY_THRESHOLD_MS (1000).
+AURUM_SLOW_QUERY_THRESHOLD_MS (1000), AURUM_OBSERVABILITY_TOKEN (unset: open; set: ``/v1/observability/*`` and
+``/metrics`` answer 401 without ``Authorization: Bearer <token>``, seed l.414 "Secure observability endpoints").
 """
 
 from __future__ import annotations
@@ -65,12 +66,15 @@ from fastapi import APIRouter, Query, Request, Response
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from obsconf.reference.auth import AuthRule
 from obsconf.reference.config import env_bool, env_float, env_int
+from obsconf.reference.labels import LabelGuard
 from obsconf.reference.logs import LogEvent, RequestContext, iso_utc, parse_level
 from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_response
 from obsconf.reference.spanstore import SpanStore, otlp_json
 from obsconf.reference.telemetry import TelemetrySpec
 
+ENV_OBSERVABILITY_TOKEN = "AURUM_OBSERVABILITY_TOKEN"  # set: /v1/observability/* and /metrics need it as bearer
 _PY_LEVELS = {"TRACE": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARNING", "ERROR": "ERROR"}
 
 
@@ -193,6 +197,12 @@ class AurumProfile(ProfileBase):
     def access_target(self) -> str:
         return "aurum.api.access"
 
+    def auth_rules(self) -> list[AuthRule]:
+        # seed 002 l.414 "Access Control: Secure observability endpoints": the observability API and the
+        # scrape path it mirrors take AURUM_OBSERVABILITY_TOKEN when it is set
+        token = self.env.get(ENV_OBSERVABILITY_TOKEN, "")
+        return [*super().auth_rules(), AuthRule(token, ("/v1/observability/", *sorted(self.scrape_paths)))]
+
     def access_log(self, method: str, route: str, status: int, duration_ms: float, ctx: RequestContext,
                    error: BaseException | None) -> None:
         level = "ERROR" if status >= 500 else "WARN" if status >= 400 else "INFO"
@@ -212,6 +222,7 @@ class AurumProfile(ProfileBase):
         self.proc = psutil.Process()
         self.proc.cpu_percent(None)
         self.slow_query_ms = env_float(env, "AURUM_SLOW_QUERY_THRESHOLD_MS", 1000.0)
+        self.tenant_label = LabelGuard(tel.redactor, max_values=100)
         # seed l.354-364: REQUEST_LATENCY.labels(method, path) -> <prefix>request_latency_seconds; l.40 error
         # rates "by endpoint and tenant" -> <prefix>requests_total{method, path, status_code, tenant_id}
         self.red = RedMetrics(tel, f"{p}requests_total", f"{p}request_latency_seconds",
@@ -275,7 +286,9 @@ class AurumProfile(ProfileBase):
             tel.registry.register(_SloCollector(self))
 
     def request_finished(self, method: str, route: str, status: int, seconds: float, ctx: RequestContext) -> None:
-        self.red.observe((method, route, str(status), ctx.tenant_id or "none"), (method, route), seconds)
+        # the tenant comes from a header: redacted, and at most 100 tenants get series of their own
+        self.red.observe((method, route, str(status), self.tenant_label(ctx.tenant_id or "none")), (method, route),
+                         seconds)
         if route.startswith("/v1/observability") or route in ("/metrics", "unmatched"):
             return  # SLIs describe the API, not its monitoring endpoints
         with self._lock:
@@ -545,7 +558,7 @@ class AurumProfile(ProfileBase):
             return json_response({"trace_id": trace_id.lower(), "format": fmt, "data": data})
 
         @router.post(f"{base}/cleanup")
-        async def cleanup(max_age_seconds: float = Query(3600.0, ge=0)) -> Response:
+        async def cleanup(max_age_seconds: float = Query(3600.0, ge=0, le=10**9)) -> Response:  # inf: 422
             removed = self.store.cleanup(max_age_seconds)
             self.log.info("Old traces cleaned up", component="observability", operation="cleanup",
                           removed_traces=removed, max_age_seconds=max_age_seconds)

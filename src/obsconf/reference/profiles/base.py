@@ -10,7 +10,9 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from obsconf.reference.auth import AuthRule
 from obsconf.reference.config import ReferenceConfig
+from obsconf.reference.labels import method_guard
 from obsconf.reference.logs import RequestContext
 from obsconf.reference.telemetry import Telemetry, TelemetrySpec
 
@@ -26,6 +28,9 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     """A JSON response serialised with orjson (cheaper than FastAPI's default encoder)."""
     return Response(orjson.dumps(data, default=str), status_code=status, media_type="application/json",
                     headers=headers)
+
+
+_CHILD_CACHE_MAX = 4096
 
 
 class RedMetrics:
@@ -46,15 +51,21 @@ class RedMetrics:
         self.duration = tel.histogram(duration_name, duration_help, duration_labels, buckets=buckets)
         self._counts: dict[tuple[str, ...], Any] = {}
         self._durations: dict[tuple[str, ...], Any] = {}
+        # both keys start with the request method, a token the client chooses: unknown methods are "other"
+        self._method = method_guard(tel.redactor)
 
     def observe(self, count_key: tuple[str, ...], duration_key: tuple[str, ...], seconds: float) -> None:
         child = self._counts.get(count_key)
         if child is None:
-            child = self._counts[count_key] = self.count.labels(*count_key)
+            child = self.count.labels(self._method(count_key[0]), *count_key[1:])
+            if len(self._counts) < _CHILD_CACHE_MAX:  # raw keys are client-chosen: bound the cache too
+                self._counts[count_key] = child
         child.inc()
         hist = self._durations.get(duration_key)
         if hist is None:
-            hist = self._durations[duration_key] = self.duration.labels(*duration_key)
+            hist = self.duration.labels(self._method(duration_key[0]), *duration_key[1:])
+            if len(self._durations) < _CHILD_CACHE_MAX:
+                self._durations[duration_key] = hist
         hist.observe(seconds)
 
 
@@ -66,6 +77,7 @@ class ProfileBase:
     error_status_from = 500  # responses with this status or above mark the server span as error
     legacy_http_attributes = False
     scrape_paths: frozenset[str] = frozenset({"/metrics"})
+    active_auth_rules: list[AuthRule]  # set by create_app: the rules its guard enforces
 
     def __init__(self, config: ReferenceConfig) -> None:
         self.config = config
@@ -87,6 +99,11 @@ class ProfileBase:
 
     def access_target(self) -> str:
         return self.default_target + "::http"
+
+    def auth_rules(self) -> list[AuthRule]:
+        """Paths that need a bearer token (see :mod:`obsconf.reference.auth`); a rule with no token is off.
+        Every profile's ``/metrics`` takes ``OBSCONF_METRICS_AUTH_TOKEN``."""
+        return [AuthRule(self.config.metrics_token, tuple(sorted(self.scrape_paths)))]
 
     def request_started(self) -> None:
         """Called before the app handles a request (instrumentation on only)."""

@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
@@ -61,6 +62,7 @@ TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTime
                    "InternalError", "ServiceUnavailable", "503", "500", "502", "504"}
 DENIED_CODES = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "403", "AllAccessDisabled"}
 MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+_META_SAFE = " !#$&'()*+,-./:;=?@[]^_`{|}~"  # printable ASCII stays as it is in S3 metadata
 
 
 _DEFAULT_MESSAGES = {
@@ -404,7 +406,10 @@ class PersistProfile(ProfileBase):
                     "key": key, "original_size_bytes": len(envelope)}) as span:
                 data = gzip.compress(envelope, compresslevel=6)
                 span.set_attribute("size_bytes", len(data))
-            meta = {"agent_id": agent_id, "session_id": session_id, "content_sha256": digest}
+            # S3 user metadata travels as HTTP headers (US-ASCII): ids are percent-encoded there; the envelope
+            # inside the object keeps them as they are
+            meta = {"agent_id": quote(agent_id, safe=_META_SAFE), "session_id": quote(session_id, safe=_META_SAFE),
+                    "content_sha256": digest}
             with tracer.start_as_current_span(self._transfer_span(True), attributes={
                     **base, "size_bytes": len(data)}) as up:
                 try:
@@ -486,6 +491,25 @@ class PersistProfile(ProfileBase):
         return {"key": key, "bucket": self.bucket, "valid": valid, "sha256_expected": expected,
                 "sha256_actual": actual, "size_bytes": len(raw), "retry_count": retries}
 
+    @staticmethod
+    def key_problem(key: str) -> str | None:
+        """Why ``key`` cannot name a snapshot (S3 keys are at most 1024 bytes; a file system takes no NUL,
+        no control characters, no ``.``/``..`` component and at most 255 bytes per component), or None."""
+        if not key or len(key.encode()) > 1024:
+            return "a snapshot key is 1 to 1024 bytes"
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+            return "a snapshot key holds no control characters"
+        parts = key.split("/")
+        if any(p in ("", ".", "..") or len(p.encode()) > 255 for p in parts):
+            return "a snapshot key has no empty, '.' or '..' segment and at most 255 bytes per segment"
+        return None
+
+    def _bad_key(self, key: str) -> Response | None:
+        problem = self.key_problem(key)
+        if problem is None:
+            return None
+        return json_response({"error": problem, "error_type": "ValueError"}, 400)
+
     def _error_response(self, exc: StoreError) -> Response:
         status, kind = http_status_for(exc.code)
         return json_response({"error": str(exc), "error_type": kind, "code": exc.code}, status=status)
@@ -494,6 +518,9 @@ class PersistProfile(ProfileBase):
         # verify first: "/snapshots/a/b/verify" must not be taken for a save of key "a/b/verify"
         @router.post("/snapshots/{key:path}/verify")
         def verify(key: str) -> Response:
+            bad = self._bad_key(key)
+            if bad is not None:
+                return bad
             try:
                 return json_response(self.verify(key))
             except StoreError as exc:
@@ -502,6 +529,9 @@ class PersistProfile(ProfileBase):
         @router.post("/snapshots/{key:path}")
         async def save(key: str, request: Request, agent_id: str | None = Query(None),
                        session_id: str | None = Query(None)) -> Response:
+            bad = self._bad_key(key)
+            if bad is not None:
+                return bad
             body = await request.body()
             try:
                 state = orjson.loads(body) if body else {}
@@ -511,6 +541,12 @@ class PersistProfile(ProfileBase):
             from_body = state if isinstance(state, dict) else {}
             aid = agent_id or from_body.get("agent_id") or meta.get("agent_id") or "unknown"
             sid = session_id or from_body.get("session_id") or meta.get("session_id") or "unknown"
+            if not isinstance(aid, str) or not isinstance(sid, str):  # str() would log an object's repr
+                return json_response({"error": "agent_id and session_id must be strings", "error_type": "ValueError"},
+                                     400)
+            if any(len(v) > 256 or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v) for v in (aid, sid)):
+                return json_response({"error": "agent_id and session_id are at most 256 characters, without control "
+                                               "characters", "error_type": "ValueError"}, 400)
             import anyio.to_thread
 
             try:
@@ -521,6 +557,9 @@ class PersistProfile(ProfileBase):
 
         @router.get("/snapshots/{key:path}")
         def load(key: str) -> Response:
+            bad = self._bad_key(key)
+            if bad is not None:
+                return bad
             try:
                 return json_response(self.load(key))
             except StoreError as exc:

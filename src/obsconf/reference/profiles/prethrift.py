@@ -51,6 +51,7 @@ from obsconf.reference.health import (
     tcp_probe,
 )
 from obsconf.reference.health import http_probe as _http_probe
+from obsconf.reference.labels import LabelGuard
 from obsconf.reference.logs import CURRENT_REQUEST, LogEvent, RequestContext, iso_utc, parse_level
 from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_response
 from obsconf.reference.telemetry import TelemetrySpec
@@ -196,6 +197,7 @@ class PrethriftProfile(ProfileBase):
                                          ["result"])
         self.sentry = SentryHook(env.get("SENTRY_DSN", ""), self.environment, self.version)
         self.debug = env_bool(env, "DEBUG", False)
+        self.search_type_label = LabelGuard(tel.redactor, max_values=20, max_len=20)
 
     async def startup(self) -> None:
         await super().startup()
@@ -322,7 +324,7 @@ class PrethriftProfile(ProfileBase):
         @router.get("/api/search")
         def search(q: str = Query(""), type: str = Query("text"), limit: int = Query(10, ge=1, le=100)) -> Response:
             if type not in ("text", "visual"):
-                self.search_ops.labels(type[:20], "error").inc()
+                self.search_ops.labels(self.search_type_label(type), "error").inc()
                 return json_response({"error": f"type {type!r}: use text or visual"}, 400)
             if not q.strip():
                 self.search_ops.labels(type, "error").inc()

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -53,6 +54,7 @@ from obsconf.reference.backoff import Backoff
 from obsconf.reference.breaker import CircuitBreaker
 from obsconf.reference.config import env_bool, env_float, env_int
 from obsconf.reference.filesink import FileSink
+from obsconf.reference.labels import LabelGuard
 from obsconf.reference.logs import LEVELS, LogEvent, iso_utc, parse_level
 from obsconf.reference.pbship import PocketBaseShipper, PocketBaseSink
 from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_response
@@ -65,6 +67,8 @@ SYNC_TARGET = "sync_daemon::sync"
 TELEMETRY_TARGET = "sync_daemon::telemetry"
 MAX_EMIT = 100_000
 MAX_CREATE = 10_000
+MAX_SEED_BYTES = 64 << 20  # create_files * file_size: a request may not fill the disk
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -198,6 +202,9 @@ class SyncdProfile(ProfileBase):
         self.log_entries = tel.counter("log_entries_total", "Log entries by level and target", ["level", "target"])
         self._log_children: dict[tuple[str, str], Any] = {}
 
+        # job names (from the path) and triggers (from the body) are label values: bounded, redacted
+        self.job_label = LabelGuard(tel.redactor, max_values=200, max_len=128)
+        self.trigger_label = LabelGuard(tel.redactor, max_values=20)
         self.data_dir = Path(env.get("SYNCD_DATA_DIR") or tempfile.mkdtemp(prefix="obsconf-syncd-")).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_token = env.get("SYNCD_METRICS_AUTH_TOKEN", "")
@@ -269,6 +276,7 @@ class SyncdProfile(ProfileBase):
                 on_connection_error=self.pb_conn_errors.inc,
                 on_error=self._pb_error,
                 on_retry=self._pb_retry,
+                read_timeout=cfg.logs_http_timeout,
             )
             tel.add_shipper(self.pb)
             tel.logger.add_sink(PocketBaseSink(self.pb, self.daemon_id, self.session_id))
@@ -317,6 +325,32 @@ class SyncdProfile(ProfileBase):
         return super().metrics_response(request)
 
     # ---- sync jobs ----
+    @staticmethod
+    def validate(job: str, body: dict[str, Any]) -> None:
+        """Refuse (400) what would otherwise fail deep inside a job as a 500: odd job names, paths the file
+        system cannot hold, non-integer counts and seeds that would fill the disk."""
+        if not JOB_NAME.fullmatch(job):
+            raise SyncError("invalid_request", "job name must be 1-128 characters of A-Z a-z 0-9 . _ - "
+                            "starting with a letter or digit", 400)
+        for key in ("source", "destination", "trigger"):
+            value = body.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or "\x00" in value or len(value) > 1024 \
+                    or any(len(part.encode()) > 255 for part in value.split("/")):
+                raise SyncError("invalid_request", f"{key} must be a path-like string (no NUL, at most 1024 "
+                                "characters, 255 bytes per path component)", 400)
+        counts = {}
+        for key, default in (("create_files", 0), ("file_size", 1024)):
+            value = body.get(key, default)
+            if value is None:
+                value = default
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise SyncError("invalid_request", f"{key} must be a non-negative integer", 400)
+            counts[key] = value
+        if min(counts["create_files"], MAX_CREATE) * min(counts["file_size"], 1 << 20) > MAX_SEED_BYTES:
+            raise SyncError("invalid_request", f"create_files * file_size exceeds {MAX_SEED_BYTES >> 20} MiB", 400)
+
     def _inside(self, rel: str) -> Path:
         path = (self.data_dir / rel).resolve()
         if path != self.data_dir and self.data_dir not in path.parents:
@@ -361,7 +395,7 @@ class SyncdProfile(ProfileBase):
                     status = "failure"
                     span.set_status(Status(StatusCode.ERROR, str(exc)))
                     span.set_attribute("error.type", exc.error_type)
-                    self.sync_errors.labels(job, exc.error_type).inc()
+                    self.sync_errors.labels(self.job_label(job), exc.error_type).inc()
                     self.log.error("Sync job failed", job_name=job, error_type=exc.error_type, error=str(exc),
                                    duration_ms=round((time.perf_counter() - started) * 1000.0, 3))
                     raise
@@ -370,7 +404,7 @@ class SyncdProfile(ProfileBase):
                     kind = "permission_denied" if isinstance(exc, PermissionError) else "io_error"
                     span.set_status(Status(StatusCode.ERROR, str(exc)))
                     span.set_attribute("error.type", kind)
-                    self.sync_errors.labels(job, kind).inc()
+                    self.sync_errors.labels(self.job_label(job), kind).inc()
                     self.log.error("Sync job failed", job_name=job, error_type=kind, error=str(exc),
                                    duration_ms=round((time.perf_counter() - started) * 1000.0, 3))
                     raise SyncError(kind, str(exc)) from exc
@@ -379,8 +413,8 @@ class SyncdProfile(ProfileBase):
         finally:
             elapsed = time.perf_counter() - started
             self.active_jobs.dec()
-            self.sync_ops.labels(job, status, trigger).inc()
-            self.sync_duration.labels(job).observe(elapsed)
+            self.sync_ops.labels(self.job_label(job), status, self.trigger_label(trigger)).inc()
+            self.sync_duration.labels(self.job_label(job)).observe(elapsed)
         duration_ms = round(elapsed * 1000.0, 3)
         self.log.info("Sync job completed successfully", job_name=job, duration_ms=duration_ms,
                       files_processed=processed, bytes_transferred=moved,
@@ -421,7 +455,7 @@ class SyncdProfile(ProfileBase):
             counts[op] += 1
             moved += st.st_size
             self.files_processed.labels(op).inc()
-            self.bytes_transferred.labels(job).inc(st.st_size)
+            self.bytes_transferred.labels(self.job_label(job)).inc(st.st_size)
             sync_log.debug("File synced", job_name=job, path=str(rel), operation=op, bytes=st.st_size)
         if delete_extraneous:
             for extra in sorted(p for p in dst.rglob("*") if p.is_file()):
@@ -464,6 +498,7 @@ class SyncdProfile(ProfileBase):
             if not isinstance(body, dict):
                 return json_response({"error": "body must be a JSON object"}, 400)
             try:
+                self.validate(job_name, body)
                 result = await anyio.to_thread.run_sync(self.run_job, job_name, body)
             except SyncError as exc:
                 return json_response({"job_name": job_name, "status": "failure", "error_type": exc.error_type,

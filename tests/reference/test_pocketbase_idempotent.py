@@ -1,0 +1,65 @@
+"""PocketBase shipping is idempotent on a real PocketBase: records carry their own ids, a batch resent after
+an unanswered push sends only what PocketBase does not have, and a record it already has is not stored
+twice - each counted as deduplicated, not as refused."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from obsconf.reference.pbship import PocketBaseShipper, pb_timestamp, record_id
+
+pytestmark = [pytest.mark.slow, pytest.mark.stack]
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[object]:
+    from obsconf.settings import Settings
+    from obsconf.stack import start_stack
+
+    s = start_stack(Settings.from_env(stack="process"), progress=lambda line: None)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def _records(daemon: str, n: int) -> list[dict[str, object]]:
+    rng = random.Random(daemon)
+    return [{"id": record_id(rng), "timestamp": pb_timestamp(1_700_000_000_000_000_000 + i), "level": "INFO",
+             "message": f"line {i}", "target": "t", "module_path": "t", "file": "f.rs", "line": i, "fields": {"seq": i},
+             "daemon_id": daemon, "session_id": "s"} for i in range(n)]
+
+
+def _shipper(stack: object) -> PocketBaseShipper:
+    e = stack.endpoints  # type: ignore[attr-defined]
+    return PocketBaseShipper(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password)
+
+
+def _stored(stack: object, daemon: str) -> list[dict[str, object]]:
+    return stack.pocketbase().records("daemon_logs", filter=f"daemon_id = '{daemon}'")  # type: ignore[attr-defined]
+
+
+def test_a_batch_resent_after_an_unanswered_push_is_stored_once(stack: object) -> None:
+    daemon = str(uuid.uuid4())
+    batch = _records(daemon, 120)
+    ship = _shipper(stack)
+    ship.send(batch[:70], timeout=10)  # the push that "went unanswered": PocketBase stored it
+    ship.unanswered(batch)  # what the retry loop calls after a timeout once the request was sent
+    ship.send(batch, timeout=10)
+    rows = _stored(stack, daemon)
+    assert len(rows) == 120 and len({r["id"] for r in rows}) == 120
+    assert ship.deduplicated == 70 and ship.duplicates_possible == 0
+
+
+def test_a_record_pocketbase_already_has_is_refused_as_a_duplicate_and_not_counted_as_bad(stack: object) -> None:
+    daemon = str(uuid.uuid4())
+    batch = _records(daemon, 5)
+    ship = _shipper(stack)
+    ship.send(batch[:3], timeout=10)
+    ship.send(batch, timeout=10)  # no verify: PocketBase answers validation_not_unique, one record at a time
+    assert len(_stored(stack, daemon)) == 5
+    assert ship.deduplicated == 3 and ship.dropped_rejected == 0
