@@ -342,7 +342,7 @@ class SeedCases:
                 if dep is None or self.probe.toxiproxy is None:
                     raise UsageError(f"{drive.loc or drive.name}: the fault on {drive.fault.dependency!r} needs the "
                                      "dependency behind a Toxiproxy proxy (declare it in service.dependencies)")
-                with inject(self.probe.toxiproxy, dep.proxy.name, drive.fault.mode, drive.fault.attributes):
+                with inject(self.probe.toxiproxy, dep.proxy, drive.fault.mode, drive.fault.attributes):
                     window[0] = began = time.monotonic()
                     worker.start()
                     watch(lambda: time.monotonic() - began >= drive.seconds and fired(),
