@@ -32,7 +32,7 @@ class CaseFailed(Exception):
 
 
 def runtime_of(config: pytest.Config) -> Any:
-    from obsconf.plugin import RUNTIME
+    from obsconf.keys import RUNTIME
 
     return config.stash[RUNTIME]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from obsconf.errors import ObsconfError
+from obsconf.keys import RUNTIME
 from obsconf.settings import ENV_STACK, IMAGE_BACKENDS, IMAGE_SOURCES, STACK_MODES, Settings, image_env_var
 
 if TYPE_CHECKING:
@@ -36,9 +37,6 @@ _EXTERNAL_OPTIONS = (
     ("loki-dialect", "loki_dialect", "query language of --obsconf-loki-url: logql (Grafana Loki, default) or "
                                      "logsql (VictoriaLogs' Loki-compatible push), env OBSCONF_LOKI_DIALECT"),
 )
-
-
-RUNTIME = pytest.StashKey[Any]()  # obsconf.runtime.SessionRuntime of the session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -109,3 +109,17 @@ def test_load_requests() -> None:
     assert check_load_requests({"total": {"num_requests": 0}}, [])[0].message.startswith("the user class sent no")
     (g,) = check_load_requests(stats, ["ZeroDivisionError (3x)\ntraceback"])
     assert "raised 1 kinds of error" in g.message
+
+
+def test_the_clients_own_overhead_measured_in_the_run_widens_the_p95_agreement_upwards_only() -> None:
+    spec = LoadSloSpec(p95_ms=1000)
+    buckets = {**BUCKETS, 0.01: 100.0, 0.025: 100.0, 0.05: 100.0, 0.1: 100.0, 0.25: 100.0, INF: 100.0}
+    client = _client(100, 0, 30.0)  # the service took under 10 ms; the busy client saw 30 ms
+    (m,) = measure_slos(spec, client, Counter({k("/a", "2xx"): 100}), {"/a": buckets})
+    assert not m.agree
+    (m,) = measure_slos(spec, client, Counter({k("/a", "2xx"): 100}), {"/a": buckets}, client_overhead_ms=22.0)
+    assert m.agree and "22.0 ms the client's time added" in m.detail
+    # the allowance never excuses a histogram that reports more than the client saw
+    (m,) = measure_slos(spec, _client(100, 0, 1.0), Counter({k("/a", "2xx"): 100}),
+                        {"/a": {**BUCKETS, 0.25: 100.0, INF: 100.0}}, client_overhead_ms=22.0)
+    assert not m.agree

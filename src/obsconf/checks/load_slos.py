@@ -4,7 +4,9 @@ duration histogram's increase over the run window, read with PromQL). Each must 
 two must agree within their resolution. A ratio's resolution is one request (1/n). A histogram resolves
 latency only to its buckets, and the client's time adds the connection and the load generator's own
 scheduling to the service's, so the client's p95 agrees when it lies in the bucket that holds the
-telemetry's p95 or in a bucket next to it. A disagreement means the telemetry misreports the service.
+telemetry's p95 or in a bucket next to it, widened upwards by what the client's time added in this very
+run (client latency minus server span duration, per request; its p95). A disagreement means the
+telemetry misreports the service.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def _is_5xx(status: str) -> bool:
 
 
 def measure_slos(spec: LoadSloSpec, client: Sequence[tuple[RouteKey, float]], counter: Counter[RouteKey],
-                 buckets: Mapping[str, Mapping[float, float]]) -> list[SloMeasure]:
+                 buckets: Mapping[str, Mapping[float, float]], *, client_overhead_ms: float = 0.0) -> list[SloMeasure]:
     """The contract's objectives from the client's requests ``(key, latency ms)``, the counter's increase
     per key, and the duration histogram's bucket increase per route (``{route: {le: count}}``, seconds)."""
     mine = [(k, ms) for k, ms in client if _selected(spec, k.route)]
@@ -148,9 +150,11 @@ def measure_slos(spec: LoadSloSpec, client: Sequence[tuple[RouteKey, float]], co
         latencies = [ms for _, ms in answered]
         has_tel = not math.isnan(estimate)
         low, high = neighbour_range(list(summed), lower, upper) if has_tel else (math.nan, math.nan)
+        high += client_overhead_ms / 1000
         detail = (f"the telemetry's p95 lies in the bucket ({lower * 1000:g}, {upper * 1000:g}] ms; the client's "
-                  f"agrees in ({low * 1000:g}, {high * 1000:g}] ms, that bucket and its neighbours" if has_tel
-                  else "no observation in the histogram")
+                  f"agrees in ({low * 1000:g}, {high * 1000:g}] ms, that bucket and its neighbours plus "
+                  f"{client_overhead_ms:.1f} ms the client's time added (p95 over requests paired with their "
+                  f"server spans)" if has_tel else "no observation in the histogram")
         out.append(SloMeasure(
             "p95_ms", spec.p95_ms, "<=", percentile(latencies, 0.95) if latencies else None,
             estimate * 1000 if has_tel else None, low * 1000, high * 1000, len(latencies),

@@ -25,6 +25,9 @@ from obsconf.contract.kinds import (
 from obsconf.contract.model import DEPENDENCY_BACKENDS, VALUE_TYPES
 from obsconf.reference.config import PROFILES
 
+#: The file name of the committed copy of the schema; every shipped contract's first line points at it.
+SCHEMA_FILE = "contract.schema.json"
+
 _STR = {"type": "string", "minLength": 1}
 _STR_LIST = {"type": "array", "items": _STR}
 _NUM = {"type": "number"}

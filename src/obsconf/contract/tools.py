@@ -14,11 +14,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from obsconf.contract.loader import load_contract
-from obsconf.contract.schema import CONTRACT_SCHEMA
+from obsconf.contract.schema import CONTRACT_SCHEMA, SCHEMA_FILE
 from obsconf.errors import ContractError
 
-#: Where the committed copy of the schema lives; every shipped contract's first line points at it.
-SCHEMA_FILE = "contract.schema.json"
 SCHEMA_LINE = f"# yaml-language-server: $schema=./{SCHEMA_FILE}"
 
 

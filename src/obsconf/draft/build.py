@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from obsconf.contract.model import EmitStep, RequestStep, Step
-from obsconf.contract.tools import SCHEMA_FILE
+from obsconf.contract.schema import SCHEMA_FILE
 from obsconf.draft.health import health_section
 from obsconf.draft.logs import logs_section
 from obsconf.draft.metrics import metrics_section

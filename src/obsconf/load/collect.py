@@ -107,6 +107,15 @@ def _sent_paths(exchanges: Sequence[Any], exclude: set[str]) -> int:
     return sum(1 for x in exchanges if x.status and urlsplit(x.url).path not in exclude)
 
 
+def client_overhead_ms(exchanges: Sequence[Any], spans: Sequence[Span]) -> float:
+    """The p95 of what the client's time adds to the server's (connection, the load generator's own
+    scheduling), per request: its latency minus its server span's duration, paired by trace id. 0 when no
+    request could be paired (spans sampled away)."""
+    server = {s.trace_id: s.duration_us / 1000 for s in spans if s.kind == "server"}
+    extra = sorted(max(0.0, x.elapsed_ms - server[x.trace_id]) for x in exchanges if x.trace_id in server)
+    return extra[min(len(extra) - 1, int(0.95 * len(extra)))] if extra else 0.0
+
+
 def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, jaeger: JaegerReader,
                        logs: LogReader, prometheus: PrometheusReader, pocketbase: PocketBaseClient | None,
                        progress: Callable[[str], None], run_id: str | None = None,
@@ -309,5 +318,6 @@ def account_load(contract: Contract, spec: AccountingSpec, run: LoadRun, got: Co
         plain = Counter({RouteKey(ANY, k.route, k.status): 0 for k in counted})
         for k, n in counted.items():
             plain[RouteKey(ANY, k.route, k.status)] += n
-        slos = measure_slos(contract.load.slos, client, plain, by_route)
+        slos = measure_slos(contract.load.slos, client, plain, by_route,
+                            client_overhead_ms=client_overhead_ms(got.exchanges, window_spans))
     return LoadResult(contract, run, rows, histogram, slos, rate, always_sample_errors, sum(sent.values()))
