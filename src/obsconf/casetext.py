@@ -136,8 +136,14 @@ def _spans(c: Contract, item: str) -> str:
         return "no secret (canaries, secret patterns, sensitive keys) in any span attribute or event"
     if item == "sampling" and spans.sampling is not None:
         s = spans.sampling
-        errors = "; error responses are always traced" if s.always_sample_errors else ""
-        return f"the share of requests whose trace arrives matches the run's sampling rate {s.run_rate:g}{errors}"
+        always = (["error responses"] if s.always_sample_errors else []) + (
+            [f"requests slower than {s.always_sample_slow_ms:g} ms"] if s.always_sample_slow_ms else []) + (
+            [f"requests to {_list(s.always_sample_paths)}"] if s.always_sample_paths else [])
+        tail = f"; {', '.join(always)} are always traced" if always else ""
+        if s.seed_default is not None and s.seed_default != s.run_rate:
+            return (f"a second instance at the seed's sample rate {s.seed_default:g} ({s.env}) keeps the share of "
+                    f"traces an exact two-sided binomial test (alpha 0.001) accepts{tail}")
+        return f"the share of requests whose trace arrives matches the sampling rate {s.run_rate:g}{tail}"
     if item == "semconv":
         return ("span attribute names follow the OpenTelemetry semantic conventions: no deprecated names (each "
                 "flagged with its replacement), known attributes have their value types")
@@ -230,6 +236,17 @@ def describe_case(contract: Contract, section: str, item: str) -> str:
     if section == "alerts" and c.alerts is not None:
         if item == "promtool_test_rules":
             return f"`promtool test rules` passes {c.alerts.tests_file.name if c.alerts.tests_file else ''}"
+        drive = next((d for d in c.alerts.drives if item == f"drive_{d.name}"), None)
+        if drive is not None:
+            how = ("the service stopped" if drive.stop_service else f"{drive.fault.dependency} {drive.fault.mode}"
+                   if drive.fault else "the drive's workload")
+            override = f" ('for' shortened to {c.alerts.for_override} by the contract)" if c.alerts.for_override else ""
+            return (f"with {how} on a second instance, {_list(drive.fires)} reach pending or firing on its real "
+                    f"series in Prometheus and the other rules stay quiet{override}")
+        rule = next((r for r in c.alerts.rules if item == f"defect_{r.name}" and r.defect), None)
+        if rule is not None and rule.defect is not None:
+            return (f"seed defect in {rule.name}, reported (not a failure) while promtool proves it "
+                    f"({rule.defect.proof.name}): {rule.defect.claim}")
         return f"{c.alerts.rules_file.name} defines {_list(r.name for r in c.alerts.rules)} as the seed states them"
     if section == "faults":
         f = next((f for f in c.faults if f.name == item), None)
@@ -240,5 +257,10 @@ def describe_case(contract: Contract, section: str, item: str) -> str:
         return "every dependency is called through its Toxiproxy proxy: " + _list(
             f"{d.name} ({d.env})" for d in c.service.dependencies)
     if section == "slos":
+        if item == "env_targets":
+            return ("a second instance started with other values in " + _list(s.env for s in c.slos if s.env)
+                    + " reports those values as the SLOs' targets")
+        if item == "expressions":
+            return "the PromQL of " + _list(s.name for s in c.slos if s.expression) + " has a value on the real series"
         return "the service reports " + _list(f"{s.name} ({s.comparison} {s.target:g} {s.unit})" for s in c.slos)
     return f"{section}: {item}"

@@ -39,6 +39,7 @@ class Span:
     status: str = "unset"  # "unset" | "ok" | "error"
     kind: str = "internal"  # "server" | "client" | "internal" | "producer" | "consumer"
     events: tuple[dict[str, Any], ...] = ()
+    resource: dict[str, Any] = field(default_factory=dict)  # the process's resource attributes (service.version ...)
 
 
 @dataclass(frozen=True)

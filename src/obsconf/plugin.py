@@ -254,10 +254,23 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from obsconf.nodes import CaseItem
 
     contracts = [item.contract for item in session.items if isinstance(item, CaseItem)]
+    kinds: dict[Any, set[str]] = {}
+    for item in session.items:
+        if isinstance(item, CaseItem):
+            kinds.setdefault(item.contract.path.resolve(), set()).add(item.case.kind)
     try:
-        session.config.stash[RUNTIME].select(contracts)
+        session.config.stash[RUNTIME].select(contracts, kinds)
     except ObsconfError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _write_coverage(contracts: dict[Any, Any], out: Path) -> dict[str, Any]:
+    """The traceability of the run's contracts to their seeds: reports/coverage.{json,md}, and the summary's
+    ``coverage`` slot (a contract whose seed file is not found is left out)."""
+    from obsconf.coverage import seed_coverage, write_reports
+
+    covs = [c for c in (seed_coverage(contract) for contract in contracts.values()) if not c.missing_seed]
+    return write_reports(covs, out / "coverage.json", out / "coverage.md") if covs else {}
 
 
 def _stack_mode(config: pytest.Config) -> str:
@@ -442,6 +455,8 @@ class RunSummary:
         from obsconf.report import CheckResult
 
         outcome = "passed" if report.passed else ("error" if report.when == "setup" else "failed")
+        if hasattr(report, "wasxfail"):
+            outcome = "seed_defect"  # a case that proved a defect of the seed (obsconf.suite.SEED_DEFECT)
         case = self.cases.get(report.nodeid)
         if case is not None and props["obsconf_contract"] not in self.opt_outs:
             from dataclasses import asdict
@@ -476,7 +491,9 @@ class RunSummary:
 
             _, md = write_reports(faults, out)
             _progress(self.config)(f"fault scenarios: {md}")
-        (out / "conformance.json").write_text(render_json(self.results, meta=meta, opt_outs=self.opt_outs))
+        coverage = _write_coverage({case.contract.path.resolve(): case.contract for case in self.cases.values()}, out)
+        (out / "conformance.json").write_text(render_json(self.results, meta=meta, opt_outs=self.opt_outs,
+                                                          coverage=coverage))
         (out / "conformance.md").write_text(render_markdown(self.results, meta=meta, opt_outs=self.opt_outs))
         page = write_html(out / "conformance.json")
         _progress(self.config)(f"run summary: {out / 'conformance.md'}, {page}")

@@ -40,10 +40,12 @@ class LiveProbe:
         self._health: list[HttpExchange] | None = None
         self._scraped = False
         self.fault_results: list[Any] = []  # obsconf.faults.runner.FaultRun of each scenario run
+        self._seed_cases: Any = None  # obsconf.seedprobe.SeedCases, made on first use
         self.load_result: Any = None  # obsconf.load.collect.LoadResult, under --obsconf-load locust
 
     def collected(self) -> Collected:
         if self._collected is None:
+            self._seed().start_early()
             options = getattr(self.runtime, "load", None)
             if options is not None and self.contract.load is not None:
                 self._collected = self._collect_under_load(options)
@@ -84,8 +86,16 @@ class LiveProbe:
 
     def health(self) -> list[HttpExchange]:
         if self._health is None:
-            steps = [RequestStep(method=h.method, path=h.path, expect_status=h.expect_status) for h in self.contract.health]
-            self._health = run_workload(self.target.base_url, steps, auth=self.target.auth_headers)
+            self._health = []
+            for h in self.contract.health:
+                # a health endpoint on one of the service's listeners is asked on that listener's port
+                base = self.target.listener_url(h.listener) if h.listener else self.target.base_url
+                step = RequestStep(method=h.method, path=h.path, expect_status=h.expect_status)
+                try:
+                    self._health += run_workload(base, [step], auth=self.target.auth_headers)
+                except TargetUnreachable as exc:
+                    # nothing listens there (a port the service ignored): the check reports status 0
+                    self._health.append(HttpExchange(h.method, base + h.path, 0, {}, str(exc), 0.0))
         return self._health
 
     def auth(self) -> list[AuthExchange]:
@@ -109,6 +119,47 @@ class LiveProbe:
                                     wrong_token=wrong))
         return out
 
+    # ---- the cases of obsconf.seedprobe: a seed instance, alert drives, SLO env, budgets, indexes ----
+    def _seed(self) -> Any:
+        if self._seed_cases is None:
+            from obsconf.seedprobe import SeedCases
+
+            self._seed_cases = SeedCases(self)
+        return self._seed_cases
+
+    def series_ready(self) -> None:
+        """Wait until Prometheus scrapes this target (the PromQL cases read its series)."""
+        self.collected()
+        if not self._scraped:
+            try:
+                self.prometheus.wait_for_target_up(self.target.job, timeout=15)
+            except ObsconfError as exc:
+                raise ObsconfError(f"{exc}. The PromQL cases need Prometheus to scrape this service as job "
+                                   f"{self.target.job!r} at {self.target.address}{self.contract.service.metrics_path}"
+                                   " (obsconf registers that job itself, except in an external stack)") from None
+            self._scraped = True
+
+    def store_indexes(self) -> tuple[list[str] | None, str]:
+        return self._seed().store_indexes()
+
+    def sampling_run(self) -> Any:
+        return self._seed().sampling_run()
+
+    def alert_drive(self, drive: Any) -> Any:
+        return self._seed().alert_drive(drive)
+
+    def slo_env_report(self) -> tuple[Any, str]:
+        return self._seed().slo_env_report()
+
+    def slo_values(self) -> tuple[dict[str, list[Series]], str]:
+        return self._seed().slo_values()
+
+    def dashboard(self, spec: Any) -> tuple[list[Series], str, str]:
+        return self._seed().dashboard(spec)
+
+    def budget(self, key: str) -> Any:
+        return self._seed().budget(key)
+
     def slo_report(self) -> tuple[Any, str]:
         path = self.contract.service.slo_path
         if not path:
@@ -129,15 +180,7 @@ class LiveProbe:
         return alerts.rules_file.read_text() if alerts is not None else ""
 
     def series(self, spec: MetricSpec) -> tuple[list[Series], str, str]:
-        self.collected()  # the workload ran, so the metric has values
-        if not self._scraped:
-            try:
-                self.prometheus.wait_for_target_up(self.target.job, timeout=15)
-            except ObsconfError as exc:
-                raise ObsconfError(f"{exc}. The PromQL cases need Prometheus to scrape this service as job "
-                                   f"{self.target.job!r} at {self.target.address}{self.contract.service.metrics_path}"
-                                   " (obsconf registers that job itself, except in an external stack)") from None
-            self._scraped = True
+        self.series_ready()  # the workload ran, so the metric has values
         name = f"{spec.name}_count" if spec.type in ("histogram", "summary") else spec.name
         # the __name__ matcher also selects UTF-8 metric names, which Prometheus 3 allows
         query = f'{{__name__="{name}",job="{self.target.job}"}}'

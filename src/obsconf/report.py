@@ -11,8 +11,9 @@ The JSON document (``reports/conformance.json``)::
     totals: {passed, failed}
     contracts:
       <profile>:
-        passed, failed
+        passed, failed, seed_defects
         checks: [{contract, section, test_id, case_id, describe, outcome, duration_s, findings, message}]
+          # outcome: passed | failed | error | seed_defect (the case proved the seed itself wrong: not a failure)
           # case_id: the stable case id (<profile>-<section>-<item>); findings: obsconf.model.Finding as dicts
           # {check, where, message, expected, actual, query, link}
         opt_outs: [{check, reason, where}]     # checks the contract turns off (skip, semconv: false)
@@ -47,11 +48,16 @@ class CheckResult:
     describe: str = ""  # what the case checks, in words (obsconf.casetext)
 
 
+#: The outcome of a case that proved a defect of the seed itself (reported beside passed and failed).
+SEED_DEFECT_OUTCOME = "seed_defect"
+
+
 @dataclass
 class ContractSummary:
     contract: str
     passed: int = 0
     failed: int = 0
+    seed_defects: int = 0
     checks: list[CheckResult] = field(default_factory=list)
 
 
@@ -62,6 +68,8 @@ def summarize(results: list[CheckResult]) -> dict[str, ContractSummary]:
         summary.checks.append(result)
         if result.outcome == "passed":
             summary.passed += 1
+        elif result.outcome == SEED_DEFECT_OUTCOME:
+            summary.seed_defects += 1
         else:
             summary.failed += 1
     return dict(sorted(by_contract.items()))
@@ -79,8 +87,8 @@ def render_json(results: list[CheckResult], *, meta: dict[str, Any] | None = Non
         "totals": {"passed": sum(s.passed for s in summaries.values()),
                    "failed": sum(s.failed for s in summaries.values())},
         "contracts": {
-            name: {"passed": s.passed, "failed": s.failed, "checks": [asdict(c) for c in s.checks],
-                   "opt_outs": list(opt_outs.get(name, []))}
+            name: {"passed": s.passed, "failed": s.failed, "seed_defects": s.seed_defects,
+                   "checks": [asdict(c) for c in s.checks], "opt_outs": list(opt_outs.get(name, []))}
             for name, s in summaries.items()
         },
     }
@@ -102,7 +110,12 @@ def render_markdown(results: list[CheckResult], *, meta: dict[str, Any] | None =
     lines += ["", "| contract | passed | failed |", "|---|---:|---:|"]
     lines += [f"| {name} | {s.passed} | {s.failed} |" for name, s in summaries.items()]
     for name, s in summaries.items():
-        failed = [c for c in s.checks if c.outcome != "passed"]
+        defects = [c for c in s.checks if c.outcome == SEED_DEFECT_OUTCOME]
+        if defects:
+            lines += ["", f"## {name}: {len(defects)} seed defect(s) (the seed is wrong, not the service)", ""]
+            lines += [f"- `{c.case_id or c.test_id}`: " + "; ".join(_cell(str(f.get("message", "")))
+                                                                     for f in c.findings) for c in defects]
+        failed = [c for c in s.checks if c.outcome not in ("passed", SEED_DEFECT_OUTCOME)]
         if not failed:
             continue
         lines += ["", f"## {name}: {len(failed)} failed", ""]

@@ -64,6 +64,7 @@ pre { background: var(--code-bg); padding: 10px 12px; border-radius: 6px; white-
   letter-spacing: .03em; padding: 2px 8px; border-radius: 999px; text-transform: uppercase; }
 .badge.failed, .badge.error { color: #fff; background: var(--fail); }
 .badge.passed { color: var(--pass); background: var(--pass-bg); border: 1px solid #abefc6; }
+.badge.seed_defect { color: #7a2e0e; background: #fef0c7; border: 1px solid #fedf89; }
 .badge.off { color: var(--off); background: var(--off-bg); border: 1px solid #d9d6fe; }
 .badge.other { color: var(--muted); background: var(--code-bg); }
 table { border-collapse: collapse; width: 100%; }
@@ -181,7 +182,7 @@ def _failure(check: dict[str, Any]) -> str:
 
 
 def _badge(outcome: str) -> str:
-    kind = outcome if outcome in ("passed", "failed", "error") else "other"
+    kind = outcome if outcome in ("passed", "failed", "error", "seed_defect") else "other"
     return f'<span class="badge {kind}">{_e(outcome)}</span>'
 
 
@@ -263,7 +264,7 @@ def render_html(doc: dict[str, Any], *, images: Sequence[Image] = (), overhead: 
     coverage: dict[str, Any] = doc.get("coverage") or {}
     meta: dict[str, Any] = doc.get("meta") or {}
     checks = [c for body in contracts.values() for c in body.get("checks", [])]
-    failed = [c for c in checks if c.get("outcome") != "passed"]
+    failed = [c for c in checks if c.get("outcome") not in ("passed", "seed_defect")]
     outcomes = {_case_id(c): str(c.get("outcome", "")) for c in checks}
     total = len(checks)
     title = (f"{len(failed)} of {total} cases failed" if failed else f"all {total} cases passed") if total \

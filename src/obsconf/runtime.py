@@ -42,6 +42,7 @@ class SessionRuntime:
         self.progress = progress
         self.run_id = uuid.uuid4().hex[:10]
         self.selected: list[Contract] | None = None  # contracts of the selected cases (None: not known)
+        self.selected_kinds: dict[Path, set[str]] | None = None  # contract path -> kinds of its selected cases
         self._contracts: dict[Path, Contract] = {}
         self._stack: Any = None
         self._stack_error: ObsconfError | None = None
@@ -57,13 +58,22 @@ class SessionRuntime:
             self._contracts[key] = load_contract(key)
         return self._contracts[key]
 
-    def select(self, contracts: Sequence[Contract]) -> None:
+    def wants(self, contract: Contract, kind: str) -> bool:
+        """Whether a selected case of ``contract`` has ``kind`` (or one below it); True when not known."""
+        if self.selected_kinds is None:
+            return True
+        got = self.selected_kinds.get(contract.path.resolve(), set())
+        return any(k == kind or k.startswith(kind + ".") for k in got)
+
+    def select(self, contracts: Sequence[Contract], kinds: dict[Path, set[str]] | None = None) -> None:
         unique = list({c.path.resolve(): c for c in contracts}.values())
         if (self.target_url or self.target_cmd) and len(unique) > 1:
             option = "--obsconf-target" if self.target_url else "--obsconf-target-cmd"
             raise UsageError(f"{option} names one service, but cases of {len(unique)} contracts are selected "
                              f"({', '.join(c.name for c in unique)}); select one with --obsconf-contract or -k")
         self.selected = unique
+        if kinds is not None:
+            self.selected_kinds = {Path(k): set(v) for k, v in kinds.items()}
         if self.load is not None:
             without = [c.name for c in unique if c.load is None]
             if without:
@@ -99,6 +109,7 @@ class SessionRuntime:
         return path
 
     def start_service(self, contract: Contract, *, env: dict[str, str] | None = None, suffix: str = "") -> Any:
+        """``suffix`` names a further instance (its log directory and its Prometheus job end in it)."""
         """Start (or reach) the service of ``contract``; the caller stops it (the runtime does at close)."""
         from obsconf.target import plan_target, probe_url, start_target
 

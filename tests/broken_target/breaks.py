@@ -8,8 +8,9 @@ another profile is a usage error (it would silently inject nothing).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -209,6 +210,244 @@ def _prethrift_health_schema(prof: Any) -> None:
     prof.health_body = health_body
 
 
+# ---- issue 12: the seeds' statements that new cases check ------------------------------------------------------
+
+
+class _SpanProxy:
+    """A span whose ``set_status`` ignores errors: the operation failed, its span does not say so."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def set_status(self, status: Any, description: Any = None) -> None:
+        del status, description
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._inner, item)
+
+
+class _NoErrorStatusTracer:
+    """Spans named ``*_request`` (one S3 attempt each) never get error status."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @contextlib.contextmanager
+    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        with self.inner.start_as_current_span(name, *args, **kwargs) as span:
+            yield _SpanProxy(span) if name.endswith("_request") else span
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self.inner, item)
+
+
+def _op_error_status(prof: Any) -> None:
+    prof.tel.tracer = _NoErrorStatusTracer(prof.tel.tracer)
+
+
+def _persist_log_target(prof: Any) -> None:
+    # the S3 lines logged under another target than the seed's persist_core::storage::s3
+    prof.s3_log = prof.tel.logger.bind("persist::s3")
+
+
+def _persist_latency_buckets(prof: Any) -> None:
+    registry = prof.tel.registry
+    registry.unregister(prof.s3_latency)
+    prof.s3_latency = Histogram("persist_s3_latency_seconds", "S3 operation latencies", ["operation"],
+                                registry=registry, buckets=(0.005, 0.05, 0.1, 1.0, 2.5, 10.0))
+
+
+class _Blind:
+    """A histogram child that records every observation as ``value`` (a latency the service does not see)."""
+
+    def __init__(self, metric: Any, value: float) -> None:
+        self.metric, self.value = metric, value
+
+    def labels(self, *args: Any, **kwargs: Any) -> Any:
+        child = self.metric.labels(*args, **kwargs)
+        return type("BlindChild", (), {"observe": lambda _self, _v: child.observe(self.value)})()
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self.metric, item)
+
+
+def _persist_latency_blind(prof: Any) -> None:
+    prof.s3_latency = _Blind(prof.s3_latency, 0.001)
+
+
+def _red_duration_blind(prof: Any) -> None:
+    prof.red.duration = _Blind(prof.red.duration, 0.001)
+    prof.red._durations.clear()
+
+
+def _sdk_tracer(prof: Any) -> Any:
+    """The SDK tracer under any tracer wrapper another break put in front of it."""
+    tracer = prof.tel.tracer
+    while hasattr(tracer, "inner"):
+        tracer = tracer.inner
+    return tracer
+
+
+def _sampling_ignores_rate(prof: Any) -> None:
+    # every trace is kept, whatever the seed's sample rate variable says
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+    _sdk_tracer(prof).sampler = ALWAYS_ON
+
+
+def _access_without(*keys: str) -> Patch:
+    def patch(prof: Any) -> None:
+        logger = prof.tel.logger
+        inner = logger.formatter
+
+        def formatter(event: LogEvent) -> dict[str, Any]:
+            record = inner(event)
+            if event.target == prof.access_target():
+                for key in keys:
+                    record.pop(key, None)
+            return record
+
+        logger.formatter = formatter
+
+    return patch
+
+
+class _KindTracer:
+    """Server spans started as internal ones."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        from opentelemetry.trace import SpanKind
+
+        if kwargs.get("kind") == SpanKind.SERVER:
+            kwargs["kind"] = SpanKind.INTERNAL
+        return self.inner.start_span(name, *args, **kwargs)
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self.inner, item)
+
+
+def _span_kind(prof: Any) -> None:
+    prof.tel.tracer = _KindTracer(prof.tel.tracer)
+
+
+def _service_version(prof: Any) -> None:
+    from opentelemetry.sdk.resources import Resource
+
+    tracer = _sdk_tracer(prof)
+    tracer.resource = Resource.create({**tracer.resource.attributes, "service.version": "0.0.0"})
+
+
+def _readiness_ignores_deps(prof: Any) -> None:
+    inner = prof.health_body
+
+    async def health_body(ready_only: bool, live: bool = False) -> tuple[int, dict[str, Any]]:
+        _, body = await inner(ready_only, live)
+        return 200, body  # readiness keeps answering 200 whatever its checks say
+
+    prof.health_body = health_body
+
+
+def _assistant_health_envelope(prof: Any) -> None:
+    inner = prof.health
+
+    async def health() -> tuple[int, dict[str, Any]]:
+        status, checks = await inner()
+        return status, {"status": "healthy" if status == 200 else "unhealthy", "checks": checks}
+
+    prof.health = health
+
+
+def _aurum_dotted_attributes(prof: Any) -> None:
+    """The seed's argument names (scenario_id, tenant_id, table, cache_type, key) rewritten with dots."""
+    renames = {"scenario_id": "scenario.id", "tenant_id": "tenant.id", "table": "db.table", "cache_type": "cache.type",
+               "key": "cache.key"}
+    inner = prof.tel.tracer
+
+    class Renaming:
+        def start_as_current_span(self, name: str, *args: Any, attributes: Any = None, **kwargs: Any) -> Any:
+            if attributes:
+                attributes = {renames.get(k, k): v for k, v in attributes.items()}
+            return inner.start_as_current_span(name, *args, attributes=attributes, **kwargs)
+
+        def __getattr__(self, item: str) -> Any:
+            return getattr(inner, item)
+
+    prof.tel.tracer = Renaming()
+
+
+def _aurum_slo_env_ignored(prof: Any) -> None:
+    defaults = {"api_availability": 0.999, "api_latency_p95": 500.0, "scenario_runs": 0.95}
+    prof.slos = [replace(s, target=defaults.get(s.name, s.target)) for s in prof.slos]
+
+
+def _aurum_slo_unit(prof: Any) -> None:
+    prof.slos = [replace(s, unit="s") if s.name == "api_latency_p95" else s for s in prof.slos]
+
+
+def _aurum_runs_uncounted(prof: Any) -> None:
+    inner = prof._outcome
+
+    def outcome(kind: str, ok: bool) -> None:
+        if kind != "scenario_run":
+            inner(kind, ok)
+
+    prof._outcome = outcome
+
+
+def _syncd_absolute_paths(prof: Any) -> None:
+    prof._shown = lambda path: str(path)  # the machine's absolute paths in logs and spans
+
+
+def _syncd_labelled_files(prof: Any) -> None:
+    registry = prof.tel.registry
+    registry.unregister(prof.files_processed)
+    files = Counter("sync_files_processed_total", "Files processed", ["job_id", "operation"], registry=registry)
+    prof.files_processed = type("ByJob", (), {"labels": lambda _self, op: files.labels("any_job", op)})()
+
+
+def _syncd_errors_uncounted(prof: Any) -> None:
+    prof.sync_errors = _IgnoreLabels(type("Nothing", (), {"inc": lambda _self, _n=1: None})())
+
+
+def burn_cpu(ms: float) -> None:
+    """Spin for ``ms`` of this thread's CPU time (a slow serializer, an expensive lookup)."""
+    end = time.thread_time() + ms / 1000.0
+    while time.thread_time() < end:
+        pass
+
+
+def _log_burn(prof: Any) -> None:
+    # every log line costs 3 ms of CPU (the seeds' budget: < 1 ms per log entry)
+    logger = prof.tel.logger
+    inner = logger.formatter
+
+    def formatter(event: LogEvent) -> dict[str, Any]:
+        burn_cpu(3.0)
+        return inner(event)
+
+    logger.formatter = formatter
+
+
+def _metrics_burn(prof: Any) -> None:
+    # every scrape of the metrics endpoint costs 50 ms of CPU (at one scrape a second: 5% of a core)
+    inner = prof.metrics_response
+
+    def metrics_response(request: Any) -> Any:
+        burn_cpu(50.0)
+        return inner(request)
+
+    prof.metrics_response = metrics_response
+
+
+def _syncd_no_log_indexes(prof: Any) -> None:
+    import obsconf.reference.profiles.syncd as syncd
+
+    syncd.DAEMON_LOGS_MIGRATION = {**syncd.DAEMON_LOGS_MIGRATION, "index_columns": ()}
+
+
 # ---- an observability endpoint that forgets its token ------------------------------------------------------------
 
 
@@ -293,6 +532,34 @@ BREAKS: dict[str, Break] = {b.kind: b for b in (
           {p: _log_without_trace_id(m) for p, m in UNTRACED_MESSAGES.items()}),
     Break("retry-no-backoff", "S3 retries follow each other at once (no backoff)", {"persist": _persist_no_backoff}),
     Break("health-schema", "/health/ready answers status as a boolean", {"prethrift": _prethrift_health_schema}),
+    Break("op-error-status", "a failed S3 attempt's span keeps status unset", {"persist": _op_error_status}),
+    Break("log-target", "the S3 lines are logged under target persist::s3", {"persist": _persist_log_target}),
+    Break("latency-buckets", "persist_s3_latency_seconds lacks the seed's 0.5 s bound", {"persist": _persist_latency_buckets}),
+    Break("latency-blind", "every latency is recorded as 1 ms",
+          {"persist": _persist_latency_blind, "prethrift": _red_duration_blind}),
+    Break("sampling-ignores-rate", "every trace is kept whatever the sample-rate variable says",
+          {p: _sampling_ignores_rate for p in ("persist", "prethrift", "assistant")}),
+    Break("log-context", "access lines carry no request_id (or tenant_id)",
+          {"prethrift": _access_without("request_id"), "aurum": _access_without("tenant_id")}),
+    Break("no-stack-trace", "error lines carry no stack trace", {"prethrift": _access_without("exception"),
+                                                                "aurum": _access_without("exception")}),
+    Break("span-kind", "server spans are started as internal spans", {"prethrift": _span_kind}),
+    Break("service-version", "the resource says service.version 0.0.0", {"prethrift": _service_version}),
+    Break("readiness-ignores-deps", "/health/ready answers 200 whatever its checks say",
+          {"prethrift": _readiness_ignores_deps}),
+    Break("health-envelope", "the health map is wrapped in {status, checks}", {"assistant": _assistant_health_envelope}),
+    Break("dotted-attributes", "scenario_id, tenant_id, table, cache_type, key are renamed with dots",
+          {"aurum": _aurum_dotted_attributes}),
+    Break("slo-env-ignored", "the SLO targets keep their defaults whatever AURUM_SLO_* say",
+          {"aurum": _aurum_slo_env_ignored}),
+    Break("slo-unit", "api_latency_p95 reports its unit as 's'", {"aurum": _aurum_slo_unit}),
+    Break("runs-uncounted", "scenario runs are not counted as business transactions", {"aurum": _aurum_runs_uncounted}),
+    Break("absolute-paths", "sync jobs log and trace absolute paths", {"syncd": _syncd_absolute_paths}),
+    Break("labelled-files", "sync_files_processed_total is labelled by job too", {"syncd": _syncd_labelled_files}),
+    Break("errors-uncounted", "sync_errors_total never rises", {"syncd": _syncd_errors_uncounted}),
+    Break("no-log-indexes", "the daemon_logs migration creates no index", {"syncd": _syncd_no_log_indexes}),
+    Break("log-burn", "every log line costs 3 ms of CPU", {"aurum": _log_burn}),
+    Break("metrics-burn", "every scrape of the metrics endpoint costs 50 ms of CPU", {"syncd": _metrics_burn}),
     Break("auth-forgotten", "/metrics answers without the token that guards /v1/observability/*",
           {"aurum": _aurum_auth_forgotten}),
     Break("counter-skips-errors", "the request counter skips answers of 500 and above (the histogram does not)",

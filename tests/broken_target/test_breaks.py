@@ -81,8 +81,12 @@ def test_cli_refuses_a_break_for_another_profile(capsys: pytest.CaptureFixture[s
 
 def test_every_break_names_its_profiles() -> None:
     assert set(BREAKS) == {"span-parent", "metric-label", "histogram-buckets", "log-secret", "span-secret",
-                           "log-no-trace-id", "retry-no-backoff", "health-schema", "counter-skips-errors",
-                           "span-queue-small", "access-log-sampled", "auth-forgotten"}
+                           "log-no-trace-id", "retry-no-backoff", "health-schema", "op-error-status", "log-target",
+                           "latency-buckets", "latency-blind", "sampling-ignores-rate", "log-context", "no-stack-trace",
+                           "span-kind", "service-version", "readiness-ignores-deps", "health-envelope",
+                           "dotted-attributes", "slo-env-ignored", "slo-unit", "runs-uncounted", "absolute-paths",
+                           "labelled-files", "errors-uncounted", "no-log-indexes", "log-burn", "metrics-burn",
+                           "counter-skips-errors", "span-queue-small", "access-log-sampled", "auth-forgotten"}
     assert all(b.patches and b.what for b in BREAKS.values())
 
 
@@ -145,6 +149,86 @@ def test_health_schema(serve: Any) -> None:
     s = serve("prethrift", ["health-schema"])
     assert s.client.get("/health/ready").json()["status"] is True
     assert s.client.get("/health/live").json()["status"] == "healthy"
+
+
+# ---- the breaks of issue 12 -------------------------------------------------------------------------------------
+
+
+def test_op_error_status_and_log_target(serve: Any) -> None:
+    s = serve("persist", ["op-error-status", "log-target"])
+    assert s.client.get("/snapshots/missing").status_code == 404
+    attempt = s.finished()["get_object_request"]
+    assert attempt.attributes["error.type"] == "NoSuchKey" and attempt.status.status_code.name == "UNSET"
+    assert s.prof.s3_log.target == "persist::s3"  # (in process the store is a local directory, not S3)
+
+
+def test_latency_buckets_and_blind(serve: Any) -> None:
+    s = serve("persist", ["latency-buckets", "latency-blind"])
+    _save(s)
+    text = s.client.get("/metrics").text
+    assert 'persist_s3_latency_seconds_bucket{le="0.5"' not in text and 'le="0.05",operation="put_object"} 1.0' in text
+
+
+def test_sampling_ignores_rate(serve: Any) -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+    s = serve("prethrift", ["sampling-ignores-rate"])
+    assert s.prof.tel.tracer.sampler is ALWAYS_ON  # the SDK tracer: no other break wraps it here
+
+
+def test_prethrift_context_stack_kind_version_readiness(serve: Any) -> None:
+    s = serve("prethrift", ["log-context", "no-stack-trace", "span-kind", "service-version", "readiness-ignores-deps",
+                            "latency-blind"])
+    assert s.client.get("/api/error").status_code == 500
+    (line,) = [r for r in s.lines if r.get("path") == "/api/error"]
+    assert "request_id" not in line and "exception" not in line and "error" in line
+    server = s.finished()["GET /api/error"]
+    assert server.kind.name == "INTERNAL" and server.resource.attributes["service.version"] == "0.0.0"
+    s.prof.config = type(s.prof.config)(**{**s.prof.config.__dict__, "s3_url": "http://127.0.0.1:9"})
+    assert s.client.get("/health/ready").status_code == 200  # the S3 check fails, readiness says 200
+    assert 'http_request_duration_seconds_bucket{endpoint="/api/error",le="0.005",method="GET"} 1.0' in \
+        s.client.get("/metrics").text
+
+
+def test_assistant_health_envelope(serve: Any) -> None:
+    s = serve("assistant", ["health-envelope"])
+    body = s.client.get("/health").json()
+    assert set(body) == {"status", "checks"}
+
+
+def test_aurum_names_slos_context(serve: Any) -> None:
+    s = serve("aurum", ["dotted-attributes", "slo-env-ignored", "slo-unit", "runs-uncounted", "log-context",
+                        "no-stack-trace"])
+    headers = {"X-Tenant-ID": "acme"}
+    assert s.client.post("/api/scenarios", json={"name": "n", "scenario_id": "sc-1"}, headers=headers).status_code == 201
+    assert s.client.post("/api/scenarios/sc-1/runs", json={}, headers=headers).status_code == 201
+    assert "scenario.id" in s.finished()["scenario.create"].attributes
+    slos = {x["name"]: x for x in s.client.get("/v1/observability/slos").json()["slos"]}
+    assert slos["api_latency_p95"]["unit"] == "s"
+    assert 'transaction_type="scenario_run"} 0.0' in s.client.get("/metrics").text
+    access = [r for r in s.lines if r.get("message") == "Request completed"]
+    assert access and all("tenant_id" not in r for r in access)
+
+
+def test_syncd_paths_labels_errors(serve: Any, tmp_path: Any) -> None:
+    s = serve("syncd", ["absolute-paths", "labelled-files", "errors-uncounted"])
+    body = s.client.post("/sync/jobs/docs", json={"create_files": 1}).json()
+    assert body["source"].startswith("/")
+    assert s.client.post("/sync/jobs/x", json={"source": "nope"}).status_code == 404
+    text = s.client.get("/metrics").text
+    assert 'sync_files_processed_total{job_id="any_job",operation="create"} 1.0' in text
+    assert "sync_errors_total{" not in text
+
+
+def test_syncd_no_log_indexes_empties_the_migration() -> None:
+    import obsconf.reference.profiles.syncd as syncd
+
+    original = syncd.DAEMON_LOGS_MIGRATION
+    try:
+        apply_breaks(create_app("syncd", ReferenceConfig.for_tests("syncd")), ["no-log-indexes"])
+        assert syncd.DAEMON_LOGS_MIGRATION["index_columns"] == ()
+    finally:
+        syncd.DAEMON_LOGS_MIGRATION = original
 
 
 def test_auth_forgotten_leaves_metrics_open() -> None:

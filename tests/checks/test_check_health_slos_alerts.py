@@ -62,17 +62,23 @@ SLOS = (
 
 
 def test_slos_match_in_any_reasonable_shape() -> None:
-    listed = [{"name": "api_availability", "target": 0.999}, {"name": "api_latency_p95", "target": 500}]
+    listed = [{"name": "api_availability", "target": 0.999, "unit": "ratio"},
+              {"name": "api_latency_p95", "target": 500, "unit": "ms"}]
     assert check_slos(SLOS, listed) == []
     assert check_slos(SLOS, {"slos": listed}) == []
-    assert check_slos(SLOS, {"api_availability": {"objective": 0.999}, "api_latency_p95": {"target": 500.0}}) == []
+    assert check_slos(SLOS, {"api_availability": {"objective": 0.999, "unit": "ratio"},
+                             "api_latency_p95": {"target": 500.0, "unit": "ms"}}) == []
 
 
-def test_slo_wrong_target_and_missing() -> None:
-    findings = check_slos(SLOS, [{"name": "api_availability", "target": 0.99}])
+def test_slo_wrong_target_unit_and_missing() -> None:
+    findings = check_slos(SLOS, [{"name": "api_availability", "target": 0.99, "unit": "ratio"}])
     assert findings[0].expected == 0.999 and findings[0].actual == 0.99
     assert "not reported" in findings[1].message
     assert "no SLO definitions" in check_slos(SLOS, {})[0].message
+    (unit,) = check_slos(SLOS[1:], [{"name": "api_latency_p95", "target": 500, "unit": "seconds"}])
+    assert "does not report its target in 'ms'" in unit.message
+    (none,) = check_slos(SLOS[1:], [{"name": "api_latency_p95", "target": 500}])
+    assert "names no unit" in none.message
 
 
 RULES = """

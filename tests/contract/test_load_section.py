@@ -39,12 +39,13 @@ def _contract(tmp_path: Path, text: str, *, locustfile: bool = True) -> Path:
 
 def test_shipped_contracts_name_their_load() -> None:
     for path in default_contract_paths():
-        load = load_contract(path).load
+        contract = load_contract(path)
+        load = contract.load
         assert load is not None, path.name
         assert load.locustfile.is_file() and load.locustfile.parent == REPO / "loadtests"
         assert load.accounting is not None and load.accounting.access_log is not None
         assert load.accounting.histogram is not None and load.slos is not None
-        assert load.accounting.exclude == ("/metrics",)
+        assert load.accounting.exclude == (contract.service.metrics_path,)
 
 
 def test_the_example_names_its_own_locustfile() -> None:

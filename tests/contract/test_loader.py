@@ -40,7 +40,7 @@ def test_shipped_contracts_cover_their_seeds() -> None:
     assert [op.name for op in persist.spans.operations][:6] == [
         "save_snapshot", "serialize_agent_state", "compress_data", "s3_upload", "put_object_request", "verify_upload"]
     syncd = by_name["syncd.yaml"]
-    assert syncd.logs.store.collection == "daemon_logs" and syncd.budgets.cpu_overhead_percent == 1
+    assert syncd.logs.store.collection == "daemon_logs" and syncd.budgets.metrics_cpu_percent == 1
     assert any(isinstance(s, EmitStep) for s in syncd.workload)
     aurum = by_name["aurum.yaml"]
     assert {s.name for s in aurum.slos} >= {"api_availability", "api_latency_p95"} and aurum.budgets.span_ms == 0.1
@@ -173,7 +173,7 @@ def test_malformed_contract_gives_one_clear_error(tmp_path: Path, old: str, new:
 def test_unknown_check_kind(tmp_path: Path) -> None:
     error = load_text(tmp_path, BASE + "skip:\n  - {check: spans.tre, reason: no tree}\n")
     assert error.path == "skip[0].check"
-    assert "unknown check kind 'spans.tre'" in error.problem and "spans.parent" in error.problem
+    assert "unknown check kind 'spans.tre'" in error.problem and "spans.status" in error.problem
 
 
 def test_step_with_no_kind(tmp_path: Path) -> None:

@@ -14,36 +14,79 @@ from tests.e2e.conftest import SuiteRuns
 
 pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
-# profile -> (breaks, {test id: the check names of its findings})
-CASES: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
-    "persist": (
-        ("span-parent", "metric-label", "log-secret", "span-secret", "log-no-trace-id"),
-        {
-            "persist-spans-s3_upload": {"spans.parent"},
-            "persist-metrics-persist_s3_errors_total": {"metrics.labels"},
-            "persist-metrics-persist_s3_errors_total_in_prometheus": {"metrics.labels"},
-            "persist-logs-redaction": {"logs.redaction"},
-            "persist-spans-redaction": {"spans.redaction"},
-            "persist-logs-trace_id": {"logs.trace_id"},
-        },
-    ),
-    "assistant": (
-        ("histogram-buckets",),
-        {"assistant-metrics-assistant_request_duration_seconds": {"metrics.buckets"}},
-    ),
-    "prethrift": (
-        ("health-schema", "log-no-trace-id"),
-        {
-            "prethrift-health-health_ready": {"health"},
-            "prethrift-logs-trace_id": {"logs.trace_id"},
-        },
-    ),
+# run name -> (profile, breaks, {test id: the check names of its findings}); breaks of one run touch different tests
+RUNS: dict[str, tuple[str, tuple[str, ...], dict[str, set[str]]]] = {
+    "persist": ("persist", (
+        "span-parent", "log-secret", "span-secret", "log-no-trace-id", "op-error-status", "log-target",
+        "latency-buckets", "latency-blind", "sampling-ignores-rate"), {
+        "persist-spans-s3_upload": {"spans.parent"},
+        "persist-logs-redaction": {"logs.redaction"},
+        "persist-spans-redaction": {"spans.redaction"},
+        "persist-logs-trace_id": {"logs.trace_id"},
+        "persist-spans-status_rules": {"spans.status"},
+        "persist-logs-event_s3_operation_completed": {"logs.events"},
+        "persist-retries-put_object": {"retries"},
+        "persist-metrics-persist_s3_latency_seconds": {"metrics.buckets"},
+        "persist-alerts-drive_slow_s3": {"alerts.live"},
+        "persist-spans-sampling": {"spans.sampling"},
+    }),
+    "persist-labels": ("persist", ("metric-label",), {
+        "persist-metrics-persist_s3_errors_total": {"metrics.labels", "metrics.increase"},
+        "persist-metrics-persist_s3_errors_total_in_prometheus": {"metrics.labels"},
+        "persist-dashboards-error_rate": {"dashboards"},
+        "persist-retries-put_object": {"retries"},
+        "persist-retries-get_object": {"retries"},
+        "persist-alerts-drive_s3_errors": {"alerts.live"},
+    }),
+    "assistant": ("assistant", ("histogram-buckets", "health-envelope", "sampling-ignores-rate"), {
+        "assistant-metrics-assistant_request_duration_seconds": {"metrics.buckets"},
+        "assistant-health-health_health": {"health"},
+        "assistant-spans-sampling": {"spans.sampling"},
+    }),
+    "prethrift": ("prethrift", (
+        "health-schema", "log-no-trace-id", "log-context", "no-stack-trace", "span-kind", "service-version",
+        "readiness-ignores-deps", "latency-blind", "sampling-ignores-rate"), {
+        "prethrift-health-health_ready": {"health"},
+        "prethrift-logs-trace_id": {"logs.trace_id"},
+        "prethrift-logs-context": {"logs.context"},
+        "prethrift-logs-event_error_with_stack_trace": {"logs.events"},
+        "prethrift-spans-GET_api_search": {"spans.kind"},
+        "prethrift-spans-status_rules": {"spans.status"},
+        "prethrift-spans-resource": {"spans.resource"},
+        "prethrift-spans-sampling": {"spans.sampling"},
+        "prethrift-alerts-drive_s3_down": {"alerts.live", "http.status"},
+        "prethrift-alerts-drive_slow_responses": {"alerts.live"},
+    }),
+    "aurum": ("aurum", (
+        "dotted-attributes", "slo-env-ignored", "slo-unit", "runs-uncounted", "log-context", "no-stack-trace"), {
+        "aurum-spans-scenario.create": {"spans.attributes"},
+        "aurum-spans-db.insert": {"spans.attributes"},
+        "aurum-spans-cache.set": {"spans.attributes"},
+        "aurum-slos-definitions": {"slos"},
+        "aurum-slos-env_targets": {"slos"},
+        "aurum-slos-expressions": {"slos"},
+        "aurum-logs-context": {"logs.context"},
+        "aurum-logs-event_error_with_stack_trace": {"logs.events"},
+    }),
+    "syncd": ("syncd", ("absolute-paths", "labelled-files", "errors-uncounted", "no-log-indexes", "metrics-burn"), {
+        "syncd-logs-redaction": {"logs.redaction"},
+        "syncd-spans-redaction": {"spans.redaction"},
+        "syncd-metrics-sync_files_processed_total": {"metrics.labels"},
+        "syncd-metrics-sync_errors_total": {"metrics.present"},
+        "syncd-metrics-sync_errors_total_in_prometheus": {"metrics.present"},
+        "syncd-alerts-drive_failing_jobs": {"alerts.live"},
+        "syncd-logs-store_daemon_logs": {"logs.store"},
+        "syncd-budgets-metrics_cpu_percent": {"budgets"},
+    }),
 }
 
+#: the persist run as (breaks, expected), as other e2e tests read it
+CASES = {"persist": (RUNS["persist"][1], RUNS["persist"][2])}
 
-@pytest.mark.parametrize("profile", list(CASES))
-def test_broken_target_fails_with_the_expected_findings(suite_runs: SuiteRuns, profile: str) -> None:
-    breaks, expected = CASES[profile]
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_broken_target_fails_with_the_expected_findings(suite_runs: SuiteRuns, name: str) -> None:
+    profile, breaks, expected = RUNS[name]
     run = suite_runs.cmd(profile, breaks)
     assert run.returncode == 1, run.describe(list(expected))
     for test_id, checks in expected.items():
@@ -52,20 +95,20 @@ def test_broken_target_fails_with_the_expected_findings(suite_runs: SuiteRuns, p
         assert got.checks == checks, run.describe([test_id])
 
 
-@pytest.mark.parametrize("profile", list(CASES))
-def test_unbroken_reference_passes_the_same_tests(suite_runs: SuiteRuns, profile: str) -> None:
-    _, expected = CASES[profile]
+@pytest.mark.parametrize("name", list(RUNS))
+def test_unbroken_reference_passes_the_same_tests(suite_runs: SuiteRuns, name: str) -> None:
+    profile, _, expected = RUNS[name]
     run = suite_runs.cmd(profile)
     for test_id in expected:
         got = run.results.get(test_id)
         assert got is not None and got.outcome == "passed", run.describe([test_id])
 
 
-@pytest.mark.parametrize("profile", list(CASES))
-def test_breaks_change_nothing_else(suite_runs: SuiteRuns, profile: str) -> None:
+@pytest.mark.parametrize("name", list(RUNS))
+def test_breaks_change_nothing_else(suite_runs: SuiteRuns, name: str) -> None:
     """Every other test has the same verdict and the same finding kinds as against the reference (tests
     that fail against the reference for reasons of their own are the other helpers' business)."""
-    breaks, expected = CASES[profile]
+    profile, breaks, expected = RUNS[name]
     broken, reference = suite_runs.cmd(profile, breaks), suite_runs.cmd(profile)
     assert set(broken.results) == set(reference.results), "both runs must run the same tests"
     differing = sorted(
@@ -80,9 +123,9 @@ def test_breaks_change_nothing_else(suite_runs: SuiteRuns, profile: str) -> None
 
 def test_findings_are_readable(suite_runs: SuiteRuns) -> None:
     """The failure text names the check, the contract line, expected and actual - no Python traceback."""
-    breaks, _ = CASES["persist"]
-    out = suite_runs.cmd("persist", breaks).output
+    out = suite_runs.cmd("persist", RUNS["persist"][1]).output
+    labels = suite_runs.cmd("persist", RUNS["persist-labels"][1]).output
     assert "[spans.parent] persist.yaml:" in out and "span 's3_upload' has the wrong parent" in out, out[-4000:]
-    assert "[metrics.labels] persist.yaml:" in out and "missing ['operation']" in out, out[-4000:]
+    assert "[metrics.labels] persist.yaml:" in labels and "missing ['operation']" in labels, labels[-4000:]
     assert "secret value sk-o..." in out, "the secret is named only by its first characters"
     assert "sk-obsconf-canary-5f2a9c7e1b" not in out, "the report itself must not repeat the secret"

@@ -32,4 +32,4 @@ def test_stack_round_trips_through_external_backends(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=120, cwd=ROOT,
         )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "5 passed" in result.stdout
+    assert "6 passed" in result.stdout

@@ -13,8 +13,11 @@ from tests.e2e.conftest import SuiteRuns
 
 pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
-#: cases that need obsconf to have started the service (its dependencies behind proxies)
-NEEDS_START = {"prethrift-service-dependencies"}
+#: cases that need obsconf to have started the service: its dependencies behind proxies, a second instance
+#: (sampling at the seed's rate, alert drives), its process loaded or measured (budgets)
+NEEDS_START = {"prethrift-service-dependencies", "prethrift-spans-sampling", "prethrift-alerts-drive_s3_down",
+               "prethrift-alerts-drive_server_errors", "prethrift-alerts-drive_slow_responses",
+               "prethrift-budgets-memory_baseline_mb", "prethrift-budgets-request_overhead_ms"}
 
 
 def test_reference_started_outside_the_suite_passes(suite_runs: SuiteRuns) -> None:

@@ -84,6 +84,9 @@ def test_pushed_log_line_is_read_back(obsconf_stack, loki) -> None:
 
 
 def test_record_is_read_back_from_pocketbase(pocketbase) -> None:
+    from obsconf.readers.pocketbase import DAEMON_LOGS_COLLECTION
+
+    pocketbase.ensure_collection(DAEMON_LOGS_COLLECTION)  # the stack creates none: services migrate their own
     marker = uuid.uuid4().hex
     pocketbase.create_record("daemon_logs", {
         "timestamp": "2026-01-01 12:00:00.000Z", "level": "INFO", "message": f"smoke {marker}",
@@ -114,3 +117,57 @@ def test_toxic_changes_what_passes_through_toxiproxy(obsconf_stack, toxiproxy) -
         assert elapsed() < baseline + 0.2, "the proxy did not recover after the outage"
     finally:
         toxiproxy.delete_proxy(proxy.name)
+
+
+def test_rules_loaded_with_add_rules_fire_on_a_real_series(obsconf_stack, prometheus, tmp_path) -> None:
+    """Stack.add_rules loads a rules file into the running Prometheus: its alert reaches pending on a series
+    Prometheus scraped, a rule whose condition is false stays inactive, and a broken file is refused."""
+    from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+    from obsconf.errors import BackendNotReady, UsageError
+    from obsconf.ports import LOOPBACK, free_port
+
+    if obsconf_stack.mode == "external":
+        # obsconf cannot change a Prometheus it does not run, and says so
+        with pytest.raises(UsageError, match="load .* there yourself"):
+            obsconf_stack.add_rules("obsconf-smoke", tmp_path / "rules.yml")
+        return
+    registry = CollectorRegistry()
+    Gauge("obsconf_smoke_queue_depth", "Smoke-test queue depth.", registry=registry).set(42)
+    port = free_port()
+    server, thread = start_http_server(port, addr=LOOPBACK, registry=registry)
+    job = f"smoke-rules-{uuid.uuid4().hex[:6]}"
+    group = f"obsconf-smoke-{uuid.uuid4().hex[:6]}"
+    rules = tmp_path / "rules.yml"
+    rules.write_text(f"""groups:
+  - name: {group}
+    interval: 1s
+    rules:
+      - alert: QueueDeep
+        expr: obsconf_smoke_queue_depth{{job="{job}"}} > 10
+        for: 10m
+      - alert: QueueEmpty
+        expr: obsconf_smoke_queue_depth{{job="{job}"}} == 0
+        for: 1m
+""", encoding="utf-8")
+    try:
+        obsconf_stack.add_scrape_target(job, f"{LOOPBACK}:{port}")
+        obsconf_stack.add_rules(group, rules)
+        deadline = time.monotonic() + 20
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            states = {r["name"]: r.get("state", "") for g in prometheus.rule_groups() if g["name"] == group
+                      for r in g["rules"]}
+            if states.get("QueueDeep") in ("pending", "firing"):
+                break
+            time.sleep(0.5)
+        assert states.get("QueueDeep") == "pending", states  # 'for: 10m' keeps it pending
+        assert states.get("QueueEmpty") == "inactive", states
+        assert any(a["labels"]["alertname"] == "QueueDeep" for a in prometheus.alerts())
+        broken = tmp_path / "broken.yml"
+        broken.write_text("groups:\n  - name: b\n    rules:\n      - alert: X\n        expr: rate(x[5m]) >\n")
+        with pytest.raises(BackendNotReady, match="rejected rules file"):
+            obsconf_stack.add_rules("obsconf-smoke-broken", broken)
+    finally:
+        server.shutdown()
+        obsconf_stack.remove_scrape_target(job)

@@ -45,9 +45,29 @@ def test_aurum_metric_names_labels_and_health_components(tmp_path) -> None:
     assert body["components"]["slos"]["compliance"]["scenario_creation"] == "met"
 
 
-def test_aurum_observability_metrics_endpoint_is_traced_but_the_scrape_path_is_not(tmp_path) -> None:
+def test_aurum_scrapes_of_its_metrics_endpoints_go_untraced(tmp_path) -> None:
+    """Seed 002 l.108 serves the Prometheus metrics at /v1/observability/metrics, which Prometheus scrapes every
+    second: like /metrics, a scrape makes no span and no access line."""
     _, profile, _ = _app("aurum", tmp_path)
-    assert "/v1/observability/metrics" not in profile.scrape_paths and "/metrics" in profile.scrape_paths
+    assert {"/v1/observability/metrics", "/metrics"} <= profile.scrape_paths
+
+
+def test_aurum_spans_carry_the_seed_argument_names(tmp_path) -> None:
+    """Seed 002 l.164-170: scenario_id, tenant_id, table, cache_type, key - as the seed spells them."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    client, profile, _ = _app("aurum", tmp_path)
+    memory = InMemorySpanExporter()
+    profile.tel.provider.add_span_processor(SimpleSpanProcessor(memory))
+    with client:
+        resp = client.post("/api/scenarios", json={"name": "s", "scenario_id": "scenario-x"},
+                           headers={"X-Tenant-ID": "acme"})
+        assert resp.status_code == 201 and resp.json()["scenario_id"] == "scenario-x"
+    spans = {s.name: dict(s.attributes or {}) for s in memory.get_finished_spans()}
+    assert spans["scenario.create"]["scenario_id"] == "scenario-x" and spans["scenario.create"]["tenant_id"] == "acme"
+    assert spans["db.insert"]["table"] == "scenario" and spans["db.insert"]["tenant_id"] == "acme"
+    assert spans["cache.set"]["cache_type"] == "scenario" and spans["cache.set"]["key"] == "scenario-x"
 
 
 def test_assistant_durations_are_slog_nanoseconds(tmp_path) -> None:
@@ -60,12 +80,26 @@ def test_assistant_durations_are_slog_nanoseconds(tmp_path) -> None:
         assert isinstance(rec["duration"], int) and rec["duration"] > 0, rec
 
 
-def test_assistant_health_wraps_the_checks_map(tmp_path) -> None:
+def test_assistant_health_is_the_seeds_checks_map(tmp_path) -> None:
+    """Seed 004 l.494-531: RunChecks returns map[name]HealthStatus; the body is that map, nothing around it."""
     client, _, _ = _app("assistant", tmp_path)
     with client:
         body = client.get("/health").json()
-    assert body["status"] == "healthy"
-    assert all(isinstance(c["duration"], int) and isinstance(c["healthy"], bool) for c in body["checks"].values())
+    assert body and all(set(c) == {"healthy", "message", "details", "timestamp", "duration"} for c in body.values())
+    assert all(isinstance(c["duration"], int) and isinstance(c["healthy"], bool) for c in body.values())
+
+
+def test_assistant_serves_health_on_its_own_port(tmp_path) -> None:
+    import requests
+
+    from obsconf.ports import free_port
+
+    port = free_port()
+    client, _, _ = _app("assistant", tmp_path, {"ASSISTANT_HEALTH_PORT": str(port)})
+    with client:
+        resp = requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert resp.status_code == 200 and all("healthy" in c for c in resp.json().values())
+        assert requests.get(f"http://127.0.0.1:{port}/nothing", timeout=5).status_code == 404
 
 
 def test_prethrift_health_has_the_seed_checks_and_anonymous_searches_name_a_user(tmp_path) -> None:
@@ -91,6 +125,9 @@ def test_syncd_job_processes_created_files_and_shipper_logs_each_retry(tmp_path)
     with client:
         body = client.post("/sync/jobs/docs", json={"create_files": 2}).json()
         assert body["files_processed"] == 2
+        # seed 001 l.279: paths relative to the data dir; l.41: files by operation type only
+        assert body["source"] == "docs/source" and not any(str(tmp_path) in str(r) for r in cap.records)
+        assert 'sync_files_processed_total{operation="create"} 2.0' in client.get("/metrics").text
     profile._pb_retry(1, 3, 0.1, RuntimeError("connection refused"))
     (line,) = cap.by_message("message", "Retrying log upload")
     assert line["level"] == "WARN" and line["fields"]["retry_attempt"] == 1 and line["fields"]["max_retries"] == 3

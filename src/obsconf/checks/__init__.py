@@ -24,6 +24,7 @@ from obsconf.checks.slos import check_slos
 from obsconf.checks.spans import (
     check_sampling,
     check_span_attributes,
+    check_span_kinds,
     check_span_parents,
     check_span_presence,
     check_span_redaction,
@@ -51,6 +52,7 @@ __all__ = [
     "check_series",
     "check_slos",
     "check_span_attributes",
+    "check_span_kinds",
     "check_span_parents",
     "check_span_presence",
     "check_span_redaction",

@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from obsconf.contract.valuetypes import type_ok
 from obsconf.model import MISSING as _MISSING
 from obsconf.model import get_field
 
 __all__ = ["clip", "describe", "get_field", "is_missing", "mask", "type_ok", "where"]
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?$")
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_HEX16 = re.compile(r"^[0-9a-f]{16}$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
 def is_missing(value: Any) -> bool:
     return value is _MISSING
-
-
-def type_ok(value: Any, wanted: str) -> bool:
-    """Whether ``value`` is of contract value type ``wanted`` (see ``obsconf.contract.model.VALUE_TYPES``)."""
-    if wanted == "string":
-        return isinstance(value, str)
-    if wanted == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if wanted == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if wanted == "boolean":
-        return isinstance(value, bool)
-    if wanted == "object":
-        return isinstance(value, dict)
-    if wanted == "array":
-        return isinstance(value, list | tuple)
-    if wanted == "rfc3339":
-        return isinstance(value, str) and bool(_RFC3339.match(value))
-    if wanted == "timestamp":
-        return type_ok(value, "rfc3339") or type_ok(value, "number")
-    if wanted == "hex32":
-        return isinstance(value, str) and bool(_HEX32.match(value))
-    if wanted == "hex16":
-        return isinstance(value, str) and bool(_HEX16.match(value))
-    if wanted == "uuid":
-        return isinstance(value, str) and bool(_UUID.match(value))
-    raise ValueError(f"unknown value type {wanted!r}")
 
 
 def describe(value: Any) -> str:

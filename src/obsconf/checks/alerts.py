@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from obsconf.checks._common import clip
 from obsconf.checks.metrics import openmetrics_float
-from obsconf.contract.model import AlertsSpec
+from obsconf.contract.model import AlertDrive, AlertsSpec
 from obsconf.model import Finding
+
+#: Alert states Prometheus reports; a rule with no alert for the service is "inactive".
+ACTIVE = ("pending", "firing")
 
 
 def _norm(expr: str) -> str:
@@ -36,6 +40,12 @@ def check_alert_rules(spec: AlertsSpec, rules_text: str) -> list[Finding]:
         rules = parse_rules(rules_text)
     except yaml.YAMLError as exc:
         return [Finding("alerts", where, f"rules file {spec.rules_file} is not valid YAML: {exc}")]
+    if not spec.rules:
+        return [Finding("alerts", where, "the contract names no alert rule, so none was checked: list the seed's "
+                        "rules under alerts.rules", expected="alerts.rules", actual="none")]
+    if not rules:
+        return [Finding("alerts", where, f"{spec.rules_file} holds no alerting rule (groups[].rules[].alert)",
+                        expected=[r.name for r in spec.rules], actual="none")]
     findings = []
     for want in spec.rules:
         here = want.loc or where
@@ -138,3 +148,50 @@ def findings_from_promtool(output: str, exit_code: int, *, command: str, where: 
     if not findings:
         findings.append(Finding("alerts", where, f"promtool exited {exit_code} without output", query=command))
     return findings
+
+
+def check_alert_drive(
+    drive: AlertDrive,
+    rule_names: Sequence[str],
+    before: Mapping[str, str],
+    seen: Mapping[str, str],
+    *,
+    job: str,
+    for_override: str | None = None,
+    query: str = "",
+    link: str = "",
+) -> list[Finding]:
+    """After ``drive`` made the service's series meet some alert conditions: each alert of ``drive.fires``
+    reached pending or firing for ``job`` (``seen``: the most active state each rule reached during the drive),
+    and no other rule that was inactive before the drive (``before``) became active."""
+    where = drive.loc or f"alerts.drives {drive.name}"
+    note = f" (the contract shortens every rule's 'for' to {for_override})" if for_override else ""
+    if not rule_names:
+        return [Finding("alerts.live", where, "Prometheus evaluated none of the contract's rules for this service: "
+                        "were the rules loaded?", expected=list(drive.fires), actual="no rules", query=query,
+                        link=link)]
+    findings = []
+    for name in drive.fires:
+        state = seen.get(name, "inactive")
+        if state not in ACTIVE:
+            findings.append(Finding(
+                "alerts.live", where, f"alert {name!r} did not fire for job {job!r} while drive {drive.name!r} made "
+                f"its condition true{note}: its expression does not see the service's series (metric or label "
+                "names differ, or the service does not count what the drive did)",
+                expected="pending or firing", actual=state, query=query, link=link))
+    for name in rule_names:
+        if name in drive.fires or before.get(name, "inactive") in ACTIVE:
+            continue
+        state = seen.get(name, "inactive")
+        if state in ACTIVE:
+            findings.append(Finding(
+                "alerts.live", where, f"alert {name!r} became {state} during drive {drive.name!r}, whose conditions "
+                f"are only those of {', '.join(drive.fires)}: it fires when it should stay quiet{note}",
+                expected="inactive", actual=state, query=query, link=link))
+    return findings
+
+
+def most_active(states: Sequence[str]) -> str:
+    """The most active of several observed states: firing > pending > inactive."""
+    order = {"inactive": 0, "pending": 1, "firing": 2}
+    return max(states, key=lambda x: order.get(x, 0), default="inactive")

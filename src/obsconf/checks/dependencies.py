@@ -19,7 +19,8 @@ def check_dependency_traffic(deps: Sequence[DependencySpec], traffic: Mapping[st
 
     ``started`` is False when obsconf did not start the service, so it could not point it at proxies."""
     if not deps:
-        return []
+        return [Finding("dependencies", where, "the contract declares no dependency, so no proxy traffic was "
+                        "checked", expected="service.dependencies", actual="none")]
     if not started:
         return [Finding("dependencies", where, "obsconf did not start this service, so its dependencies "
                         f"({', '.join(d.name for d in deps)}) are not behind Toxiproxy proxies; let obsconf start it "

@@ -12,6 +12,9 @@ from obsconf.workload import expand_steps
 def check_expected_status(steps: Sequence[Step], exchanges: Sequence[HttpExchange]) -> list[Finding]:
     """``exchanges`` must be what ``run_workload(steps)`` returned: one per step repetition, in order."""
     plan = expand_steps(steps)
+    if not plan:
+        return [Finding("http.status", "workload", "no workload step was given, so no status was checked",
+                        expected="workload steps", actual="none")]
     if len(plan) != len(exchanges):
         return [
             Finding("http.status", "workload", "the exchanges do not match the workload steps one to one; pass "

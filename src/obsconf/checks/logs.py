@@ -13,6 +13,7 @@ from typing import Any
 
 from obsconf.checks._common import clip, describe, get_field, is_missing, mask, type_ok
 from obsconf.contract.model import (
+    ContextSpec,
     CorrelationSpec,
     DeliverySpec,
     LogEventSpec,
@@ -280,6 +281,10 @@ def _event_matches(event: LogEventSpec, message_field: str, level_field: str, re
         return False
     if event.level is not None and get_field(rec.fields, level_field) != event.level:
         return False
+    for path, pattern in event.match.items():
+        value = get_field(rec.fields, path)
+        if is_missing(value) or not re.search(pattern, str(value)):
+            return False
     return True
 
 
@@ -291,6 +296,11 @@ def check_log_events(
     link: str = "",
 ) -> list[Finding]:
     """Each expected event (level + message regex) occurs ``min_count`` times with its typed fields."""
+    if not spec.events:
+        return [Finding("logs.events", spec.loc or "logs.events", "the contract names no event, so none was checked",
+                        expected="logs.events", actual="none")]
+    if not records:
+        return [_no_data("logs.events", spec.loc or "logs.events", "the expected events", query, link)]
     findings = []
     for event in spec.events:
         where = event.loc or f"logs.events {event.name}"
@@ -316,22 +326,88 @@ def check_log_events(
             )
             continue
         for name, wanted in event.fields.items():
-            bad = [r for r in matches if not type_ok(get_field(r.fields, name), wanted)]
+            bad = [r for r in matches if not _value_ok(get_field(r.fields, name), wanted, event, name)]
             if bad:
                 value = get_field(bad[0].fields, name)
+                pinned = (f" = {event.equals[name]!r}" if name in event.equals
+                          else f" ~ /{event.patterns[name]}/" if name in event.patterns else "")
                 findings.append(
                     Finding(
                         "logs.events",
                         where,
-                        f"event {event.name!r}: field {name!r} is missing or not {wanted} in {len(bad)} of "
+                        f"event {event.name!r}: field {name!r} is missing or not {wanted}{pinned} in {len(bad)} of "
                         f"{len(matches)} lines; first: {clip(bad[0].line)}",
-                        expected=f"{name}: {wanted}",
+                        expected=f"{name}: {wanted}{pinned}",
                         actual="absent" if is_missing(value) else describe(value),
                         query=query,
                         link=link,
                     )
                 )
     return findings
+
+
+def _value_ok(value: Any, wanted: str, event: LogEventSpec, name: str) -> bool:
+    if not type_ok(value, wanted):
+        return False
+    if name in event.equals and value != event.equals[name]:
+        return False
+    return not (name in event.patterns and not re.search(event.patterns[name], str(value)))
+
+
+def check_log_context(
+    spec: ContextSpec,
+    records: Sequence[LogRecord],
+    trace_ids: Sequence[str],
+    *,
+    trace_id_field: str = "trace_id",
+    query: str = "",
+    link: str = "",
+) -> list[Finding]:
+    """Every log line of each request (its trace id is one of ``trace_ids``) carries each context field with a
+    non-empty value: the request's context reaches all its events, not only the first."""
+    where = spec.loc or "logs.context"
+    wanted = {t.lower() for t in trace_ids if t}
+    lines = [r for r in records if r.fields and str(get_field(r.fields, trace_id_field)).lower() in wanted]
+    if not lines:
+        return [Finding("logs.context", where, f"no log line of the workload's requests arrived ({len(records)} lines, "
+                        f"{len(wanted)} request trace ids), so the context fields could not be checked: the lines "
+                        f"must carry the request's trace id in {trace_id_field!r}", expected="request log lines",
+                        actual="0 lines", query=query, link=link)]
+    findings = []
+    for name in spec.fields:
+        bad = [r for r in lines if is_missing(value := get_field(r.fields, name)) or value in (None, "")]
+        if bad:
+            traces = {str(get_field(r.fields, trace_id_field)) for r in bad}
+            findings.append(Finding(
+                "logs.context", where,
+                f"{len(bad)} of {len(lines)} log lines of {len(traces)} request(s) lack {name!r}: every event of a "
+                f"request must carry it, not only one (bind it to the request's logging context); first: "
+                f"{clip(bad[0].line)}", expected=f"{name} on every line of a request", actual="absent or empty",
+                query=query, link=link))
+    return findings
+
+
+def check_store_indexes(store: LogStoreSpec, indexes: Sequence[str] | None, *, query: str = "",
+                        link: str = "") -> list[Finding]:
+    """The store's collection has every index the contract lists (compared without case and spacing)."""
+    where = store.loc or f"logs.store {store.collection}"
+    if not store.indexes:
+        return []
+    if indexes is None:
+        return [Finding("logs.store", where, f"the definition of collection {store.collection!r} could not be read, "
+                        "so its indexes could not be checked: does the collection exist?",
+                        expected=list(store.indexes), actual="no collection", query=query, link=link)]
+
+    def norm(sql: str) -> str:
+        return re.sub(r"\s+", " ", sql.replace("`", "").replace('"', "")).strip().rstrip(";").lower()
+
+    have = {norm(i) for i in indexes}
+    missing = [i for i in store.indexes if norm(i) not in have]
+    if not missing:
+        return []
+    return [Finding("logs.store", where, f"collection {store.collection!r} lacks {len(missing)} of the "
+                    f"{len(store.indexes)} indexes of the contract; first missing: {missing[0]}",
+                    expected=list(store.indexes), actual=list(indexes), query=query, link=link)]
 
 
 def check_log_store(
@@ -379,6 +455,9 @@ def check_log_delivery(
     where = where or spec.loc or "logs.delivery"
     queries = queries or {}
     links = links or {}
+    if emitted <= 0:
+        return [Finding("logs.delivery", where, "no numbered line was emitted, so delivery could not be counted: add "
+                        "an 'emit' step (emit: {n: 250}) to the workload", expected="emitted lines", actual="0")]
     wanted = set(range(first_seq, first_seq + emitted))
     findings = []
     for sink in spec.sinks:

@@ -65,13 +65,23 @@ def openmetrics_float(value: float) -> str:
 
 def _bucket_findings(spec: MetricSpec, layouts: dict[tuple[tuple[str, str], ...], list[float]], where: str, *,
                      query: str, link: str) -> list[Finding]:
-    """The contract's bucket bounds against each series' bounds (numbers, whatever their text form)."""
-    assert spec.buckets is not None
+    """The contract's bucket bounds against each series' bounds (numbers, whatever their text form): exactly
+    ``buckets``, or at least ``buckets_include``."""
+    wanted = spec.buckets if spec.buckets is not None else spec.buckets_include
+    assert wanted is not None
     if not layouts:
         return [Finding("metrics.buckets", where, f"metric {spec.name!r} exposes no _bucket samples",
-                        expected=_fmt_buckets(spec.buckets), actual="no buckets", query=query, link=link)]
+                        expected=_fmt_buckets(wanted), actual="no buckets", query=query, link=link)]
     for key, les in layouts.items():
         got = sorted(les)
+        if spec.buckets is None:
+            missing = sorted(set(wanted) - set(got))
+            if missing:
+                return [Finding("metrics.buckets", where, f"metric {spec.name!r}{dict(key)} lacks the bucket bounds "
+                                f"{_fmt_buckets(missing)} of the contract (more bounds are allowed)",
+                                expected=f"includes {_fmt_buckets(wanted)}", actual=_fmt_buckets(got),
+                                query=query, link=link)]
+            continue
         if got != list(spec.buckets):
             return [Finding(
                 "metrics.buckets",
@@ -194,7 +204,8 @@ def check_metric(
                     link=link,
                 )
             )
-    if spec.buckets is not None:
+    wanted_buckets = spec.buckets if spec.buckets is not None else spec.buckets_include
+    if wanted_buckets is not None:
         layouts: dict[tuple[tuple[str, str], ...], list[float]] = {}
         for s in samples:
             if s.name.endswith("_bucket") and "le" in s.labels:
@@ -290,7 +301,7 @@ def check_series(
                         query=query, link=link)
             )
     buckets = [s for s in series if "le" in s.labels]
-    if spec.buckets is not None and buckets:
+    if (spec.buckets is not None or spec.buckets_include is not None) and buckets:
         layouts: dict[tuple[tuple[str, str], ...], list[float]] = {}
         for s in buckets:
             key = tuple(sorted((k, v) for k, v in s.labels.items() if k not in ("le", "__name__")))

@@ -51,7 +51,12 @@ def _run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
 def promtool_check_metrics(text: str, *, where: str = "metrics", settings: Settings | None = None) -> list[Finding]:
     """``promtool check metrics`` on exposition text: one finding per lint problem (naming, HELP, units).
     ``settings`` picks the Prometheus release (default: from the environment)."""
-    code, output, command = _run([promtool_path(settings), "check", "metrics"], stdin=text)
+    tool = promtool_path(settings)
+    if not text.strip():
+        return [Finding("metrics.promtool", where, "the metrics endpoint answered nothing, so promtool had nothing "
+                        "to check: is the registry wired to the endpoint?", expected="exposition text",
+                        actual="empty")]
+    code, output, command = _run([tool, "check", "metrics"], stdin=text)
     findings = findings_from_promtool(output, code, command=command, where=where)
     return [
         Finding("metrics.promtool", f.where, f.message, f.expected, f.actual, f.query, f.link) for f in findings

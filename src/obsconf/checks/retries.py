@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from obsconf.checks._common import clip, get_field, is_missing
-from obsconf.checks.metrics import find_family
+from obsconf.checks.metrics import find_family, metric_value
 from obsconf.contract.model import RetrySpec
 from obsconf.model import Finding, LogRecord, MetricFamily, Span
 
@@ -272,6 +272,17 @@ def check_retries(
             )
         else:
             counts[f"{spec.metric}{spec.metric_selector or ''} increase"] = delta
+    if spec.log and spec.log.fields:
+        findings += _log_field_findings(spec, logs, message_field, level_field, where, query)
+    if spec.errors_metric:
+        after_errors = metric_value(after or [], spec.errors_metric, spec.errors_selector)
+        before_errors = metric_value(before or [], spec.errors_metric, spec.errors_selector) or 0.0
+        if after_errors is None or after_errors <= before_errors:
+            findings.append(
+                Finding("retries", where, f"error counter {spec.errors_metric}{spec.errors_selector or ''} did not rise "
+                        f"while every attempt of {spec.operation!r} failed: failed attempts must be counted as errors",
+                        expected=f"> {before_errors:g}", actual="absent" if after_errors is None else after_errors,
+                        query=query))
     if len(set(counts.values())) > 1:
         findings.append(
             Finding(
@@ -285,6 +296,29 @@ def check_retries(
             )
         )
     return findings
+
+
+def _log_field_findings(spec: RetrySpec, logs: Sequence[LogRecord], message_field: str, level_field: str,
+                        where: str, query: str) -> list[Finding]:
+    """Every retry line carries the contract's fields (bucket, key, operation ...) with their types."""
+    from obsconf.checks.spans import attribute_problem
+
+    assert spec.log is not None
+    lines = _retry_lines(spec, logs, message_field, level_field)
+    out = []
+    for attr in spec.log.fields:
+        bad = []
+        for rec in lines:
+            value = get_field(rec.fields, attr.name)
+            problem = attribute_problem(attr, {} if is_missing(value) else {attr.name: value})
+            if problem is not None:
+                bad.append((rec, problem))
+        if bad:
+            rec, problem = bad[0]
+            out.append(Finding("retries", where, f"{len(bad)} of {len(lines)} retry log lines lack field "
+                               f"{attr.name!r} as the contract states; first: {clip(rec.line)}",
+                               expected=f"{attr.name}: {attr.type}", actual=f"{attr.name}: {problem}", query=query))
+    return out
 
 
 def describe_groups(groups: Sequence[RetryGroup]) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from obsconf.contract.model import SloSpec
-from obsconf.model import Finding
+from obsconf.model import Finding, Series
 
 _TARGET_KEYS = ("target", "objective", "threshold")
 
@@ -27,6 +27,9 @@ def check_slos(
     specs: Sequence[SloSpec], reported: Any, *, query: str = "", link: str = ""
 ) -> list[Finding]:
     """Every contract SLO is reported under its name with the same target (and comparison, if given)."""
+    if not specs:
+        return [Finding("slos", "slos", "the contract names no SLO, so none was checked", expected="slos",
+                        actual="none")]
     slos = _as_map(reported)
     if not slos:
         return [
@@ -61,4 +64,60 @@ def check_slos(
                 Finding("slos", where, f"SLO {spec.name!r} compares the other way", expected=spec.comparison,
                         actual=got["comparison"], query=query, link=link)
             )
+        if got.get("unit") != spec.unit:
+            findings.append(
+                Finding("slos", where, f"SLO {spec.name!r} does not report its target in {spec.unit!r}"
+                        + ("" if "unit" in got else " (it names no unit)"), expected=spec.unit,
+                        actual=got.get("unit"), query=query, link=link)
+            )
+    return findings
+
+
+def env_targets(specs: Sequence[SloSpec]) -> dict[str, str]:
+    """For each SLO with an ``env`` variable, a value other than its target (half of it), to set there: the
+    service must then report that value, which proves it reads the variable."""
+    return {s.env: f"{s.target / 2:g}" for s in specs if s.env}
+
+
+def check_slo_env(specs: Sequence[SloSpec], reported: Any, *, query: str = "", link: str = "") -> list[Finding]:
+    """A service started with :func:`env_targets` reports each of those values as the SLO's target."""
+    with_env = [s for s in specs if s.env]
+    if not with_env:
+        return [Finding("slos", "slos", "no SLO of the contract names an env variable, so none was checked",
+                        expected="slos[].env", actual="none")]
+    slos = _as_map(reported)
+    values = env_targets(specs)
+    findings = []
+    for spec in with_env:
+        where = spec.loc or f"slos {spec.name}"
+        assert spec.env is not None
+        want = float(values[spec.env])
+        got = slos.get(spec.name, {})
+        target = next((got[k] for k in _TARGET_KEYS if k in got), None)
+        if not isinstance(target, int | float) or isinstance(target, bool) or not math.isclose(float(target), want):
+            findings.append(
+                Finding("slos", where, f"started with {spec.env}={values[spec.env]}, the service reports SLO "
+                        f"{spec.name!r} with target {target!r}: it does not read {spec.env}", expected=want,
+                        actual=target, query=query, link=link))
+    return findings
+
+
+def check_slo_expressions(specs: Sequence[SloSpec], values: dict[str, list[Series]], *, query: str = "",
+                          link: str = "") -> list[Finding]:
+    """Every SLO's PromQL ``expression`` returns a number on the service's real series after the workload."""
+    with_expr = [s for s in specs if s.expression]
+    if not with_expr:
+        return [Finding("slos", "slos", "no SLO of the contract gives its PromQL expression, so none was evaluated",
+                        expected="slos[].expression", actual="none")]
+    findings = []
+    for spec in with_expr:
+        where = spec.loc or f"slos {spec.name}"
+        got = values.get(spec.name) or []
+        numbers = [p[1] for series in got for p in series.points[-1:] if not math.isnan(p[1])]
+        if not numbers:
+            findings.append(
+                Finding("slos", where, f"the expression of SLO {spec.name!r} has no value on the service's series "
+                        f"({len(got)} series, none a number): the metrics it names are absent, or the workload does "
+                        "not exercise them", expected="a number", actual="no data" if not got else "NaN",
+                        query=spec.expression, link=link))
     return findings

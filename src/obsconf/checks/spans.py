@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from obsconf.checks._common import describe, type_ok
+from obsconf.checks.binomial import ALPHA, two_sided_p
 from obsconf.checks.logs import find_secrets
-from obsconf.contract.model import AttributeSpec, RedactionSpec, SamplingSpec, SpanSpec, SpansSpec, StatusRule
+from obsconf.contract.model import (
+    AttributeSpec,
+    RedactionSpec,
+    ResourceSpec,
+    SamplingSpec,
+    SpanSpec,
+    SpansSpec,
+    StatusRule,
+)
 from obsconf.model import Finding, HttpExchange, Span
 
 
 def _trace_link(trace_url: str, trace_id: str) -> str:
-    return trace_url.format(trace_id=trace_id) if trace_url else ""
+    return trace_url.format(trace_id=trace_id) if trace_url and trace_id else ""
 
 
 def _index(spans: Sequence[Span]) -> dict[tuple[str, str], Span]:
@@ -77,6 +86,12 @@ def _parent_problem(op: SpanSpec, span: Span, parent: Span | None) -> tuple[str,
     return None
 
 
+def _unseen(check: str, op: SpanSpec, what: str, query: str) -> Finding:
+    return Finding(check, op.loc or f"spans {op.name}", f"no span named {op.name!r} arrived, so its {what} could not "
+                   "be checked: does the workload make the service run that operation?", expected=op.name,
+                   actual="absent", query=query)
+
+
 def check_span_parents(
     spec: SpansSpec, spans: Sequence[Span], *, trace_url: str = "", query: str = ""
 ) -> list[Finding]:
@@ -85,6 +100,9 @@ def check_span_parents(
     findings = []
     for op in spec.operations:
         instances = [s for s in spans if s.name == op.name]
+        if not instances:
+            findings.append(_unseen("spans.parent", op, "parent", query))
+            continue
         bad: list[tuple[Span, tuple[str, Any, Any]]] = []
         for span in instances:
             parent = index.get((span.trace_id, span.parent_id)) if span.parent_id else None
@@ -107,6 +125,39 @@ def check_span_parents(
     return findings
 
 
+def check_span_kinds(spec: SpansSpec, spans: Sequence[Span], *, trace_url: str = "", query: str = "") -> list[Finding]:
+    """Each expected span with a ``kind`` has that span kind (an internal span is not a server span)."""
+    findings = []
+    for op in spec.operations:
+        if op.kind is None:
+            continue
+        instances = [s for s in spans if s.name == op.name]
+        if not instances:
+            findings.append(_unseen("spans.kind", op, "kind", query))
+            continue
+        bad = [s for s in instances if s.kind != op.kind]
+        if bad:
+            findings.append(
+                Finding(
+                    "spans.kind",
+                    op.loc or f"spans {op.name}",
+                    f"span {op.name!r} has kind {bad[0].kind!r} in {len(bad)} of {len(instances)} spans, the "
+                    f"contract says {op.kind!r} (first in trace {bad[0].trace_id}): start it with "
+                    f"SpanKind.{op.kind.upper()}",
+                    expected=op.kind,
+                    actual=bad[0].kind,
+                    query=query,
+                    link=_trace_link(trace_url, bad[0].trace_id),
+                )
+            )
+    return findings
+
+
+def attribute_problem(attr: AttributeSpec, attributes: dict[str, Any]) -> str | None:
+    """What is wrong with ``attr`` in ``attributes`` (absent, wrong type, value), or None."""
+    return _attribute_problem(attr, attributes)
+
+
 def _attribute_problem(attr: AttributeSpec, attributes: dict[str, Any]) -> str | None:
     if attr.name not in attributes:
         return "absent"
@@ -127,6 +178,9 @@ def check_span_attributes(
     findings = []
     for op in spec.operations:
         instances = [s for s in spans if s.name == op.name]
+        if not instances and op.attributes:
+            findings.append(_unseen("spans.attributes", op, "attributes", query))
+            continue
         for attr in op.attributes:
             bad = [(s, p) for s in instances if (p := _attribute_problem(attr, s.attributes)) is not None]
             if bad:
@@ -167,6 +221,10 @@ def check_span_status(
     for rule in spec.status_rules:
         where = rule.loc or "spans.status_rules"
         candidates = [s for s in spans if rule.span_kind is None or s.kind == rule.span_kind]
+        if rule.present:
+            findings += _present_rule(rule, candidates, where, trace_url, query)
+            continue
+        assert rule.gte is not None
         coded = [(s, c) for s in candidates if (c := _status_code(rule, s)) is not None]
         hit = [(s, c) for s, c in coded if c >= rule.gte]
         if not hit:
@@ -201,6 +259,46 @@ def check_span_status(
     return findings
 
 
+def _present_rule(rule: StatusRule, spans: Sequence[Span], where: str, trace_url: str, query: str) -> list[Finding]:
+    """Spans carrying one of the rule's attributes (a failed operation's ``error.type``) have its status."""
+    names = " or ".join(rule.attribute)
+    marked = [s for s in spans if any(a in s.attributes for a in rule.attribute)]
+    if not marked:
+        return [Finding("spans.status", where, f"no {rule.span_kind or ''} span carrying {names} arrived: no failed "
+                        "operation was exercised; add a request that makes an operation fail to the workload (e.g. "
+                        "a missing resource)", expected=f"spans with {names}", actual="none", query=query)]
+    bad = [s for s in marked if s.status != rule.status]
+    if not bad:
+        return []
+    first = bad[0]
+    return [Finding("spans.status", where, f"{len(bad)} of {len(marked)} spans of failed operations (they carry "
+                    f"{names}) do not have status {rule.status!r}; first: {first.name!r} (set the span status when "
+                    "the operation fails)", expected=rule.status, actual=first.status, query=query,
+                    link=_trace_link(trace_url, first.trace_id))]
+
+
+def check_span_resource(spec: ResourceSpec, spans: Sequence[Span], *, where: str = "", query: str = "",
+                        trace_url: str = "") -> list[Finding]:
+    """Every span carries each resource attribute (``service.version`` ...) with its type and value."""
+    where = where or spec.loc or "spans.resource"
+    if not spans:
+        return [Finding("spans.resource", where, "no span arrived, so the resource attributes could not be checked",
+                        expected=[a.name for a in spec.attributes], actual="0 spans", query=query)]
+    findings = []
+    for attr in spec.attributes:
+        bad = [(s, p) for s in spans if (p := _attribute_problem(attr, s.resource)) is not None]
+        if bad:
+            span, actual = bad[0]
+            findings.append(Finding(
+                "spans.resource", attr.loc or where,
+                f"resource attribute {attr.name!r} is missing or wrong on {len(bad)} of {len(spans)} spans (the "
+                f"resource has: {', '.join(sorted(span.resource)) or 'nothing'}): set it on the tracer provider's "
+                "resource (OTEL_RESOURCE_ATTRIBUTES or the SDK's Resource)",
+                expected=f"{attr.name}: {attr.type}" + (f" = {attr.equals!r}" if attr.equals is not None else ""),
+                actual=f"{attr.name}: {actual}", query=query, link=_trace_link(trace_url, span.trace_id)))
+    return findings
+
+
 def check_spans(
     spec: SpansSpec, spans: Sequence[Span], *, trace_url: str = "", query: str = "", link: str = ""
 ) -> list[Finding]:
@@ -218,10 +316,14 @@ def check_spans(
                 link=link,
             )
         ]
+    # parents, kinds and attributes of the spans that arrived; a missing span is one presence finding
+    names = {s.name for s in spans}
+    seen = SpansSpec(operations=tuple(op for op in spec.operations if op.name in names))
     return (
         check_span_presence(spec, spans, query=query, link=link)
-        + check_span_parents(spec, spans, trace_url=trace_url, query=query)
-        + check_span_attributes(spec, spans, trace_url=trace_url, query=query)
+        + check_span_parents(seen, spans, trace_url=trace_url, query=query)
+        + check_span_kinds(seen, spans, trace_url=trace_url, query=query)
+        + check_span_attributes(seen, spans, trace_url=trace_url, query=query)
         + check_span_status(spec, spans, trace_url=trace_url, query=query)
     )
 
@@ -278,62 +380,116 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, data)]
 
 
+def status_code(span: Span) -> int | None:
+    """The HTTP status code a server span records (current or older semantic-convention name)."""
+    for name in ("http.response.status_code", "http.status_code"):
+        value = span.attributes.get(name)
+        if value is not None:
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def span_path(span: Span) -> str:
+    """The request path a server span records (``url.path``, ``http.target``, ``http.route``, or the name)."""
+    for name in ("url.path", "http.target", "http.route"):
+        value = span.attributes.get(name)
+        if isinstance(value, str) and value.startswith("/"):
+            return urlsplit(value).path
+    last = span.name.split(" ")[-1]
+    return last if last.startswith("/") else ""
+
+
+def _is_error(span: Span) -> bool:
+    code = status_code(span)
+    return span.status == "error" or (code is not None and code >= 400)
+
+
 def check_sampling(
     spec: SamplingSpec,
     exchanges: Sequence[HttpExchange],
     spans: Sequence[Span],
     *,
+    rate: float | None = None,
     trace_url: str = "",
     query: str = "",
+    where: str = "",
 ) -> list[Finding]:
-    """The share of requests whose trace arrived matches ``run_rate``; error responses are always traced
-    when ``always_sample_errors``. Trace ids are those the requests' W3C traceparent carried."""
-    where = spec.loc or "spans.sampling"
-    if not exchanges:
-        return [Finding("spans.sampling", where, "no request was made, so sampling could not be checked",
-                        expected="workload requests", actual="0 requests")]
-    traced = {s.trace_id for s in spans}
-    ids = [(x, x.trace_id) for x in exchanges]
-    sampled = [x for x, t in ids if t and t in traced]
-    n, k, p = len(exchanges), len(sampled), spec.run_rate
-    findings = []
-    # Accept k within 4 standard deviations of the binomial mean; at p = 1 or 0 that is exact.
-    sigma = math.sqrt(n * p * (1 - p))
-    if abs(k - n * p) > max(4 * sigma, 1e-9):
-        missing = [x for x, t in ids if not (t and t in traced)]
-        first = f"; first untraced: {missing[0].method} {missing[0].url}" if missing else ""
-        findings.append(
-            Finding(
-                "spans.sampling",
-                where,
-                f"{k} of {n} requests have their trace in the backend at sample rate {p}{first}"
-                f"{' (set ' + spec.env + '=' + str(p) + ')' if spec.env else ''}",
-                expected=f"about {n * p:.0f} of {n}",
-                actual=k,
-                query=query,
-            )
-        )
-    if spec.always_sample_errors:
-        errors = [(x, t) for x, t in ids if x.status >= 400]
-        lost = [(x, t) for x, t in errors if not (t and t in traced)]
-        if not errors:
-            findings.append(
-                Finding("spans.sampling", where, "no error response in the workload, so 'always sample errors' was "
-                        "not exercised: add e.g. GET /api/fail?status=500", expected=">= 1 error response", actual=0)
-            )
-        elif lost:
-            x, t = lost[0]
-            findings.append(
-                Finding(
-                    "spans.sampling",
-                    where,
-                    f"{len(lost)} of {len(errors)} error responses were not traced although errors are always "
-                    f"sampled; first: {x.method} {x.url} -> {x.status}",
-                    expected="every error traced",
-                    actual=f"{len(errors) - len(lost)} traced",
-                    query=query,
-                    link=_trace_link(trace_url, t or ""),
-                )
-            )
-    return findings
+    """The share of requests whose trace arrived fits the sample ``rate`` (default ``run_rate``) by an exact
+    two-sided binomial test at alpha 0.001; with ``always_sample_errors`` / ``always_sample_slow_ms`` every error
+    and every slow request is traced.
 
+    Requests that carried a W3C traceparent are paired with their traces by trace id. Requests without one (a
+    sampling run lets the service's own sampler decide) are paired by count: the server spans of the run whose
+    path is a path of the requests, split into error, slow and other spans as the requests are."""
+    where = where or spec.loc or "spans.sampling"
+    p = spec.run_rate if rate is None else rate
+    if not exchanges:
+        return [Finding("spans.sampling", where, "no request was made, so sampling could not be checked: give the "
+                        "sampling case requests (spans.sampling.workload, or the contract's workload)",
+                        expected="requests", actual="0 requests")]
+    slow_ms = spec.always_sample_slow_ms
+
+    def critical(path: str) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in spec.always_sample_paths)
+
+    def kind_of_request(x: HttpExchange) -> str:
+        if spec.always_sample_errors and x.status >= 400:
+            return "error"
+        if slow_ms is not None and x.elapsed_ms >= slow_ms:
+            return "slow"
+        return "path" if critical(urlsplit(x.url).path) else "base"
+
+    def kind_of_span(s: Span) -> str:
+        if spec.always_sample_errors and _is_error(s):
+            return "error"
+        if slow_ms is not None and s.duration_us / 1000.0 >= slow_ms:
+            return "slow"
+        return "path" if critical(span_path(s)) else "base"
+
+    by_kind: dict[str, list[HttpExchange]] = {"base": [], "error": [], "slow": [], "path": []}
+    for x in exchanges:
+        by_kind[kind_of_request(x)].append(x)
+    paired = all(x.trace_id for x in exchanges)
+    if paired:
+        traced_ids = {s.trace_id for s in spans}
+        kept = {k: sum(1 for x in xs if x.trace_id in traced_ids) for k, xs in by_kind.items()}
+        how = "by the trace ids of their traceparent"
+    else:
+        paths = {urlsplit(x.url).path for x in exchanges}
+        servers = [s for s in spans if s.kind == "server" and span_path(s) in paths]
+        kept = {"base": 0, "error": 0, "slow": 0, "path": 0}
+        for s in servers:
+            kept[kind_of_span(s)] += 1
+        how = f"by counting the service's server spans for {', '.join(sorted(paths))} in the run"
+    findings = []
+    n, k = len(by_kind["base"]), kept["base"]
+    if n:
+        pvalue = two_sided_p(min(k, n), n, p)
+        if k > n or pvalue < ALPHA:
+            findings.append(Finding(
+                "spans.sampling", where,
+                f"{k} of {n} requests were traced ({how}): at sample rate {p:g} that has probability "
+                f"p = {pvalue:.2g} < {ALPHA:g} (exact two-sided binomial test)"
+                + (f"; does the service read {spec.env}={p:g}?" if spec.env else ""),
+                expected=f"about {n * p:.1f} of {n} (rate {p:g})", actual=k, query=query))
+    always = (("error", "error responses", spec.always_sample_errors, "a failing request (GET /api/fail?status=500)"),
+              ("slow", f"requests slower than {slow_ms or 0:g} ms", slow_ms is not None, "a slow request"),
+              ("path", f"requests to {', '.join(spec.always_sample_paths)}", bool(spec.always_sample_paths),
+               "a request to one of those paths"))
+    for kind, what, on, how_to in always:
+        sent = len(by_kind[kind])
+        if not on:
+            continue
+        if not sent:
+            findings.append(Finding(
+                "spans.sampling", where, f"no {what} in the sampling run, so 'always sampled' was not exercised: "
+                f"add {how_to} to spans.sampling.workload", expected=f">= 1 of the {what}", actual=0))
+        elif kept[kind] < sent:
+            findings.append(Finding(
+                "spans.sampling", where, f"only {kept[kind]} of {sent} {what} were traced although they are always "
+                f"sampled ({how})", expected=f"all {sent} traced", actual=kept[kind], query=query,
+                link=_trace_link(trace_url, next((x.trace_id for x in by_kind[kind] if x.trace_id), ""))))
+    return findings

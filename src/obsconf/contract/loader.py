@@ -17,19 +17,23 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from obsconf.contract.command import parse_command
-from obsconf.contract.kinds import CHECK_KINDS
+from obsconf.contract.kinds import SKIP_KINDS
 from obsconf.contract.model import (
     AccessLogSpec,
     AccountingSpec,
+    AlertDefect,
+    AlertDrive,
     AlertRuleSpec,
     AlertsSpec,
     AttributeSpec,
     AuthSpec,
     BackoffSpec,
     Budgets,
+    ContextSpec,
     Contract,
     CorrelationSpec,
     CounterSpec,
+    DashboardSpec,
     DeliverySpec,
     DependencySpec,
     EmitStep,
@@ -39,6 +43,8 @@ from obsconf.contract.model import (
     FieldMatch,
     HealthSpec,
     HistogramCountSpec,
+    ItemTrace,
+    ListenerSpec,
     LoadSloSpec,
     LoadSpec,
     LogEventSpec,
@@ -48,9 +54,12 @@ from obsconf.contract.model import (
     MetricSpec,
     RedactionSpec,
     RequestStep,
+    ResourceSpec,
     RetryLogSpec,
     RetrySpec,
     SamplingSpec,
+    ScrapeJob,
+    SeedRef,
     SemconvSpec,
     ServiceSpec,
     SkipSpec,
@@ -60,8 +69,10 @@ from obsconf.contract.model import (
     SpansSpec,
     StatusRule,
     Step,
+    Untested,
 )
 from obsconf.contract.schema import CONTRACT_SCHEMA
+from obsconf.contract.seedref import find_seed, seed_ref
 from obsconf.errors import ContractError, UsageError
 
 PathT = tuple[str | int, ...]
@@ -185,7 +196,7 @@ def _explain(error: jsonschema.ValidationError) -> tuple[PathT, str]:
     if error.validator == "enum":
         options = ", ".join(str(o) for o in error.validator_value)
         if path and path[0] == "skip":
-            return path, f"unknown check kind {value!r}; known kinds: {', '.join(CHECK_KINDS)}"
+            return path, f"unknown check kind {value!r}; known kinds: {', '.join(SKIP_KINDS)}"
         return path, f"{value!r} is not allowed here; use one of: {options}"
     if error.validator == "const":
         return path, f"{value!r} is not supported; this obsconf reads contract version {error.validator_value}"
@@ -299,16 +310,23 @@ def _logs(doc: _Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
             request_log_required=cor.get("request_log_required", True),
             loc=doc.loc(base + ("correlation",)),
         )
+    context = None
+    if "context" in raw:
+        context = ContextSpec(fields=tuple(raw["context"]["fields"]), loc=doc.loc(base + ("context",)))
     events = []
     for i, ev in enumerate(raw.get("events", [])):
         path = base + ("events", i)
+        typed = _typed_values(doc, ev.get("fields", {}), path + ("fields",))
         events.append(
             LogEventSpec(
                 name=ev["name"],
                 message=_compile(doc, path + ("message",), ev["message"]),
                 level=ev.get("level"),
-                fields=dict(ev.get("fields", {})),
+                fields={a.name: a.type for a in typed},
                 min_count=ev.get("min_count", 1),
+                equals={a.name: a.equals for a in typed if a.equals is not None},
+                patterns={a.name: a.pattern for a in typed if a.pattern is not None},
+                match={k: _compile(doc, path + ("match", k), v) for k, v in ev.get("match", {}).items()},
                 loc=doc.loc(path),
             )
         )
@@ -341,6 +359,7 @@ def _logs(doc: _Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
         message_field=raw.get("message_field", "message"),
         redaction=redaction,
         correlation=correlation,
+        context=context,
         events=tuple(events),
         store=store,
         delivery=delivery,
@@ -363,6 +382,22 @@ def _semconv(doc: _Doc, raw: Any, path: PathT) -> SemconvSpec:
     return SemconvSpec(enabled=False, reason=raw["reason"], loc=loc)
 
 
+def _typed_values(doc: _Doc, raw: dict[str, Any], base: PathT) -> tuple[AttributeSpec, ...]:
+    """``{name: type}`` or ``{name: {type, equals?, pattern?}}`` -> AttributeSpecs (patterns compiled)."""
+    out = []
+    for name, spec in raw.items():
+        apath = base + (name,)
+        if isinstance(spec, str):
+            out.append(AttributeSpec(name=name, type=spec, loc=doc.loc(apath)))
+            continue
+        pattern = spec.get("pattern")
+        if pattern is not None:
+            _compile(doc, apath + ("pattern",), pattern)
+        out.append(AttributeSpec(name=name, type=spec["type"], equals=spec.get("equals"), pattern=pattern,
+                                 loc=doc.loc(apath)))
+    return tuple(out)
+
+
 def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
     base: PathT = ("spans",)
     ops: list[SpanSpec] = []
@@ -374,20 +409,7 @@ def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
         seen.add(op["name"])
         if op.get("root") and (op.get("parent") or op.get("parent_kind")):
             raise doc.error(path, "a span with 'root: true' cannot also name a parent or parent_kind")
-        attrs = []
-        for name, spec in op.get("attributes", {}).items():
-            apath = path + ("attributes", name)
-            if isinstance(spec, str):
-                attrs.append(AttributeSpec(name=name, type=spec, loc=doc.loc(apath)))
-            else:
-                pattern = spec.get("pattern")
-                if pattern is not None:
-                    _compile(doc, apath + ("pattern",), pattern)
-                attrs.append(
-                    AttributeSpec(
-                        name=name, type=spec["type"], equals=spec.get("equals"), pattern=pattern, loc=doc.loc(apath)
-                    )
-                )
+        attrs = _typed_values(doc, op.get("attributes", {}), path + ("attributes",))
         ops.append(
             SpanSpec(
                 name=op["name"],
@@ -395,17 +417,22 @@ def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
                 parent_kind=op.get("parent_kind"),
                 root=op.get("root", False),
                 kind=op.get("kind"),
-                attributes=tuple(attrs),
+                attributes=attrs,
                 loc=doc.loc(path),
             )
         )
     rules = []
     for i, rule in enumerate(raw.get("status_rules", [])):
         attr = rule["attribute"]
+        rpath = base + ("status_rules", i)
+        if ("gte" in rule) == bool(rule.get("present")):
+            raise doc.error(rpath, "give exactly one of 'gte' (a status code threshold) or 'present: true' (the "
+                            "attribute marks a failed operation)")
         rules.append(
             StatusRule(
                 attribute=(attr,) if isinstance(attr, str) else tuple(attr),
-                gte=rule["gte"],
+                gte=rule.get("gte"),
+                present=bool(rule.get("present")),
                 status=rule["status"],
                 span_kind=rule.get("span_kind", "server"),
                 loc=doc.loc(base + ("status_rules", i)),
@@ -419,11 +446,23 @@ def _spans(doc: _Doc, raw: dict[str, Any]) -> SpansSpec:
             seed_default=smp.get("seed_default"),
             run_rate=smp.get("run_rate", 1.0),
             always_sample_errors=smp.get("always_sample_errors", False),
+            always_sample_slow_ms=smp.get("always_sample_slow_ms"),
+            always_sample_paths=tuple(smp.get("always_sample_paths", [])),
+            workload=_steps(doc, smp.get("workload", []), base + ("sampling", "workload")),
             loc=doc.loc(base + ("sampling",)),
         )
+        if sampling.seed_default is not None and sampling.seed_default != sampling.run_rate and not sampling.env:
+            raise doc.error(base + ("sampling",), "checking the seed's rate needs 'env': the variable that sets "
+                            "the service's sample rate (obsconf also sets OTEL_TRACES_SAMPLER_ARG)")
+    resource = None
+    if "resource" in raw:
+        resource = ResourceSpec(attributes=_typed_values(doc, raw["resource"]["attributes"],
+                                                         base + ("resource", "attributes")),
+                                loc=doc.loc(base + ("resource",)))
     return SpansSpec(operations=tuple(ops), status_rules=tuple(rules), sampling=sampling,
                      response_header=raw.get("response_header"),
-                     semconv=_semconv(doc, raw.get("semconv"), base + ("semconv",)), loc=doc.loc(base))
+                     semconv=_semconv(doc, raw.get("semconv"), base + ("semconv",)), resource=resource,
+                     loc=doc.loc(base))
 
 
 def _buckets(doc: _Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
@@ -446,11 +485,17 @@ def _metrics(doc: _Doc, raw: list[dict[str, Any]], base: PathT = ("metrics",)) -
         labels = m.get("labels")
         if labels is not None and "le" in labels:
             raise doc.error(path + ("labels",), "do not list 'le': bucket bounds go under 'buckets'")
-        buckets = None
+        buckets = include = None
+        for key in ("buckets", "buckets_include"):
+            if key in m and m["type"] != "histogram":
+                raise doc.error(path + (key,), f"'{key}' applies to histograms, this is a {m['type']}")
         if "buckets" in m:
-            if m["type"] != "histogram":
-                raise doc.error(path + ("buckets",), f"'buckets' applies to histograms, this is a {m['type']}")
             buckets = _buckets(doc, path + ("buckets",), m["buckets"])
+        if "buckets_include" in m:
+            if buckets is not None:
+                raise doc.error(path + ("buckets_include",), "give 'buckets' (the exact layout) or "
+                                "'buckets_include' (bounds that must be among them), not both")
+            include = tuple(sorted(float("inf") if b == "+Inf" else float(b) for b in m["buckets_include"]))
         after = m.get("after_workload", {})
         if after.get("selector") and labels is not None:
             extra = sorted(set(after["selector"]) - set(labels))
@@ -464,6 +509,7 @@ def _metrics(doc: _Doc, raw: list[dict[str, Any]], base: PathT = ("metrics",)) -
                 type=m["type"],
                 labels=tuple(labels) if labels is not None else None,
                 buckets=buckets,
+                buckets_include=include,
                 help_required=m.get("help", True),
                 increases=after.get("increases", False),
                 selector=dict(after.get("selector", {})),
@@ -504,11 +550,13 @@ def _retries(doc: _Doc, raw: list[dict[str, Any]], dependencies: Sequence[Depend
                 level=lg.get("level", "WARN"),
                 attempt_field=lg.get("attempt_field", "retry_attempt"),
                 max_field=lg.get("max_field"),
+                fields=_typed_values(doc, lg.get("fields", {}), path + ("log", "fields")),
             )
         if not (r.get("attempt_span") or log):
             raise doc.error(path, "name 'attempt_span' or 'log': without one the retry intervals cannot be measured")
         fault = _fault(doc, r["fault"], path + ("fault",), dependencies) if "fault" in r else None
         metric = r.get("metric", {})
+        errors = r.get("errors_metric", {})
         out.append(
             RetrySpec(
                 operation=r["operation"],
@@ -519,6 +567,8 @@ def _retries(doc: _Doc, raw: list[dict[str, Any]], dependencies: Sequence[Depend
                 count_attribute=r.get("count_attribute", "retry_count"),
                 metric=metric.get("name"),
                 metric_selector=dict(metric.get("selector", {})),
+                errors_metric=errors.get("name"),
+                errors_selector=dict(errors.get("selector", {})),
                 log=log,
                 fault=fault,
                 workload=_steps(doc, r.get("workload", []), path + ("workload",)),
@@ -528,10 +578,13 @@ def _retries(doc: _Doc, raw: list[dict[str, Any]], dependencies: Sequence[Depend
     return tuple(out)
 
 
-def _health(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[HealthSpec, ...]:
+def _health(doc: _Doc, raw: list[dict[str, Any]], listeners: Sequence[ListenerSpec]) -> tuple[HealthSpec, ...]:
     out = []
     for i, h in enumerate(raw):
         path: PathT = ("health", i)
+        if "listener" in h and h["listener"] not in [x.name for x in listeners]:
+            raise doc.error(path + ("listener",), f"no listener {h['listener']!r} in service.listeners (declared: "
+                            f"{', '.join(x.name for x in listeners) or 'none'})")
         try:
             Draft202012Validator.check_schema(h["schema"])
         except jsonschema.SchemaError as exc:
@@ -543,13 +596,14 @@ def _health(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[HealthSpec, ...]:
                 method=h.get("method", "GET"),
                 expect_status=_statuses(h.get("expect_status")),
                 schema=h["schema"],
+                listener=h.get("listener"),
                 loc=doc.loc(path),
             )
         )
     return tuple(out)
 
 
-def _alerts(doc: _Doc, raw: dict[str, Any]) -> AlertsSpec:
+def _alerts(doc: _Doc, raw: dict[str, Any], dependencies: Sequence[DependencySpec]) -> AlertsSpec:
     base: PathT = ("alerts",)
     here = doc.file.parent
     rules_file = (here / raw["rules_file"]).resolve()
@@ -560,13 +614,41 @@ def _alerts(doc: _Doc, raw: dict[str, Any]) -> AlertsSpec:
         tests_file = (here / raw["tests_file"]).resolve()
         if not tests_file.is_file():
             raise doc.error(base + ("tests_file",), f"promtool tests file {tests_file} does not exist")
-    rules = tuple(
-        AlertRuleSpec(
-            name=r["name"], expr=r.get("expr"), for_=r.get("for"), severity=r.get("severity"), loc=doc.loc(base + ("rules", i))
-        )
-        for i, r in enumerate(raw["rules"])
-    )
-    return AlertsSpec(rules_file=rules_file, tests_file=tests_file, rules=rules, loc=doc.loc(base))
+    rules = []
+    for i, r in enumerate(raw["rules"]):
+        defect = None
+        if "defect" in r:
+            proof = (here / r["defect"]["proof"]).resolve()
+            if not proof.is_file():
+                raise doc.error(base + ("rules", i, "defect", "proof"), f"proof file {proof} does not exist: give a "
+                                "promtool test file (relative to the contract) that demonstrates the defect")
+            defect = AlertDefect(claim=r["defect"]["claim"], proof=proof)
+        rules.append(AlertRuleSpec(name=r["name"], expr=r.get("expr"), for_=r.get("for"), severity=r.get("severity"),
+                                   defect=defect, loc=doc.loc(base + ("rules", i))))
+    names = [r.name for r in rules]
+    drives = []
+    for i, d in enumerate(raw.get("drives", [])):
+        path = base + ("drives", i)
+        unknown = [n for n in d["fires"] if n not in names]
+        if unknown:
+            raise doc.error(path + ("fires",), f"alert(s) {', '.join(unknown)} are not among alerts.rules "
+                            f"({', '.join(names)})")
+        if d.get("stop_service") and d.get("fault"):
+            raise doc.error(path, "a drive either stops the service or injects a fault, not both")
+        if not (d.get("stop_service") or d.get("fault") or d.get("workload")):
+            raise doc.error(path, "a drive needs a workload, a fault or stop_service: true")
+        if any(x.name == d["name"] for x in drives):
+            raise doc.error(path + ("name",), f"drive {d['name']!r} is listed twice")
+        drives.append(AlertDrive(
+            name=d["name"], fires=tuple(d["fires"]),
+            fault=_fault(doc, d["fault"], path + ("fault",), dependencies) if "fault" in d else None,
+            stop_service=bool(d.get("stop_service")), workload=_steps(doc, d.get("workload", []), path + ("workload",)),
+            seconds=float(d.get("seconds", 3.0)), loc=doc.loc(path)))
+    if drives and drives[-1] is not next((x for x in drives if x.stop_service), drives[-1]):
+        raise doc.error(base + ("drives",), "a drive that stops the service must be the last one")
+    scrape = tuple(ScrapeJob(job=j["job"], path=j["path"]) for j in raw.get("scrape", []))
+    return AlertsSpec(rules_file=rules_file, tests_file=tests_file, rules=tuple(rules), scrape=scrape,
+                      for_override=raw.get("for_override"), drives=tuple(drives), loc=doc.loc(base))
 
 
 def _selected(raw: dict[str, Any] | None) -> tuple[str | None, dict[str, str]]:
@@ -714,6 +796,8 @@ def _dependencies(doc: _Doc, raw: list[dict[str, Any]]) -> tuple[DependencySpec,
                 raise doc.error(path + (key,), f"two dependencies have the {key} {dep[key]!r}")
         out.append(DependencySpec(name=dep["name"], env=dep["env"], upstream=dep["upstream"], loc=doc.loc(path)))
     return tuple(out)
+
+
 def _auth(doc: _Doc, svc: dict[str, Any]) -> AuthSpec | None:
     raw = svc.get("auth")
     if raw is None:
@@ -729,10 +813,72 @@ def _auth(doc: _Doc, svc: dict[str, Any]) -> AuthSpec | None:
                     loc=doc.loc(path))
 
 
+def _listeners(doc: _Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[ListenerSpec, ...]:
+    out: list[ListenerSpec] = []
+    taken = {d.env for d in dependencies}
+    for i, item in enumerate(raw):
+        path: PathT = ("service", "listeners", i)
+        if any(x.name == item["name"] for x in out):
+            raise doc.error(path + ("name",), f"two listeners are named {item['name']!r}")
+        if item["env"] in taken:
+            raise doc.error(path + ("env",), f"variable {item['env']} is already given to another listener or "
+                            "dependency")
+        taken.add(item["env"])
+        out.append(ListenerSpec(name=item["name"], env=item["env"], loc=doc.loc(path)))
+    return tuple(out)
+
+
+def _trace(doc: _Doc, default_seed: str) -> tuple[dict[str, ItemTrace], tuple[Untested, ...]]:
+    """Every item's ``seed``/``convention``, keyed by contract path, and the ``untested`` entries; each seed
+    line range is checked against its seed file when the file is found."""
+    lengths: dict[str, int | None] = {}
+
+    def ref(raw: Any, path: PathT) -> SeedRef:
+        try:
+            got = seed_ref(raw, default_seed)
+        except ValueError as exc:
+            raise doc.error(path, str(exc)) from None
+        if not got.file:
+            raise doc.error(path, "a seed reference needs the contract's top-level 'seed' (the seed file's name), "
+                            "or a 'file'")
+        if got.file not in lengths:
+            found = find_seed(got.file, doc.file.parent)
+            lengths[got.file] = len(found.read_text(encoding="utf-8", errors="replace").splitlines()) if found else None
+        total = lengths[got.file]
+        last = max(b for _, b in got.ranges)
+        if total is not None and last > total:
+            raise doc.error(path, f"line {last} is past the end of seed {got.file} ({total} lines)")
+        return got
+
+    table: dict[str, ItemTrace] = {}
+
+    def walk(node: Any, path: PathT) -> None:
+        if isinstance(node, dict):
+            if path and path[0] != "untested" and ("seed" in node or "convention" in node):
+                refs = (ref(node["seed"], path + ("seed",)),) if "seed" in node else ()
+                table[format_path(path)] = ItemTrace(format_path(path), refs, str(node.get("convention", "")),
+                                                     doc.loc(path))
+            for key, value in node.items():
+                if not (key == "seed" and path):
+                    walk(value, path + (key,))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, path + (i,))
+
+    walk(doc.data, ())
+    untested = tuple(
+        Untested(ref=ref(u["seed"], ("untested", i, "seed")), reason=u["reason"], note=u.get("note", ""),
+                 loc=doc.loc(("untested", i)))
+        for i, u in enumerate(doc.data.get("untested", []))
+    )
+    return table, untested
+
+
 def _build(doc: _Doc) -> Contract:
     d = doc.data
     svc = d["service"]
     dependencies = _dependencies(doc, svc.get("dependencies", []))
+    listeners = _listeners(doc, svc.get("listeners", []), dependencies)
     service = ServiceSpec(
         name=svc["name"],
         profile=svc.get("profile"),
@@ -744,6 +890,7 @@ def _build(doc: _Doc) -> Contract:
         slo_path=svc.get("slo_path"),
         env={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in svc.get("env", {}).items()},
         dependencies=dependencies,
+        listeners=listeners,
         loc=doc.loc(("service",)),
         auth=_auth(doc, svc),
     )
@@ -761,7 +908,12 @@ def _build(doc: _Doc) -> Contract:
         )
         for i, s in enumerate(d.get("slos", []))
     )
-    budgets = Budgets(**d["budgets"], loc=doc.loc(("budgets",))) if "budgets" in d else None
+    budgets = None
+    if "budgets" in d:
+        stated = {k: v for k, v in d["budgets"].items() if k not in ("seed", "convention")}
+        if not stated:
+            raise doc.error(("budgets",), "no budget given: name at least one of the seed's budgets")
+        budgets = Budgets(**stated, loc=doc.loc(("budgets",)))
     # metrics: a list of families, or {semconv?, families?}
     raw_metrics = d.get("metrics")
     metrics_semconv = None
@@ -775,6 +927,9 @@ def _build(doc: _Doc) -> Contract:
     skip = tuple(
         SkipSpec(check=s["check"], reason=s["reason"], loc=doc.loc(("skip", i))) for i, s in enumerate(d.get("skip", []))
     )
+    dashboards = tuple(DashboardSpec(name=x["name"], expr=x["expr"], loc=doc.loc(("dashboards", i)))
+                       for i, x in enumerate(d.get("dashboards", [])))
+    trace, untested = _trace(doc, str(d.get("seed") or ""))
     return Contract(
         path=doc.file,
         seed=d.get("seed"),
@@ -785,12 +940,15 @@ def _build(doc: _Doc) -> Contract:
         metrics=metrics,
         metrics_semconv=metrics_semconv,
         retries=_retries(doc, d.get("retries", []), dependencies),
-        health=_health(doc, d.get("health", [])),
-        alerts=_alerts(doc, d["alerts"]) if "alerts" in d else None,
+        health=_health(doc, d.get("health", []), listeners),
+        alerts=_alerts(doc, d["alerts"], dependencies) if "alerts" in d else None,
         slos=slos,
         budgets=budgets,
         faults=_faults(doc, d.get("faults", []), dependencies),
         skip=skip,
+        dashboards=dashboards,
+        untested=untested,
+        trace=trace,
         load=_load(doc, d["load"], "spans" in d, service.metrics_path, "logs" in d) if "load" in d else None,
     )
 

@@ -10,21 +10,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Value types a contract may name for a log field or a span attribute. The formats (rfc3339, hex32, ...)
-# are strings of a given shape; ``timestamp`` accepts an RFC 3339 string or epoch number.
-VALUE_TYPES = (
-    "string",
-    "integer",
-    "number",
-    "boolean",
-    "object",
-    "array",
-    "rfc3339",
-    "timestamp",
-    "hex32",
-    "hex16",
-    "uuid",
-)
+from obsconf.contract.valuetypes import VALUE_TYPE_TESTS
+
+# Value types a contract may name for a log field or a span attribute: the keys of the table of tests.
+VALUE_TYPES = tuple(VALUE_TYPE_TESTS)
+
+
+@dataclass(frozen=True)
+class SeedRef:
+    """Lines of a seed file that a contract item comes from (1-based, inclusive ranges)."""
+
+    file: str
+    ranges: tuple[tuple[int, int], ...]
+
+    def lines(self) -> set[int]:
+        return {n for a, b in self.ranges for n in range(a, b + 1)}
+
+    def text(self) -> str:
+        """``"115-124, 130"``."""
+        return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in self.ranges)
+
+
+@dataclass(frozen=True)
+class ItemTrace:
+    """Where one contract item (a mapping at ``path``) comes from: seed lines, or an obsconf convention."""
+
+    path: str  # contract path, e.g. "spans.operations[2]"
+    refs: tuple[SeedRef, ...] = ()
+    convention: str = ""
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class Untested:
+    """Seed lines no case checks, and why (``reason`` is a key of ``kinds.UNTESTED_REASONS``)."""
+
+    ref: SeedRef
+    reason: str
+    note: str = ""
+    loc: str = ""
 
 
 #: What a dependency of the service may be: a backend of obsconf's stack, or a URL of the user's own.
@@ -47,6 +71,15 @@ class DependencySpec:
     def backend(self) -> str | None:
         """The stack backend this dependency is, or None for a URL of the user's own."""
         return self.upstream if self.upstream in DEPENDENCY_BACKENDS else None
+
+
+@dataclass(frozen=True)
+class ListenerSpec:
+    """Another port the service listens on: obsconf picks a free loopback port and gives it in ``env``."""
+
+    name: str
+    env: str
+    loc: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +122,7 @@ class ServiceSpec:
     slo_path: str | None = None  # where the service reports its SLOs as JSON (seed 002's /v1/observability/slos)
     env: dict[str, str] = field(default_factory=dict)  # set when starting the service, after the standard ones
     dependencies: tuple[DependencySpec, ...] = ()
+    listeners: tuple[ListenerSpec, ...] = ()
     loc: str = ""
     auth: AuthSpec | None = None  # endpoints behind a bearer token
 
@@ -98,6 +132,9 @@ class ServiceSpec:
 
     def dependency(self, name: str) -> DependencySpec | None:
         return next((d for d in self.dependencies if d.name == name), None)
+
+    def listener(self, name: str) -> ListenerSpec | None:
+        return next((x for x in self.listeners if x.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -164,13 +201,25 @@ class CorrelationSpec:
 
 @dataclass(frozen=True)
 class LogEventSpec:
-    """A log event the workload must produce: level, message regex and typed fields."""
+    """A log event the workload must produce: level, message regex and typed fields (``equals`` and
+    ``patterns`` pin the value of a field, e.g. the seed's ``target``)."""
 
     name: str
     message: str  # regex, searched in the message field
     level: str | None = None
     fields: dict[str, str] = field(default_factory=dict)  # dotted field path -> value type
     min_count: int = 1
+    equals: dict[str, Any] = field(default_factory=dict)  # dotted field path -> exact value
+    patterns: dict[str, str] = field(default_factory=dict)  # dotted field path -> regex on its text
+    match: dict[str, str] = field(default_factory=dict)  # dotted field path -> regex: which lines are the event
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class ContextSpec:
+    """Fields every log line of a request carries (its request id, tenant, user), not only one line."""
+
+    fields: tuple[str, ...]
     loc: str = ""
 
 
@@ -208,6 +257,7 @@ class LogsSpec:
     message_field: str = "message"
     redaction: RedactionSpec = field(default_factory=RedactionSpec)
     correlation: CorrelationSpec | None = None
+    context: ContextSpec | None = None
     events: tuple[LogEventSpec, ...] = ()
     store: LogStoreSpec | None = None
     delivery: DeliverySpec | None = None
@@ -248,10 +298,12 @@ class SpanSpec:
 
 @dataclass(frozen=True)
 class StatusRule:
-    """Spans whose status-code attribute is >= ``gte`` must have status ``status``."""
+    """Spans whose status-code attribute is >= ``gte`` (or, with ``present``, spans that carry the attribute at
+    all, e.g. ``error.type`` on a failed operation) must have status ``status``."""
 
     attribute: tuple[str, ...]  # alternative attribute names, first present wins
-    gte: int = 400
+    gte: int | None = 400
+    present: bool = False
     status: str = "error"
     span_kind: str | None = "server"
     loc: str = ""
@@ -265,6 +317,9 @@ class SamplingSpec:
     seed_default: float | None = None
     run_rate: float = 1.0
     always_sample_errors: bool = False
+    always_sample_slow_ms: float | None = None  # requests at least this slow are always traced
+    always_sample_paths: tuple[str, ...] = ()  # requests to these paths (or below them) are always traced
+    workload: tuple[Step, ...] = ()  # the sampling case's own requests (the default: the contract's workload)
     loc: str = ""
 
 
@@ -279,12 +334,21 @@ class SemconvSpec:
 
 
 @dataclass(frozen=True)
+class ResourceSpec:
+    """Resource attributes (``service.version`` ...) that every span of the service carries."""
+
+    attributes: tuple[AttributeSpec, ...] = ()
+    loc: str = ""
+
+
+@dataclass(frozen=True)
 class SpansSpec:
     operations: tuple[SpanSpec, ...] = ()
     status_rules: tuple[StatusRule, ...] = ()
     sampling: SamplingSpec | None = None
     response_header: str | None = None  # a response header that must carry the trace id (X-Trace-Id, traceresponse)
     semconv: SemconvSpec = field(default_factory=SemconvSpec)
+    resource: ResourceSpec | None = None
     loc: str = ""
 
 
@@ -296,6 +360,7 @@ class MetricSpec:
     type: str
     labels: tuple[str, ...] | None = None  # exact label names (histogram: without ``le``); None = any
     buckets: tuple[float, ...] | None = None  # exact ``le`` values, +Inf included
+    buckets_include: tuple[float, ...] | None = None  # ``le`` values that must be among the buckets
     help_required: bool = True
     increases: bool = False
     selector: dict[str, str] = field(default_factory=dict)  # the series that must increase
@@ -332,6 +397,7 @@ class RetryLogSpec:
     level: str = "WARN"
     attempt_field: str = "retry_attempt"
     max_field: str | None = None
+    fields: tuple[AttributeSpec, ...] = ()  # every retry line carries these (dotted paths)
 
 
 @dataclass(frozen=True)
@@ -357,6 +423,8 @@ class RetrySpec:
     count_attribute: str | None = "retry_count"
     metric: str | None = None  # retry counter (family name, with or without _total)
     metric_selector: dict[str, str] = field(default_factory=dict)
+    errors_metric: str | None = None  # an error counter that must rise while the fault fails the attempts
+    errors_selector: dict[str, str] = field(default_factory=dict)
     log: RetryLogSpec | None = None
     fault: FaultSpec | None = None
     workload: tuple[Step, ...] = ()
@@ -371,6 +439,7 @@ class HealthSpec:
     method: str = "GET"
     expect_status: tuple[int, ...] = (200,)
     schema: dict[str, Any] = field(default_factory=dict)
+    listener: str | None = None  # served on this listener's port (``service.listeners``), not the main one
     loc: str = ""
 
 
@@ -434,12 +503,43 @@ class FaultScenarioSpec:
 
 
 @dataclass(frozen=True)
+class AlertDefect:
+    """The seed's rule is broken as written: what is wrong, and a promtool test file that demonstrates it."""
+
+    claim: str
+    proof: Path
+
+
+@dataclass(frozen=True)
 class AlertRuleSpec:
     name: str
     expr: str | None = None
     for_: str | None = None
     severity: str | None = None
+    defect: AlertDefect | None = None
     loc: str = ""
+
+
+@dataclass(frozen=True)
+class AlertDrive:
+    """Make the service's real series meet alert conditions: run ``workload`` (and hold ``fault``, or stop the
+    service) for ``seconds``; the alerts in ``fires`` must reach pending or firing, the others stay quiet."""
+
+    name: str
+    fires: tuple[str, ...]
+    fault: FaultSpec | None = None
+    stop_service: bool = False
+    workload: tuple[Step, ...] = ()
+    seconds: float = 3.0
+    loc: str = ""
+
+
+@dataclass(frozen=True)
+class ScrapeJob:
+    """A scrape job the rules read besides the service's own, on a path of the service (``up{job=...}``)."""
+
+    job: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -447,6 +547,9 @@ class AlertsSpec:
     rules_file: Path
     tests_file: Path | None = None
     rules: tuple[AlertRuleSpec, ...] = ()
+    scrape: tuple[ScrapeJob, ...] = ()
+    for_override: str | None = None  # replaces every rule's ``for`` in the copy obsconf loads (reported)
+    drives: tuple[AlertDrive, ...] = ()
     loc: str = ""
 
 
@@ -563,7 +666,23 @@ class Budgets:
     metric_update_ms: float | None = None
     request_overhead_ms: float | None = None
     cpu_overhead_percent: float | None = None
+    metrics_cpu_percent: float | None = None
     memory_baseline_mb: float | None = None
+    loc: str = ""
+
+    def stated(self) -> dict[str, float]:
+        """The budgets this contract states: key -> limit."""
+        from obsconf.contract.kinds import BUDGET_KEYS
+
+        return {k: getattr(self, k) for k in BUDGET_KEYS if getattr(self, k) is not None}
+
+
+@dataclass(frozen=True)
+class DashboardSpec:
+    """A PromQL query of the seed's dashboards: after the workload it must return series of the service."""
+
+    name: str
+    expr: str
     loc: str = ""
 
 
@@ -595,6 +714,9 @@ class Contract:
     faults: tuple[FaultScenarioSpec, ...] = ()
     skip: tuple[SkipSpec, ...] = ()
     metrics_semconv: SemconvSpec | None = None  # None: the contract has no metrics section
+    dashboards: tuple[DashboardSpec, ...] = ()
+    untested: tuple[Untested, ...] = ()
+    trace: dict[str, ItemTrace] = field(default_factory=dict)  # contract path -> where the item comes from
     load: LoadSpec | None = None  # the Locust load that drives the service under --obsconf-load locust
 
     @property

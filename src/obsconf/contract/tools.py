@@ -1,4 +1,4 @@
-"""``obsconf contract schema | check | explain``: work on contract files without starting anything.
+"""``obsconf contract schema | check | explain | coverage``: work on contract files without starting anything.
 
 Nothing here imports the stack, the target or the readers: checking a contract in an editor or a pre-commit
 hook costs a YAML parse and a schema validation.
@@ -93,6 +93,41 @@ def explain(path: str) -> str:
     return "\n".join(out) + "\n"
 
 
+#: The markers between which ``obsconf contract coverage --readme`` writes its table.
+COVERAGE_BEGIN = "<!-- coverage: begin (obsconf contract coverage --readme) -->"
+COVERAGE_END = "<!-- coverage: end -->"
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from obsconf.coverage import render_markdown, render_text, seed_coverage, write_reports
+
+    covs = []
+    for path in _expand(args.files):
+        try:
+            covs.append(seed_coverage(load_contract(path)))
+        except ContractError as exc:
+            print(error_line(exc), file=sys.stderr)
+            return 2
+    sys.stdout.write(render_text(covs))
+    table = render_markdown(covs)
+    write_reports(covs, Path(args.json) if args.json else None, Path(args.markdown) if args.markdown else None)
+    if args.readme:
+        readme = Path(args.readme)
+        text = readme.read_text(encoding="utf-8")
+        if COVERAGE_BEGIN not in text or COVERAGE_END not in text:
+            print(f"{readme}: no {COVERAGE_BEGIN!r} ... {COVERAGE_END!r} markers to write the table between",
+                  file=sys.stderr)
+            return 2
+        head, rest = text.split(COVERAGE_BEGIN, 1)
+        readme.write_text(head + COVERAGE_BEGIN + "\n" + table + rest[rest.index(COVERAGE_END):], encoding="utf-8")
+    low = [c for c in covs if not c.missing_seed and c.percent < args.min]
+    for c in low:
+        print(f"{c.contract}: {c.percent:.1f}% of the testable statements of seed {c.seed} are checked, below "
+              f"--min {args.min:g}%", file=sys.stderr)
+    missing = [c for c in covs if c.missing_seed]
+    return 1 if low or missing else 0
+
+
 def _schema(args: argparse.Namespace) -> int:
     text = schema_json()
     if args.output:
@@ -131,6 +166,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="list, in words, every case a contract file runs")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=_explain)
+    p = sub.add_parser("coverage", help="per seed: which lines which cases check, and why the others are not "
+                                        "checked (exit 1 below --min or for a missing seed)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="contract files, or directories of *.yaml")
+    p.add_argument("--json", metavar="FILE", help="also write the coverage document (the run summary's coverage slot)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table and the listing as Markdown")
+    p.add_argument("--readme", metavar="FILE", help="rewrite the table between the coverage markers of FILE")
+    p.add_argument("--min", type=float, default=0.0, metavar="PERCENT",
+                   help="fail when a seed's checked share of testable statements is below this")
+    p.set_defaults(func=_coverage)
     from obsconf.draft.command import add_parser as add_draft  # imports nothing that starts anything
 
     add_draft(sub)

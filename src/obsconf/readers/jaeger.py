@@ -20,6 +20,8 @@ def _tag_value(tag: dict[str, Any]) -> Any:
 def parse_trace(trace: dict[str, Any]) -> list[Span]:
     """Convert one trace of the Jaeger JSON API into spans (status from otel.status_code, kind from span.kind)."""
     processes = {pid: p.get("serviceName", "") for pid, p in trace.get("processes", {}).items()}
+    resources = {pid: {"service.name": p.get("serviceName", ""), **{t["key"]: _tag_value(t) for t in p.get("tags", [])}}
+                 for pid, p in trace.get("processes", {}).items()}
     spans = []
     for raw in trace.get("spans", []):
         tags = {t["key"]: _tag_value(t) for t in raw.get("tags", [])}
@@ -40,6 +42,7 @@ def parse_trace(trace: dict[str, Any]) -> list[Span]:
             kind=kind,
             events=tuple({"timestamp_us": log.get("timestamp"), **{f["key"]: f.get("value") for f in log.get("fields", [])}}
                          for log in raw.get("logs", [])),
+            resource=resources.get(raw.get("processID", ""), {}),
         ))
     return spans
 

@@ -114,6 +114,15 @@ class PrometheusReader:
     def rules(self) -> list[dict[str, Any]]:
         return [rule for group in self._api("rules")["groups"] for rule in group["rules"]]
 
+    def rule_groups(self) -> list[dict[str, Any]]:
+        """The alerting rule groups, each ``{name, file, rules: [{name, type, state, alerts: [{labels, state,
+        activeAt, value}]}]}`` (``/api/v1/rules?type=alert``)."""
+        return list(self._api("rules", {"type": "alert"})["groups"])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Active alerts (pending or firing), each ``{labels, annotations, state, activeAt, value}``."""
+        return list(self._api("alerts")["alerts"])
+
     def metadata(self, metric: str) -> list[dict[str, Any]]:
         return list(self._api("metadata", {"metric": metric}).get(metric, []))
 

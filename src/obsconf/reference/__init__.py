@@ -71,7 +71,18 @@ Telemetry of the telemetry: ``obsconf_telemetry_{shipped,dropped,send_errors}_to
 ``obsconf_telemetry_spans_exported_total{result}``, ``obsconf_telemetry_log_lines_total``.
 """
 
-from obsconf.reference.app import create_app
+from typing import Any
+
 from obsconf.reference.config import PROFILES, ReferenceConfig
 
 __all__ = ["PROFILES", "ReferenceConfig", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # the app (FastAPI, OpenTelemetry, boto3) loads on first use: the contract schema reads PROFILES from
+    # here and must stay a cheap import
+    if name == "create_app":
+        from obsconf.reference.app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

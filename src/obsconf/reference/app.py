@@ -30,7 +30,7 @@ def _native_telemetry_off() -> dict[str, Any]:
 
 
 def common_routes(profile: ProfileBase) -> APIRouter:
-    """``/api/ok``, ``/api/slow``, ``/api/fail`` and ``/metrics``: present in every profile."""
+    """``/api/ok``, ``/api/slow``, ``/api/fail``, ``/api/error`` and ``/metrics``: present in every profile."""
     router = APIRouter()
 
     @router.get("/api/ok")
@@ -45,6 +45,11 @@ def common_routes(profile: ProfileBase) -> APIRouter:
     @router.get("/api/fail")
     async def fail(status: int = Query(500, ge=400, le=599)) -> Response:
         return json_response({"error": "requested failure", "status": status}, status=status)
+
+    @router.get("/api/error")
+    async def error() -> Response:
+        # an exception escaping a handler: the middleware answers 500 and logs the stack trace
+        raise RuntimeError("deliberate failure for error tracking")
 
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:

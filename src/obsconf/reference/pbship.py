@@ -231,6 +231,15 @@ def record_id(rng: random.Random) -> str:
     return "".join(out)
 
 
+def source_file(path: str) -> str:
+    """The source file of a log call relative to the package root, as Rust's ``file!()`` is to its crate: no
+    absolute path of the machine in a record (seed 001 l.279, path normalization)."""
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.relpath(path, root) if path and os.path.isabs(path) else path
+
+
 class PocketBaseSink:
     """Logger sink turning each syncd log event into a ``daemon_logs`` record."""
 
@@ -254,7 +263,7 @@ class PocketBaseSink:
             "message": str(record.get("message", event.message)) or "(empty)",
             "target": event.target,
             "module_path": event.target,
-            "file": event.file,
+            "file": source_file(event.file),
             "line": int(event.line),
             "fields": fields,
             "daemon_id": self.daemon_id,

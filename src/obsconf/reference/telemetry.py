@@ -101,6 +101,7 @@ class TelemetrySpec:
     loki_batch_size: int | None = None
     loki_flush_interval: float | None = None
     extra_processors: Sequence[SpanProcessor] = ()
+    service_version: str = ""  # the resource's service.version (default: obsconf's version)
 
 
 class CountingExporter(SpanExporter):
@@ -241,7 +242,7 @@ class Telemetry:
             sampler = self._sampler()
             self.provider = TracerProvider(resource=Resource.create({
                 "service.name": self.service_name,
-                "service.version": __version__,
+                "service.version": spec.service_version or __version__,
                 "obsconf.profile": self.profile,
             }), sampler=sampler)
             downstream: SpanProcessor | None = None

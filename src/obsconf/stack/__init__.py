@@ -77,6 +77,11 @@ class Stack:
             )
         self._prometheus.add_target(job, address, metrics_path, bearer_token=bearer_token)
 
+    def remove_scrape_target(self, job: str) -> None:
+        """Stop scraping ``job`` (nothing to do for an external Prometheus, which obsconf never changed)."""
+        if self._prometheus is not None:
+            self._prometheus.remove_target(job)
+
     def add_rules(self, name: str, rules_file: Path) -> None:
         if self._prometheus is None:
             raise UsageError(f"cannot load rules into an external Prometheus; load {rules_file} there yourself")

@@ -434,8 +434,9 @@ def check_ryuk(client: docker.DockerClient, progress: Callable[[str], None]) -> 
 
 
 def _pocketbase_setup(container: DockerContainer, url: str) -> None:
-    """As in process mode: a superuser (through the image's own binary), the batch API, daemon_logs."""
-    from obsconf.readers.pocketbase import DAEMON_LOGS_COLLECTION, PocketBaseClient
+    """As in process mode: a superuser (through the image's own binary) and the batch API; a service creates its
+    own collections (syncd migrates daemon_logs)."""
+    from obsconf.readers.pocketbase import PocketBaseClient
 
     ctr = container.get_wrapped_container()
     entrypoint = list(ctr.image.attrs.get("Config", {}).get("Entrypoint") or ["pocketbase"])
@@ -445,7 +446,6 @@ def _pocketbase_setup(container: DockerContainer, url: str) -> None:
                               f"(exit {result.exit_code}): {result.output.decode(errors='replace')}")
     client = PocketBaseClient(url, ADMIN_EMAIL, ADMIN_PASSWORD)
     client.enable_batch(100)
-    client.ensure_collection(DAEMON_LOGS_COLLECTION)
 
 
 def _image_lookups(client: docker.DockerClient) -> tuple[Callable[[str], bool], Callable[[str], list[str]]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from obsconf.errors import BackendNotReady
 from obsconf.ports import LOOPBACK
-from obsconf.readers.pocketbase import DAEMON_LOGS_COLLECTION, PocketBaseClient
+from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.stack.process import ManagedProcess
 from obsconf.stack.readiness import http_ok
 
@@ -43,7 +43,6 @@ class PocketBaseProcess:
         try:
             client = self.client()
             client.enable_batch(100)
-            client.ensure_collection(DAEMON_LOGS_COLLECTION)
         except BaseException:
             self.process.stop()
             raise

@@ -101,6 +101,8 @@ class Target:
     auth: AuthSpec | None = None  # endpoints behind a bearer token (contract service.auth)
     token: str = field(default="", repr=False)  # the token the service was given (or the user's, for a foreign one)
     _stack: Stack | None = None
+    ports: dict[str, int] = field(default_factory=dict)  # service.listeners name -> the port given to the service
+    scraped: tuple[str, ...] = ()  # Prometheus jobs registered for this instance (removed when it stops)
 
     def auth_headers(self, path: str) -> dict[str, str]:
         """``Authorization`` for a request to ``path`` when the contract puts it behind the token."""
@@ -147,12 +149,19 @@ class Target:
         return (f"the service exited with code {self.process.proc.returncode if self.process.proc else '?'}\n"
                 f"{self.process.output_tails(15)}")
 
+    def listener_url(self, name: str) -> str:
+        """The base URL of listener ``name`` (``service.listeners``) of this instance."""
+        return f"http://{LOOPBACK}:{self.ports[name]}"
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
         if self._stack is not None:
             remove_proxies(self._stack.toxiproxy, self.proxies.values())
             self.proxies = {}
+            for job in self.scraped:
+                self._stack.remove_scrape_target(job)
+            self.scraped = ()
 
 
 def sample_rate(contract: Contract) -> float:
@@ -163,9 +172,12 @@ def sample_rate(contract: Contract) -> float:
 def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir: Path, run_id: str = "",
                  env: Mapping[str, str] | None = None, name_suffix: str = "",
                  registry: Path | None = None) -> Target:
-    """Start (or reach) the service of ``contract`` as ``plan`` says, and have Prometheus scrape it."""
+    """Start (or reach) the service of ``contract`` as ``plan`` says, and have Prometheus scrape it.
+
+    A second instance (``name_suffix``) is scraped as its own job, ``<service name><suffix>``: it must not take
+    over the job of the instance the contract's cases read."""
     svc = contract.service
-    job = svc.name
+    job = f"{svc.name}{name_suffix}"
     auth = svc.auth
     if plan.how == "url":
         probe_url(plan.url, svc.probe_path)
@@ -186,6 +198,8 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
             if plan.how == "reference":
                 # the reference's own file sinks (syncd's rotating log) write beside its output
                 ours["OBSCONF_LOG_DIR"] = str(log_dir / "files")
+            ports = {x.name: free_port() for x in svc.listeners}
+            ours.update({x.env: str(ports[x.name]) for x in svc.listeners})
             ours.update(svc.env)
             # a fresh token per run, handed over in the variable the contract names, never written anywhere
             token = secrets.token_urlsafe(32) if auth is not None else ""
@@ -203,7 +217,8 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
             remove_proxies(stack.toxiproxy, proxies.values())
             raise
         shown = {k: v for k, v in ours.items() if auth is None or k != auth.env}
-        target = Target(base, job, plan, proxies, process, shown, log_dir / "stdout.log", auth, token, stack)
+        target = Target(base, job, plan, proxies, process, shown, log_dir / "stdout.log", auth, token, stack,
+                        ports=ports)
     if stack.mode == "external":
         # obsconf cannot change an external Prometheus: it must already scrape the target as `job`;
         # the PromQL cases say so plainly when it does not
@@ -213,6 +228,8 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
             stack.add_scrape_target(job, target.address, svc.metrics_path, bearer_token=target.token)
         else:
             stack.add_scrape_target(job, target.address, svc.metrics_path)
+        if name_suffix:
+            target.scraped = (job,)
     except BaseException:
         target.stop()
         raise

@@ -3,9 +3,10 @@ intelligent sampling and concurrent health checks.
 
 Routes: ``POST /api/chat`` (body ``{"message", "user_id"?, "conversation_id"?, "model"?, "fail"?}``;
 ``user_id`` also from header X-User-Id; empty message -> 400, ``fail`` -> 500), ``GET /api/agents``,
-``GET /api/memory?user_id=``, ``GET /health`` (``{"status": "healthy"|"unhealthy", "timestamp",
-"checks": {name: {"healthy", "message", "details", "timestamp", "duration" (ns), "duration_ms"}}}``,
-503 when unhealthy; checks run concurrently, each bounded by ASSISTANT_HEALTH_TIMEOUT, default 5s).
+``GET /api/memory?user_id=``, ``GET /health``: what the seed's ``RunChecks`` returns (l.506), the map
+``{name: {"healthy", "message", "details", "timestamp", "duration" (ns)}}``, 503 when a check is unhealthy;
+checks run concurrently, each bounded by ASSISTANT_HEALTH_TIMEOUT (default 5s). With ASSISTANT_HEALTH_PORT
+set, ``GET /health`` is served on that port too (seed l.693-697: health on its own port, 8081).
 
 Log line (Go ``slog`` JSON handler, AddSource): ``time, level, source{function,file,line}, msg`` + attrs,
 with ``trace_id``, ``span_id``, ``request_id``, ``user_id`` from the request context; ``password`` and
@@ -27,7 +28,7 @@ overrides), always keeping errors, requests slower than OBSCONF_SLOW_REQUEST_MS 
 paths /api/chat, /api/agents, /api/memory.
 Env: ASSISTANT_LOG_LEVEL, ASSISTANT_LOG_FORMAT (json|text), ASSISTANT_TRACING_ENABLED,
 ASSISTANT_TRACING_SAMPLE_RATE, ASSISTANT_METRICS_ENABLED, ASSISTANT_LOKI_BATCH_SIZE,
-ASSISTANT_LOKI_FLUSH_INTERVAL, ASSISTANT_ENVIRONMENT, ASSISTANT_HEALTH_TIMEOUT.
+ASSISTANT_LOKI_FLUSH_INTERVAL, ASSISTANT_ENVIRONMENT, ASSISTANT_HEALTH_TIMEOUT, ASSISTANT_HEALTH_PORT.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
 from obsconf.reference.config import env_bool, env_duration, env_float, env_int
-from obsconf.reference.health import HEALTHY, Check, overall, run_checks, tcp_probe
+from obsconf.reference.health import HEALTHY, UNHEALTHY, Check, overall, run_checks, tcp_probe
 from obsconf.reference.labels import LabelGuard
 from obsconf.reference.logs import CURRENT_REQUEST, LogEvent, RequestContext, iso_utc, parse_level
 from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_response
@@ -85,6 +86,34 @@ def slog_json(ev: LogEvent) -> dict[str, Any]:
         if req.user_id:
             rec["user_id"] = req.user_id
     return rec
+
+
+def _serve_health(profile: AssistantProfile, port: int) -> Any:
+    """``GET /health`` on 127.0.0.1:``port`` in a thread (seed l.693-697: the health endpoint's own port)."""
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if self.path.split("?")[0] != "/health":
+                self.send_error(404)
+                return
+            status, body = asyncio.run(profile.health())
+            data = orjson.dumps(body)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+            pass  # the service's own logger writes its lines
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="assistant-health", daemon=True).start()
+    return server
 
 
 class AssistantProfile(ProfileBase):
@@ -130,6 +159,12 @@ class AssistantProfile(ProfileBase):
             GCCollector(registry=tel.registry)
         self.memory: dict[str, deque[dict[str, Any]]] = {}
         self.health_timeout = env_duration(self.env, "ASSISTANT_HEALTH_TIMEOUT", 5.0)
+        self._health_server: Any = None
+        import sqlite3
+        import threading
+
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db_lock = threading.Lock()
         self.proc = psutil.Process()
         self.model_label = LabelGuard(tel.redactor, max_values=50)
 
@@ -174,6 +209,9 @@ class AssistantProfile(ProfileBase):
                           conversation_id=conversation, message_length=len(message), model=model, **extra)
             if not message or body.get("fail"):
                 reason = "message is empty" if not message else "provider error (requested failure)"
+                # seed l.768-772: RecordError and SetStatus(codes.Error) on the failed operation's span
+                span.set_attribute("error.type", "validation" if not message else "provider")
+                span.add_event("exception", {"exception.type": "ChatError", "exception.message": reason})
                 span.set_status(Status(StatusCode.ERROR, reason))
                 self.errors.labels("POST", "/api/chat", "validation" if not message else "provider").inc()
                 self.log.error("Chat processing failed", operation="handle_chat", user_id=user_id,
@@ -206,8 +244,7 @@ class AssistantProfile(ProfileBase):
 
     # ---- health ----
     def checks(self) -> dict[str, Check]:
-        out: dict[str, Check] = {"memory": self._memory_check, "storage": lambda t: (HEALTHY, "in-memory store", {
-            "users": str(len(self.memory))})}
+        out: dict[str, Check] = {"memory": self._memory_check, "database": self._database_check}
         if self.config.logs_push_url:
             url = self.config.logs_push_url
             out["loki"] = lambda t: tcp_probe(url, t)
@@ -216,19 +253,43 @@ class AssistantProfile(ProfileBase):
             out["tracing"] = lambda t: tcp_probe(url2, t)
         return out
 
+    def _database_check(self, timeout: float) -> tuple[str, str, dict[str, Any]]:
+        """Seed l.537-567: ping the database, report its connection pool. The reference keeps conversations in
+        an in-memory SQLite database with one connection."""
+        import sqlite3
+
+        try:
+            with self._db_lock:
+                self._db.execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            return UNHEALTHY, f"Database ping failed: {exc}", {}
+        return HEALTHY, "Database is healthy", {"open_connections": "1", "in_use": "0", "idle": "1",
+                                                "users": str(len(self.memory))}
+
     def _memory_check(self, timeout: float) -> tuple[str, str, dict[str, Any]]:
         rss = self.proc.memory_info().rss
         return HEALTHY, "memory usage normal", {"rss_bytes": str(rss), "threads": str(self.proc.num_threads())}
 
     async def health(self) -> tuple[int, dict[str, Any]]:
+        """The seed's ``RunChecks`` result (l.506-531): ``map[name]HealthStatus`` with the JSON tags of l.494-500."""
         results = await run_checks(self.checks(), self.health_timeout)
         now = iso_utc(time.time_ns(), 9)
-        status = "healthy" if overall(results) == HEALTHY else "unhealthy"
         checks = {r.name: {"healthy": r.status == HEALTHY, "message": r.message,
                            "details": {k: str(v) for k, v in r.details.items()}, "timestamp": now,
-                           "duration": int(r.duration_ms * 1_000_000), "duration_ms": r.duration_ms}
+                           "duration": int(r.duration_ms * 1_000_000)}
                   for r in results}
-        return (200 if status == "healthy" else 503), {"status": status, "timestamp": now, "checks": checks}
+        return (200 if overall(results) == HEALTHY else 503), checks
+
+    async def startup(self) -> None:
+        await super().startup()
+        port = env_int(self.env, "ASSISTANT_HEALTH_PORT", 0)
+        self._health_server = _serve_health(self, port) if port else None
+
+    async def shutdown(self) -> None:
+        if self._health_server is not None:
+            self._health_server.shutdown()
+            self._health_server.server_close()
+        await super().shutdown()
 
     def add_routes(self, router: APIRouter) -> None:
         @router.post("/api/chat")

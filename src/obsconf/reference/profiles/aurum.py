@@ -25,9 +25,10 @@ Routes (JSON shapes):
   "performance"}, "uptime_seconds"}``; each component is ``{"status", ...details}`` ("slos" carries
   ``compliance``: {name: met|violated|no_data}).
 * ``GET /v1/observability/logs/schema`` - JSON Schema (draft 2020-12) of the log line.
-* ``POST /api/scenarios`` - body ``{"name", "fail"?}``; logs component=scenario operation=create; spans
-  ``scenario.create`` {scenario.id, tenant.id} -> ``db.insert`` {db.collection.name=scenario, tenant.id},
-  ``cache.set`` {cache.type=scenario, cache.key}. ``GET /api/scenarios/{id}`` (cache
+* ``POST /api/scenarios`` - body ``{"name", "scenario_id"?, "fail"?}``; logs component=scenario
+  operation=create; spans ``scenario.create`` {scenario_id, tenant_id} -> ``db.insert`` {table=scenario,
+  tenant_id, db.*}, ``cache.set`` {cache_type=scenario, key} (the seed's argument names, l.164-170).
+  ``GET /api/scenarios/{id}`` (cache
   hit/miss), ``POST /api/scenarios/{id}/runs`` (body ``{"fail"?}``: scenario run success/failure).
 
 The six SLOs: api_availability (AURUM_SLO_API_AVAILABILITY_TARGET 0.999), api_latency_p95 (ms,
@@ -170,9 +171,8 @@ class _SloCollector(Collector):
 class AurumProfile(ProfileBase):
     name = "aurum"
     default_target = "aurum.api"
-    # Only the Prometheus scrape path goes untraced: /v1/observability/metrics is an API endpoint of seed 002
-    # (l.108) and, like every API call, gets a server span whose trace id its X-Trace-Id names.
-    scrape_paths = frozenset({"/metrics"})
+    # Prometheus scrapes /v1/observability/metrics (seed l.108) every second: scrapes go untraced, like /metrics
+    scrape_paths = frozenset({"/metrics", "/v1/observability/metrics"})
 
     def telemetry_spec(self) -> TelemetrySpec:
         env = self.env
@@ -209,7 +209,10 @@ class AurumProfile(ProfileBase):
         fields: dict[str, Any] = {"component": "api", "operation": "request", "duration_ms": round(duration_ms, 3),
                                   "method": method, "path": route, "status_code": status}
         if error is not None:
+            from obsconf.reference.profiles.base import stack_trace
+
             fields["error"] = f"{type(error).__name__}: {error}"
+            fields["exception"] = stack_trace(error)
         self.access.log(level, "Request completed", **fields)
 
     def setup_metrics(self) -> None:
@@ -231,6 +234,12 @@ class AurumProfile(ProfileBase):
                                     ["transaction_type", "component", "status"])
         self.cache_hits = tel.counter(f"{p}cache_hits_total", "Cache hits", ["cache_type"])
         self.cache_misses = tel.counter(f"{p}cache_misses_total", "Cache misses", ["cache_type"])
+        # series that exist at 0 before their first use, so ratios over them (the SLOs) have data at once
+        for counter in (self.cache_hits, self.cache_misses):
+            counter.labels("scenario")
+        for kind in ("scenario_create", "scenario_run"):
+            for outcome in ("success", "failure"):
+                self.business.labels(kind, "scenario", outcome)
         self.db_latency = tel.histogram(f"{p}db_query_duration_seconds", "Database query latency",
                                         ["operation", "table"])
         self.db_in_use = tel.gauge(f"{p}db_pool_connections_in_use", "Database pool connections in use")
@@ -389,9 +398,11 @@ class AurumProfile(ProfileBase):
         tracer = self.tel.tracer
         start = time.perf_counter()
         self.db_in_use.inc()
-        attrs = {"db.operation.name": operation, "db.collection.name": table, "db.system.name": "memory"}
+        # the seed's argument names (table, tenant_id: l.166) beside OpenTelemetry's database names (l.303)
+        attrs = {"table": table, "db.operation.name": operation, "db.collection.name": table,
+                 "db.system.name": "memory"}
         if tenant:
-            attrs["tenant.id"] = tenant
+            attrs["tenant_id"] = tenant
         try:
             with tracer.start_as_current_span(f"db.{operation}", attributes=attrs):
                 return fn()
@@ -407,9 +418,10 @@ class AurumProfile(ProfileBase):
         tracer = self.tel.tracer
         started = time.perf_counter()
         tenant = (ctx.tenant_id if ctx else None) or "default"
-        scenario_id = f"scenario-{uuid.uuid4().hex[:12]}"
+        # the caller may name the scenario (seed l.164: create_scenario_with_tracing(scenario_id, tenant_id))
+        scenario_id = str(body.get("scenario_id") or f"scenario-{uuid.uuid4().hex[:12]}")[:128]
         with tracer.start_as_current_span("scenario.create", attributes={
-                "scenario.id": scenario_id, "tenant.id": tenant, "component": "scenario"}) as span:
+                "scenario_id": scenario_id, "tenant_id": tenant, "component": "scenario"}) as span:
             if body.get("fail") or not str(body.get("name") or "").strip():
                 reason = "requested failure" if body.get("fail") else "name is required"
                 span.set_attribute("error.type", "validation_error")
@@ -424,8 +436,8 @@ class AurumProfile(ProfileBase):
             record = {"scenario_id": scenario_id, "tenant_id": tenant, "name": str(body["name"]),
                       "created_at": time.time(), "runs": 0}
             self._db("insert", "scenario", lambda: self.scenarios.__setitem__(scenario_id, record), tenant)
-            with tracer.start_as_current_span("cache.set", attributes={"cache.type": "scenario",
-                                                                       "cache.key": scenario_id}):
+            with tracer.start_as_current_span("cache.set", attributes={"cache_type": "scenario",
+                                                                       "key": scenario_id}):
                 self.cache[scenario_id] = record
         self._outcome("scenario_create", True)
         self.log.info("Scenario creation completed", component="scenario", operation="create",
@@ -441,7 +453,7 @@ class AurumProfile(ProfileBase):
 
     def get_scenario(self, scenario_id: str) -> dict[str, Any] | None:
         with self.tel.tracer.start_as_current_span("cache.get", attributes={
-                "cache.type": "scenario", "cache.key": scenario_id}) as span:
+                "cache_type": "scenario", "key": scenario_id}) as span:
             hit = self.cache.get(scenario_id)
             span.set_attribute("cache.hit", hit is not None)
         with self._lock:
@@ -464,7 +476,7 @@ class AurumProfile(ProfileBase):
             return 404, {"error": f"scenario {scenario_id} not found"}
         run_id = f"run-{uuid.uuid4().hex[:12]}"
         with self.tel.tracer.start_as_current_span("scenario.run", attributes={
-                "scenario.id": scenario_id, "run.id": run_id, "component": "scenario"}) as span:
+                "scenario_id": scenario_id, "run_id": run_id, "component": "scenario"}) as span:
             ok = not body.get("fail")
             if not ok:
                 from opentelemetry.trace import Status, StatusCode

@@ -17,6 +17,13 @@ from obsconf.reference.logs import RequestContext
 from obsconf.reference.telemetry import Telemetry, TelemetrySpec
 
 
+def stack_trace(error: BaseException) -> str:
+    """The formatted traceback of ``error``, as error logs carry it (seed 002 l.69, seed 003 l.17)."""
+    import traceback
+
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response serialised with orjson (cheaper than FastAPI's default encoder)."""
     return Response(orjson.dumps(data, default=str), status_code=status, media_type="application/json",
@@ -113,6 +120,7 @@ class ProfileBase:
                                   "duration_ms": round(duration_ms, 3)}
         if error is not None:
             fields["error"] = text(f"{type(error).__name__}: {error}")
+            fields["exception"] = text(stack_trace(error))
         self.access.request_line(level, "request completed", fields, ctx)
 
     async def startup(self) -> None:

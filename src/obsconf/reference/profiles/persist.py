@@ -267,7 +267,7 @@ class PersistProfile(ProfileBase):
         # used, so rate(persist_s3_errors_total[5m]) / rate(persist_s3_requests_total[5m]) of seed l.238 and
         # a retry counter that has not fired yet would be absent instead of 0).
         for operation in ("put_object", "get_object", "head_object"):
-            for counter in (self.s3_requests, self.s3_errors, self.s3_retries):
+            for counter in (self.s3_requests, self.s3_errors, self.s3_retries, self.s3_latency):
                 counter.labels(operation)
         self._totals = [0, 0]  # requests, errors (for the derived error rate)
         self._totals_lock = threading.Lock()

@@ -2,7 +2,7 @@
 
 Routes: ``GET /health`` (every check), ``GET /health/ready`` (dependency checks; 503 when one is
 unhealthy), ``GET /health/live`` (no checks), ``GET /api/search?q=...&type=text|visual&limit=10``,
-``GET /api/error`` (raises: exercises error tracking and the 500 path).
+``GET /api/error`` (every profile: raises, exercises error tracking and the 500 path).
 
 Health JSON (seed 003): ``{"status": "healthy"|"degraded"|"unhealthy", "timestamp", "version",
 "environment", "uptime_seconds", "checks": [{"name", "status", "duration_ms", "message", "details"?}]}``;
@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 import psutil
 import requests
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from obsconf.reference.config import env_bool, env_float, env_int
 from obsconf.reference.health import (
@@ -76,6 +76,24 @@ def structlog_json(ev: LogEvent) -> dict[str, Any]:
         rec["trace_id"] = ev.trace_id
         rec["span_id"] = ev.span_id
     return rec
+
+
+_SCORE = {HEALTHY: 1.0, DEGRADED: 0.5}
+
+
+def health_response(request: Request, status: int, body: dict[str, Any]) -> Response:
+    """A health answer as JSON, or - for a Prometheus scrape (its Accept names the text exposition) - as gauges,
+    with the same status: the seed's DatabaseDown alert (l.329-335) watches ``up`` of a scrape job of the health
+    check, which is 0 exactly when the check answers non-2xx."""
+    accept = request.headers.get("accept", "")
+    if "version=0.0.4" not in accept and "openmetrics-text" not in accept:
+        return json_response(body, status)
+    lines = ["# HELP health_check_status Health check result (1 healthy, 0.5 degraded, 0 unhealthy)",
+             "# TYPE health_check_status gauge"]
+    for check in body.get("checks", []):
+        lines.append(f'health_check_status{{check="{check["name"]}"}} {_SCORE.get(check["status"], 0.0)}')
+    lines.append(f"health_check_status{{check=\"overall\"}} {_SCORE.get(body.get('status', ''), 0.0)}")
+    return Response("\n".join(lines) + "\n", status_code=status, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 def embed(text: str, dim: int = EMBEDDING_DIM) -> list[float]:
@@ -147,6 +165,7 @@ class PrethriftProfile(ProfileBase):
             console_pretty=self.environment == "development",
             sample_rate=env_float(env, "TRACE_SAMPLE_RATE", 1.0),
             redact_keys=("otlp_api_key",),
+            service_version=env.get("SERVICE_VERSION") or "1.0.0",  # seed l.67: SERVICE_VERSION=1.0.0
         )
 
     def access_target(self) -> str:
@@ -288,19 +307,19 @@ class PrethriftProfile(ProfileBase):
 
     def add_routes(self, router: APIRouter) -> None:
         @router.get("/health")
-        async def health() -> Response:
+        async def health(request: Request) -> Response:
             status, body = await self.health_body(ready_only=False)
-            return json_response(body, status)
+            return health_response(request, status, body)
 
         @router.get("/health/ready")
-        async def ready() -> Response:
+        async def ready(request: Request) -> Response:
             status, body = await self.health_body(ready_only=True)
-            return json_response(body, status)
+            return health_response(request, status, body)
 
         @router.get("/health/live")
-        async def live() -> Response:
+        async def live(request: Request) -> Response:
             status, body = await self.health_body(ready_only=True, live=True)
-            return json_response(body, status)
+            return health_response(request, status, body)
 
         @router.get("/api/search")
         def search(q: str = Query(""), type: str = Query("text"), limit: int = Query(10, ge=1, le=100)) -> Response:
@@ -323,6 +342,3 @@ class PrethriftProfile(ProfileBase):
                           duration_ms=round((time.perf_counter() - started) * 1000.0, 3))
             return json_response({"query": q, "type": type, "results": results})
 
-        @router.get("/api/error")
-        async def error() -> Response:
-            raise RuntimeError("deliberate failure for error tracking")

@@ -12,7 +12,7 @@ plus ``trace_id``/``span_id`` inside requests. PocketBase records: timestamp, le
 module_path, file, line, fields, daemon_id, session_id (``fields`` also carries trace_id/span_id).
 
 Metrics: sync_operations_total{job_id,status,trigger}, sync_operations_duration_seconds{job_id},
-sync_files_processed_total{job_id,operation}, sync_bytes_transferred_total{job_id},
+sync_files_processed_total{operation}, sync_bytes_transferred_total{job_id},
 sync_errors_total{job_id,error_type}; daemon_uptime_seconds, daemon_memory_usage_bytes,
 daemon_cpu_usage_percent, active_sync_jobs, file_watchers_active; pocketbase_requests_total{method,status},
 pocketbase_request_duration_seconds{method}, pocketbase_connection_errors_total; log_entries_total{level,
@@ -99,6 +99,46 @@ class _LogPipelineCollector(Collector):
         yield from (upload, buf, dropped)
 
 
+# The seed's migration (l.182-245, pb_migrations/sync_daemon_logs.js) in PocketBase 0.23+'s collection format:
+# the daemon creates its log collection, fields and indexes itself when it is missing.
+DAEMON_LOGS_MIGRATION: dict[str, Any] = {
+    "type": "base",
+    "fields": [
+        {"name": "timestamp", "type": "date", "required": True},
+        {"name": "level", "type": "select", "values": ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], "maxSelect": 1,
+         "required": True},
+        {"name": "message", "type": "text", "required": True},
+        {"name": "target", "type": "text"},
+        {"name": "module_path", "type": "text"},
+        {"name": "file", "type": "text"},
+        {"name": "line", "type": "number"},
+        {"name": "fields", "type": "json"},
+        {"name": "daemon_id", "type": "text", "required": True},
+        {"name": "session_id", "type": "text", "required": True},
+    ],
+    "index_columns": ("timestamp", "level", "daemon_id", "session_id"),
+}
+
+
+def migrate_log_collection(url: str, email: str, password: str, name: str, timeout: float = 5.0) -> str:
+    """Create collection ``name`` with the seed's fields and indexes unless it exists; returns what happened."""
+    import requests
+
+    http = requests.Session()
+    auth = http.post(f"{url}/api/collections/_superusers/auth-with-password",
+                     json={"identity": email, "password": password}, timeout=timeout)
+    if auth.status_code != 200:
+        return f"superuser login refused ({auth.status_code})"
+    headers = {"Authorization": auth.json()["token"]}
+    if http.get(f"{url}/api/collections/{name}", headers=headers, timeout=timeout).status_code == 200:
+        return "exists"
+    body = {"name": name, "type": DAEMON_LOGS_MIGRATION["type"], "fields": DAEMON_LOGS_MIGRATION["fields"],
+            "indexes": [f"CREATE INDEX idx_{name}_{col} ON {name} ({col})"
+                        for col in DAEMON_LOGS_MIGRATION["index_columns"]]}
+    resp = http.post(f"{url}/api/collections", json=body, headers=headers, timeout=timeout)
+    return "created" if resp.status_code < 300 else f"refused ({resp.status_code} {resp.text[:200]})"
+
+
 class SyncdProfile(ProfileBase):
     name = "syncd"
     default_target = DAEMON_TARGET
@@ -141,7 +181,7 @@ class SyncdProfile(ProfileBase):
         self.sync_duration = tel.histogram("sync_operations_duration_seconds", "Sync operation durations",
                                            ["job_id"], buckets=DURATION_BUCKETS)
         self.files_processed = tel.counter("sync_files_processed_total", "Files processed by operation type",
-                                           ["job_id", "operation"])
+                                           ["operation"])
         self.bytes_transferred = tel.counter("sync_bytes_transferred_total", "Bytes transferred by sync jobs",
                                              ["job_id"])
         self.sync_errors = tel.counter("sync_errors_total", "Sync errors by type and job", ["job_id", "error_type"])
@@ -174,6 +214,22 @@ class SyncdProfile(ProfileBase):
         if tel.metrics_on:
             tel.logger.on_emit = self._count_log
             tel.registry.register(_LogPipelineCollector(self))
+
+    async def startup(self) -> None:
+        # the seed's migration first, so the shipper's first batch finds the collection
+        cfg = self.config
+        if self.pb is not None and cfg.pocketbase_admin_email:
+            import asyncio
+
+            collection = self.env.get("SYNCD_POCKETBASE_COLLECTION") or "daemon_logs"
+            try:
+                outcome = await asyncio.to_thread(migrate_log_collection, cfg.pocketbase_url,
+                                                  cfg.pocketbase_admin_email, cfg.pocketbase_admin_password, collection)
+            except OSError as exc:  # requests' errors are OSErrors: PocketBase unreachable at start
+                outcome = f"unreachable ({type(exc).__name__})"
+            if outcome not in ("exists", "created"):
+                self.log.warn("PocketBase log collection could not be migrated", collection=collection, outcome=outcome)
+        await super().startup()
 
     def _count_log(self, level: str, target: str) -> None:
         child = self._log_children.get((level, target))
@@ -298,13 +354,19 @@ class SyncdProfile(ProfileBase):
     def _inside(self, rel: str) -> Path:
         path = (self.data_dir / rel).resolve()
         if path != self.data_dir and self.data_dir not in path.parents:
-            raise SyncError("invalid_path", f"{rel!r} is outside the data dir {self.data_dir}", 400)
+            raise SyncError("invalid_path", f"{rel!r} is outside the data dir", 400)
         return path
+
+    def _shown(self, path: Path) -> str:
+        """A path as logs, spans and answers show it: relative to the data dir (seed l.279, path normalization
+        to prevent information leakage: no absolute path of the machine leaves the daemon)."""
+        return str(path.relative_to(self.data_dir)) if path != self.data_dir else "."
 
     def run_job(self, job: str, body: dict[str, Any]) -> dict[str, Any]:
         trigger = str(body.get("trigger") or "manual")
         src = self._inside(str(body.get("source") or f"{job}/source"))
         dst = self._inside(str(body.get("destination") or f"{job}/destination"))
+        shown_src, shown_dst = self._shown(src), self._shown(dst)
         tracer = self.tel.tracer
         started = time.perf_counter()
         self.active_jobs.inc()
@@ -315,16 +377,16 @@ class SyncdProfile(ProfileBase):
             # span fields named as the job's log fields (seed l.131-136: job_name ...), as Rust's tracing
             # records a span's fields
             with tracer.start_as_current_span("sync_job", attributes={
-                    "job_name": job, "trigger": trigger, "source": str(src),
-                    "destination": str(dst)}) as span:
-                self.log.info("Sync job started", job_name=job, trigger=trigger, source=str(src),
-                              destination=str(dst))
+                    "job_name": job, "trigger": trigger, "source": shown_src,
+                    "destination": shown_dst}) as span:
+                self.log.info("Sync job started", job_name=job, trigger=trigger, source=shown_src,
+                              destination=shown_dst)
                 try:
                     if int(body.get("create_files") or 0):
                         self._seed(src, min(int(body["create_files"]), MAX_CREATE), int(body.get("file_size") or 1024))
-                    with tracer.start_as_current_span("scan_source", attributes={"sync.source": str(src)}) as scan:
+                    with tracer.start_as_current_span("scan_source", attributes={"sync.source": shown_src}) as scan:
                         if not src.is_dir():
-                            raise SyncError("source_not_found", f"source directory {src} does not exist", 404)
+                            raise SyncError("source_not_found", f"source directory {shown_src} does not exist", 404)
                         files = sorted(p for p in src.rglob("*") if p.is_file())
                         scan.set_attribute("files_found", len(files))
                     with tracer.start_as_current_span("copy_files", attributes={"files": len(files)}):
@@ -359,7 +421,7 @@ class SyncdProfile(ProfileBase):
                       success_rate=100.0)  # every file was copied or skipped: a failure raised above
         return {"job_name": job, "status": status, "trigger": trigger, "duration_ms": duration_ms,
                 "files_processed": processed, "bytes_transferred": moved, "operations": counts,
-                "source": str(src), "destination": str(dst)}
+                "source": shown_src, "destination": shown_dst}
 
     @staticmethod
     def _seed(src: Path, count: int, size: int) -> None:
@@ -383,7 +445,7 @@ class SyncdProfile(ProfileBase):
                 tst = target.stat()
                 if tst.st_size == st.st_size and tst.st_mtime_ns == st.st_mtime_ns:
                     counts["skip"] += 1
-                    self.files_processed.labels(self.job_label(job), "skip").inc()
+                    self.files_processed.labels("skip").inc()
                     continue
                 op = "update"
             else:
@@ -392,7 +454,7 @@ class SyncdProfile(ProfileBase):
             shutil.copy2(path, target)
             counts[op] += 1
             moved += st.st_size
-            self.files_processed.labels(self.job_label(job), op).inc()
+            self.files_processed.labels(op).inc()
             self.bytes_transferred.labels(self.job_label(job)).inc(st.st_size)
             sync_log.debug("File synced", job_name=job, path=str(rel), operation=op, bytes=st.st_size)
         if delete_extraneous:
@@ -400,7 +462,7 @@ class SyncdProfile(ProfileBase):
                 if extra.relative_to(dst) not in seen:
                     extra.unlink()
                     counts["delete"] += 1
-                    self.files_processed.labels(self.job_label(job), "delete").inc()
+                    self.files_processed.labels("delete").inc()
         return moved
 
     def status(self) -> dict[str, Any]:
