@@ -210,7 +210,7 @@ def _prethrift_health_schema(prof: Any) -> None:
     prof.health_body = health_body
 
 
-# ---- issue 12: the seeds' statements that new cases check ------------------------------------------------------
+# ---- the seeds' statements that new cases check ------------------------------------------------------
 
 
 class _SpanProxy:

@@ -151,7 +151,7 @@ def test_health_schema(serve: Any) -> None:
     assert s.client.get("/health/live").json()["status"] == "healthy"
 
 
-# ---- the breaks of issue 12 -------------------------------------------------------------------------------------
+# ---- the breaks for the seeds' statements -------------------------------------------------------------------------------------
 
 
 def test_op_error_status_and_log_target(serve: Any) -> None:

@@ -1,4 +1,4 @@
-"""The checks of issue 12, each on conformant and non-conformant data: span kinds and resources, failed
+"""The seed-fidelity checks, each on conformant and non-conformant data: span kinds and resources, failed
 operations, sampling at the seed's rate (exact binomial test), log context and pinned event fields, store
 indexes, bucket bounds, retry lines and error counters, alert drives, SLO env targets and PromQL, dashboards
 and budgets."""

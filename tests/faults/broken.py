@@ -9,7 +9,7 @@ serves exactly like ``python -m obsconf.reference``. Variants:
 - ``blocking-io``: work meant for a thread runs on the event loop (a slow S3 call stalls every request).
 - ``sync-shipping``: a log line is pushed to the log store inside the request that logged it.
 - ``uncounted-resend``: a push that was sent but not answered within 2 s is sent again, without counting
-  the possible duplicate, and PocketBase records carry no ids of their own (the shippers before issue 13).
+  the possible duplicate, and PocketBase records carry no ids of their own (as the shippers once did).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Delivery under load (issue 6 item 4): at a stated rate, how much telemetry arrives, and how late.
+"""Delivery under load: at a stated rate, how much telemetry arrives, and how late.
 
 Black-box, from outside the service: one instrumented syncd reference service is wired to a real stack.
 
