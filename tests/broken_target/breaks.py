@@ -331,6 +331,7 @@ class _KindTracer:
 
 def _span_kind(prof: Any) -> None:
     prof.tel.tracer = _KindTracer(prof.tel.tracer)
+    prof.tel.server_spans = None  # the cheap server span would start SERVER spans past the tracer
 
 
 def _service_version(prof: Any) -> None:
@@ -338,6 +339,7 @@ def _service_version(prof: Any) -> None:
 
     tracer = _sdk_tracer(prof)
     tracer.resource = Resource.create({**tracer.resource.attributes, "service.version": "0.0.0"})
+    prof.tel.server_spans = None  # the cheap server span holds the resource it was built with
 
 
 def _readiness_ignores_deps(prof: Any) -> None:

@@ -57,7 +57,10 @@ def test_conformance_round_trips_pass_on_containers(engine, tmp_path: Path) -> N
     )
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, f"the stack round trips on containers failed (exit {proc.returncode}):\n{out}"
-    assert "5 passed" in out, out
+    # every round trip ran (none skipped or deselected): as many passed as the file holds
+    expected = sum(1 for line in (ROOT / "tests/foundation/test_stack_roundtrip.py").read_text().splitlines()
+                   if line.startswith("def test_"))
+    assert f"{expected} passed" in out, out
     assert _containers_of(engine, pid=proc.pid) == [], "the session left containers behind"
 
 

@@ -20,8 +20,13 @@ def stack() -> Iterator[object]:
     from obsconf.settings import Settings
     from obsconf.stack import start_stack
 
+    from obsconf.reference.profiles.syncd import migrate_log_collection
+
     s = start_stack(Settings.from_env(stack="process"), progress=lambda line: None)
     try:
+        # the service migrates its own collection at start-up (the stack creates none); so does this test
+        e = s.endpoints
+        migrate_log_collection(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password, "daemon_logs")
         yield s
     finally:
         s.stop()

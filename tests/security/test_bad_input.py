@@ -264,7 +264,7 @@ def test_a_backend_that_dies_mid_run_is_named_with_its_log_file(doomed_stack: ob
     read = {"log store": lambda: LogReader(e.logs_query_url, e.logs_dialect, log_file=log).lines({"service": "x"}),
             "Prometheus": lambda: PrometheusReader(e.prometheus_url, log_file=log).query("up"),
             "Jaeger": lambda: JaegerReader(e.jaeger_query_url, log_file=log).services(),
-            "PocketBase": lambda: doomed_stack.pocketbase().records("daemon_logs")}[backend]  # type: ignore[attr-defined]
+            "PocketBase": lambda: doomed_stack.pocketbase().records("_superusers")}[backend]  # type: ignore[attr-defined]
     read()  # it answers while alive
     _kill(process)
     time.sleep(0.3)
