@@ -17,10 +17,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[object]:
+    from obsconf.reference.profiles.syncd import migrate_log_collection
     from obsconf.settings import Settings
     from obsconf.stack import start_stack
-
-    from obsconf.reference.profiles.syncd import migrate_log_collection
 
     s = start_stack(Settings.from_env(stack="process"), progress=lambda line: None)
     try:
