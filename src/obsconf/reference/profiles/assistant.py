@@ -48,7 +48,7 @@ from obsconf.reference.config import env_bool, env_duration, env_float, env_int
 from obsconf.reference.health import HEALTHY, UNHEALTHY, Check, overall, run_checks, tcp_probe
 from obsconf.reference.labels import LabelGuard
 from obsconf.reference.logs import CURRENT_REQUEST, LogEvent, RequestContext, iso_utc, parse_level
-from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_response
+from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_object, json_response, not_json
 from obsconf.reference.telemetry import TelemetrySpec
 
 CRITICAL_PATHS = ("/api/chat", "/api/agents", "/api/memory")
@@ -294,12 +294,10 @@ class AssistantProfile(ProfileBase):
     def add_routes(self, router: APIRouter) -> None:
         @router.post("/api/chat")
         async def chat(request: Request) -> Response:
-            raw = await request.body()
-            try:
-                body = orjson.loads(raw) if raw else {}
-            except orjson.JSONDecodeError:
-                return json_response({"error": "body must be JSON"}, 400)
-            status, payload = self.chat(body if isinstance(body, dict) else {}, CURRENT_REQUEST.get())
+            body = await json_object(request)
+            if body is None:
+                return not_json()
+            status, payload = self.chat(body, CURRENT_REQUEST.get())
             return json_response(payload, status)
 
         @router.get("/api/agents")

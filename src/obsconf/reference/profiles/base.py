@@ -30,6 +30,21 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
                     headers=headers)
 
 
+async def json_object(request: Request) -> dict[str, Any] | None:
+    """The request body as a JSON object (``{}`` when it is empty or not an object), None when it is not JSON."""
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else {}
+
+
+def not_json() -> Response:
+    """The 400 answer to a body :func:`json_object` could not parse."""
+    return json_response({"error": "body must be JSON"}, 400)
+
+
 _CHILD_CACHE_MAX = 4096
 
 
