@@ -10,18 +10,20 @@ import psutil
 from fastapi import APIRouter
 
 from obsconf.reference.auth import AuthRule
-from obsconf.reference.config import env_bool, env_float, env_int
+from obsconf.reference.config import env_float, env_int
 from obsconf.reference.labels import LabelGuard
-from obsconf.reference.logs import RequestContext, parse_level
+from obsconf.reference.logs import RequestContext
 from obsconf.reference.profiles.aurum import routes
 from obsconf.reference.profiles.aurum.dashboard import grafana_dashboard
 from obsconf.reference.profiles.aurum.logline import aurum_json
 from obsconf.reference.profiles.aurum.scenarios import ScenarioOps
 from obsconf.reference.profiles.aurum.slo import SliState, SloCollector, build_slos, percentile, slo_report
-from obsconf.reference.profiles.base import ProfileBase, RedMetrics, stack_trace
+from obsconf.reference.profiles.base import ProfileBase, RedMetrics, SeedSwitches, stack_trace
 from obsconf.reference.spanstore import SpanStore
 from obsconf.reference.telemetry import TelemetrySpec
 
+SWITCHES = SeedSwitches("AURUM_LOG_LEVEL", "AURUM_LOG_FORMAT", "AURUM_TRACING_ENABLED", "AURUM_METRICS_ENABLED",
+                        "AURUM_TRACING_SAMPLE_RATE")
 ENV_OBSERVABILITY_TOKEN = "AURUM_OBSERVABILITY_TOKEN"  # set: /v1/observability/* and /metrics need it as bearer
 
 
@@ -35,15 +37,7 @@ class AurumProfile(ScenarioOps, ProfileBase):
         env = self.env
         self.store = SpanStore(self._redactor_for_store(),
                                max_spans_per_trace=env_int(env, "AURUM_TRACING_MAX_SPANS_PER_TRACE", 1000))
-        return TelemetrySpec(
-            formatter=aurum_json,
-            log_level=parse_level(env.get("AURUM_LOG_LEVEL"), "INFO"),
-            console_pretty=(env.get("AURUM_LOG_FORMAT") or "json").lower() != "json",
-            tracing=env_bool(env, "AURUM_TRACING_ENABLED", True),
-            metrics=env_bool(env, "AURUM_METRICS_ENABLED", True),
-            sample_rate=env_float(env, "AURUM_TRACING_SAMPLE_RATE", 1.0),
-            extra_processors=(self.store,),
-        )
+        return SWITCHES.spec(env, aurum_json, extra_processors=(self.store,))
 
     @staticmethod
     def _redactor_for_store() -> Any:

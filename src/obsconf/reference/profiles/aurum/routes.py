@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from obsconf.reference.logs import CURRENT_REQUEST
 from obsconf.reference.profiles.aurum.logline import LOG_SCHEMA
-from obsconf.reference.profiles.base import json_object, json_response, not_json
+from obsconf.reference.profiles.base import json_call, json_object, json_response, not_json
 from obsconf.reference.spanstore import otlp_json
 
 if TYPE_CHECKING:
@@ -115,11 +115,7 @@ def add_scenario_routes(router: APIRouter, profile: AurumProfile) -> None:
 
     @router.post("/api/scenarios")
     async def create(request: Request) -> Response:
-        body = await json_object(request)
-        if body is None:
-            return not_json()
-        status, payload = profile.create_scenario(body, CURRENT_REQUEST.get())
-        return json_response(payload, status)
+        return await json_call(request, lambda body: profile.create_scenario(body, CURRENT_REQUEST.get()))
 
     @router.get("/api/scenarios/{scenario_id}")
     async def get_one(scenario_id: str) -> Response:
@@ -130,11 +126,7 @@ def add_scenario_routes(router: APIRouter, profile: AurumProfile) -> None:
 
     @router.post("/api/scenarios/{scenario_id}/runs")
     async def run(scenario_id: str, request: Request) -> Response:
-        body = await json_object(request)
-        if body is None:
-            return not_json()
-        status, payload = profile.run_scenario(scenario_id, body)
-        return json_response(payload, status)
+        return await json_call(request, lambda body: profile.run_scenario(scenario_id, body))
 
 
 def add_routes(router: APIRouter, profile: AurumProfile) -> None:

@@ -27,6 +27,10 @@ class Slo:
     promql: str
 
 
+#: successful business transactions of one kind over all of that kind
+_SUCCESS_RATIO = ('sum(rate({p}business_transactions_total{{transaction_type="{kind}",status="success"}}[5m]))'
+                  ' / sum(rate({p}business_transactions_total{{transaction_type="{kind}"}}[5m]))')
+
 #: name, description, objective, target variable, default target, comparison, unit, PromQL ({p}: metric prefix)
 SLO_TABLE: tuple[tuple[str, str, str, str, float, str, str, str], ...] = (
     ("api_availability", "API Availability", "99.9% of requests succeed (non-5xx)",
@@ -36,13 +40,9 @@ SLO_TABLE: tuple[tuple[str, str, str, str, float, str, str, str], ...] = (
      "AURUM_SLO_API_LATENCY_TARGET", 500.0, "<=", "ms",
      "histogram_quantile(0.95, sum by (le) (rate({p}request_latency_seconds_bucket[5m]))) * 1000"),
     ("scenario_creation", "Scenario Creation", "99.5% of scenario creations succeed",
-     "AURUM_SLO_SCENARIO_CREATION_TARGET", 0.995, ">=", "ratio",
-     'sum(rate({p}business_transactions_total{{transaction_type="scenario_create",status="success"}}[5m]))'
-     ' / sum(rate({p}business_transactions_total{{transaction_type="scenario_create"}}[5m]))'),
+     "AURUM_SLO_SCENARIO_CREATION_TARGET", 0.995, ">=", "ratio", _SUCCESS_RATIO.replace("{kind}", "scenario_create")),
     ("scenario_runs", "Scenario Runs", "95% of scenario runs succeed",
-     "AURUM_SLO_SCENARIO_SUCCESS_TARGET", 0.95, ">=", "ratio",
-     'sum(rate({p}business_transactions_total{{transaction_type="scenario_run",status="success"}}[5m]))'
-     ' / sum(rate({p}business_transactions_total{{transaction_type="scenario_run"}}[5m]))'),
+     "AURUM_SLO_SCENARIO_SUCCESS_TARGET", 0.95, ">=", "ratio", _SUCCESS_RATIO.replace("{kind}", "scenario_run")),
     ("data_freshness", "Data Freshness", "Data is less than an hour stale",
      "AURUM_SLO_DATA_FRESHNESS_TARGET", 3600.0, "<=", "seconds",
      "{p}data_freshness_seconds"),

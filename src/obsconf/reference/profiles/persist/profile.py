@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from obsconf.reference.backoff import Backoff
-from obsconf.reference.config import env_bool, env_float, env_int
-from obsconf.reference.logs import LogEvent, iso_utc, parse_level
-from obsconf.reference.profiles.base import ProfileBase, RedMetrics
+from obsconf.reference.config import env_float, env_int
+from obsconf.reference.logs import LogEvent, iso_utc
+from obsconf.reference.profiles.base import ProfileBase, RedMetrics, SeedSwitches
 from obsconf.reference.profiles.persist import routes
 from obsconf.reference.profiles.persist.snapshots import ErrorTotals, SnapshotOps
 from obsconf.reference.profiles.persist.store import LocalStore, S3Store, StoreError
@@ -21,6 +21,8 @@ from obsconf.reference.telemetry import TelemetrySpec
 S3_TARGET = "persist_core::storage::s3"
 LOCAL_TARGET = "persist_core::storage::local"
 SNAPSHOT_TARGET = "persist_core::snapshot"
+SWITCHES = SeedSwitches("RUST_LOG", "PERSIST_LOG_FORMAT", "PERSIST_TRACING_ENABLED", "PERSIST_METRICS_ENABLED",
+                        "PERSIST_TRACE_SAMPLE_RATE", pretty_format="pretty")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SIZE_BUCKETS = tuple(float(1024 * 4**k) for k in range(10))  # 1 KiB .. 256 MiB
 
@@ -41,15 +43,7 @@ class PersistProfile(SnapshotOps, ProfileBase):
     default_target = SNAPSHOT_TARGET
 
     def telemetry_spec(self) -> TelemetrySpec:
-        env = self.env
-        return TelemetrySpec(
-            formatter=rust_json,
-            log_level=parse_level(env.get("RUST_LOG"), "INFO"),
-            console_pretty=(env.get("PERSIST_LOG_FORMAT") or "json").lower() == "pretty",
-            tracing=env_bool(env, "PERSIST_TRACING_ENABLED", True),
-            metrics=env_bool(env, "PERSIST_METRICS_ENABLED", True),
-            sample_rate=env_float(env, "PERSIST_TRACE_SAMPLE_RATE", 1.0),
-        )
+        return SWITCHES.spec(self.env, rust_json)
 
     def access_target(self) -> str:
         return "persist_server::http"
