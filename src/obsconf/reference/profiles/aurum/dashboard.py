@@ -25,13 +25,12 @@ def _slo_panel(index: int, slo: Slo) -> dict[str, Any]:
 
 
 def _red_panels(prefix: str) -> list[dict[str, Any]]:
-    p = prefix
     exprs = (
-        ("Request rate by path", f"sum by (path) (rate({p}requests_total[5m]))"),
+        ("Request rate by path", f"sum by (path) (rate({prefix}requests_total[5m]))"),
         ("Error rate by path and tenant",
-         f'sum by (path, tenant_id) (rate({p}requests_total{{status_code=~"5.."}}[5m]))'),
-        ("Latency P50/P95/P99", f"histogram_quantile(0.95, sum by (le) (rate({p}request_latency_seconds_bucket[5m])))"),
-        ("Business transactions", f"sum by (transaction_type, status) (rate({p}business_transactions_total[5m]))"),
+         f'sum by (path, tenant_id) (rate({prefix}requests_total{{status_code=~"5.."}}[5m]))'),
+        ("Latency P50/P95/P99", f"histogram_quantile(0.95, sum by (le) (rate({prefix}request_latency_seconds_bucket[5m])))"),
+        ("Business transactions", f"sum by (transaction_type, status) (rate({prefix}business_transactions_total[5m]))"),
     )
     return [{"id": 100 + j, "type": "timeseries", "title": title,
              "gridPos": {"h": 8, "w": 12, "x": (j % 2) * 12, "y": 4 + (j // 2) * 8},

@@ -151,18 +151,18 @@ class AurumProfile(ScenarioOps, ProfileBase):
         tracing = self._tracing_health()
         lat, count, errors = self.sli_state.request_figures()
         p95 = percentile(lat, 95)
-        latency_target = next((s.target for s in self.slos if s.name == "api_latency_p95"), None)
+        latency_target = next((slo.target for slo in self.slos if slo.name == "api_latency_p95"), None)
         slow = p95 is not None and latency_target is not None and p95 > latency_target
         components: dict[str, dict[str, Any]] = {
             "metrics": {"status": "healthy" if self.tel.metrics_on else "disabled"},
             "tracing": tracing,
             "logging": {"status": "healthy" if self.tel.enabled else "disabled"},
-            "slos": {"status": "degraded" if any(r["status"] == "violated" for r in report) else "healthy",
-                     "compliance": {r["name"]: r["status"] for r in report}},
+            "slos": {"status": "degraded" if any(item["status"] == "violated" for item in report) else "healthy",
+                     "compliance": {item["name"]: item["status"] for item in report}},
             "performance": {"status": "degraded" if slow else "healthy", "requests": count, "errors": errors,
                             "p95_ms": p95},
         }
-        status = "degraded" if any(c["status"] == "degraded" for c in components.values()) else "healthy"
+        status = "degraded" if any(part["status"] == "degraded" for part in components.values()) else "healthy"
         return {"status": status, "components": components,
                 "uptime_seconds": round(time.time() - self.started, 3)}
 

@@ -31,9 +31,10 @@ def add_metrics_routes(router: APIRouter, profile: AurumProfile) -> None:
 
     @router.get(f"{BASE}/metrics/json")
     async def metrics_json() -> Response:
-        families = [{"name": m.name, "type": m.type, "help": m.documentation,
-                     "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in m.samples]}
-                    for m in profile.tel.registry.collect()]
+        families = [{"name": family.name, "type": family.type, "help": family.documentation,
+                     "samples": [{"name": sample.name, "labels": sample.labels, "value": sample.value}
+                                 for sample in family.samples]}
+                    for family in profile.tel.registry.collect()]
         return json_response({"metrics": families})
 
     @router.get(f"{BASE}/performance")
@@ -85,7 +86,7 @@ def add_slo_routes(router: APIRouter, profile: AurumProfile) -> None:
     @router.get(f"{BASE}/slos")
     async def slos() -> Response:
         report = profile.slo_report()
-        statuses = {r["status"] for r in report}
+        statuses = {item["status"] for item in report}
         overall = "violated" if "violated" in statuses else "met" if statuses == {"met"} else "partial_data"
         return json_response({"overall_status": overall, "slos": report})
 
@@ -94,7 +95,7 @@ def add_slo_routes(router: APIRouter, profile: AurumProfile) -> None:
         for item in profile.slo_report():
             if item["name"] == name:
                 return json_response(item)
-        return json_response({"error": f"unknown SLO {name!r}", "known": [s.name for s in profile.slos]}, 404)
+        return json_response({"error": f"unknown SLO {name!r}", "known": [slo.name for slo in profile.slos]}, 404)
 
     @router.get(f"{BASE}/dashboard")
     async def dashboard(wrap: str = Query("")) -> Response:

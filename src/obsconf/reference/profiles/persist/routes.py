@@ -26,7 +26,7 @@ def key_problem(key: str) -> str | None:
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
         return "a snapshot key holds no control characters"
     parts = key.split("/")
-    if any(p in ("", ".", "..") or len(p.encode()) > 255 for p in parts):
+    if any(part in ("", ".", "..") or len(part.encode()) > 255 for part in parts):
         return "a snapshot key has no empty, '.' or '..' segment and at most 255 bytes per segment"
     return None
 

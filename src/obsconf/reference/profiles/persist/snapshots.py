@@ -99,7 +99,7 @@ class SnapshotOps:
                      error=str(exc), backoff_ms=round(delay * 1000))
 
         outcome = run_with_retries(attempt, backoff=self.backoff,
-                                   transient=lambda e: isinstance(e, StoreError) and e.transient,
+                                   transient=lambda exc: isinstance(exc, StoreError) and exc.transient,
                                    on_retry=on_retry, catch=(StoreError,))
         if outcome.error is not None:
             what = {"put_object": "S3 upload failed", "get_object": "S3 download failed"}.get(
@@ -158,21 +158,21 @@ class SnapshotOps:
             meta = {"agent_id": quote(agent_id, safe=_META_SAFE), "session_id": quote(session_id, safe=_META_SAFE),
                     "content_sha256": digest}
             with tracer.start_as_current_span(self._transfer_span(True), attributes={
-                    **base, "size_bytes": len(data)}) as up:
+                    **base, "size_bytes": len(data)}) as upload_span:
                 try:
                     _, retries = self._storage_call("put_object", key, lambda: self.store.put(key, data, meta))
                 except StoreError as exc:
-                    up.set_attribute("retry_count", exc.retries)
+                    upload_span.set_attribute("retry_count", exc.retries)
                     root.set_attribute("retry_count", exc.retries)
                     raise
-                up.set_attribute("retry_count", retries)
+                upload_span.set_attribute("retry_count", retries)
                 with tracer.start_as_current_span("verify_upload", attributes={
-                        "bucket": self.bucket, "key": key, "size_bytes": len(data)}) as vspan:
+                        "bucket": self.bucket, "key": key, "size_bytes": len(data)}) as verify_span:
                     head, _ = self._storage_call("head_object", key, lambda: self.store.head(key))
                     ok = head["size"] == len(data)
-                    vspan.set_attribute("verified", ok)
+                    verify_span.set_attribute("verified", ok)
                     if not ok:
-                        vspan.set_status(Status(StatusCode.ERROR, "uploaded object differs"))
+                        verify_span.set_status(Status(StatusCode.ERROR, "uploaded object differs"))
                         raise StoreError("VerifyFailed", f"uploaded object {key} has size {head['size']}, "
                                          f"expected {len(data)}", False)
             root.set_attribute("size_bytes", len(raw))
@@ -188,12 +188,13 @@ class SnapshotOps:
     def _open(data: bytes) -> dict[str, Any]:
         """Decompress and parse an envelope; raises StoreError("CorruptSnapshot") when it is not one."""
         try:
-            env = orjson.loads(gzip.decompress(data))
+            envelope = orjson.loads(gzip.decompress(data))
         except (OSError, EOFError, orjson.JSONDecodeError) as exc:
             raise StoreError("CorruptSnapshot", f"not a gzip'd snapshot envelope: {exc}", False) from None
-        if not isinstance(env, dict) or "agent_json" not in env or not isinstance(env.get("metadata"), dict):
+        if not isinstance(envelope, dict) or "agent_json" not in envelope \
+                or not isinstance(envelope.get("metadata"), dict):
             raise StoreError("CorruptSnapshot", "snapshot envelope lacks agent_json/metadata", False)
-        return env
+        return envelope
 
     def _fetch(self, key: str, operation: str) -> tuple[bytes, dict[str, Any], int]:
         """Download (with retries) and unpack a snapshot inside the caller's span: the agent JSON bytes, its
@@ -201,8 +202,8 @@ class SnapshotOps:
         obj, retries = self._download(key, operation)
         with self.tel.tracer.start_as_current_span("decompress_data", attributes={"key": key,
                                                                                  "size_bytes": len(obj.data)}):
-            env = self._open(obj.data)
-        return env["agent_json"].encode(), env["metadata"], retries
+            envelope = self._open(obj.data)
+        return envelope["agent_json"].encode(), envelope["metadata"], retries
 
     def load(self, key: str) -> dict[str, Any]:
         tracer = self.tel.tracer

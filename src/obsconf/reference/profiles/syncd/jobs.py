@@ -120,7 +120,7 @@ class SyncJobs:
                     with tracer.start_as_current_span("scan_source", attributes={"sync.source": shown_src}) as scan:
                         if not src.is_dir():
                             raise SyncError("source_not_found", f"source directory {shown_src} does not exist", 404)
-                        files = sorted(p for p in src.rglob("*") if p.is_file())
+                        files = sorted(path for path in src.rglob("*") if path.is_file())
                         scan.set_attribute("files_found", len(files))
                     with tracer.start_as_current_span("copy_files", attributes={"files": len(files)}):
                         moved = self._copy(job, src, dst, files, counts, bool(body.get("delete_extraneous")))
@@ -165,25 +165,25 @@ class SyncJobs:
             rel = path.relative_to(src)
             seen.add(rel)
             target = dst / rel
-            st = path.stat()
+            source_stat = path.stat()
             if target.exists():
-                tst = target.stat()
-                if tst.st_size == st.st_size and tst.st_mtime_ns == st.st_mtime_ns:
+                target_stat = target.stat()
+                if target_stat.st_size == source_stat.st_size and target_stat.st_mtime_ns == source_stat.st_mtime_ns:
                     counts["skip"] += 1
                     self.files_processed.labels("skip").inc()
                     continue
-                op = "update"
+                operation = "update"
             else:
-                op = "create"
+                operation = "create"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-            counts[op] += 1
-            moved += st.st_size
-            self.files_processed.labels(op).inc()
-            self.bytes_transferred.labels(self.job_label(job)).inc(st.st_size)
-            sync_log.debug("File synced", job_name=job, path=str(rel), operation=op, bytes=st.st_size)
+            counts[operation] += 1
+            moved += source_stat.st_size
+            self.files_processed.labels(operation).inc()
+            self.bytes_transferred.labels(self.job_label(job)).inc(source_stat.st_size)
+            sync_log.debug("File synced", job_name=job, path=str(rel), operation=operation, bytes=source_stat.st_size)
         if delete_extraneous:
-            for extra in sorted(p for p in dst.rglob("*") if p.is_file()):
+            for extra in sorted(path for path in dst.rglob("*") if path.is_file()):
                 if extra.relative_to(dst) not in seen:
                     extra.unlink()
                     counts["delete"] += 1

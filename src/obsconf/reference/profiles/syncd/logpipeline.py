@@ -116,7 +116,7 @@ class LogPipeline:
 
     def _local_sinks(self) -> list[Sink]:
         """Every sink but PocketBase's: the failing sink must not be fed its own failure reports."""
-        return [s for s in self.tel.logger.sinks if not isinstance(s, PocketBaseSink)]
+        return [sink for sink in self.tel.logger.sinks if not isinstance(sink, PocketBaseSink)]
 
     def _pb_request(self, method: str, status: str, seconds: float) -> None:
         self.pb_requests.labels(method, status).inc()
