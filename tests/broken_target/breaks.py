@@ -445,7 +445,7 @@ def _metrics_burn(prof: Any) -> None:
 
 
 def _syncd_no_log_indexes(prof: Any) -> None:
-    import obsconf.reference.profiles.syncd as syncd
+    import obsconf.reference.profiles.syncd.migration as syncd
 
     syncd.DAEMON_LOGS_MIGRATION = {**syncd.DAEMON_LOGS_MIGRATION, "index_columns": ()}
 

@@ -221,7 +221,7 @@ def test_syncd_paths_labels_errors(serve: Any, tmp_path: Any) -> None:
 
 
 def test_syncd_no_log_indexes_empties_the_migration() -> None:
-    import obsconf.reference.profiles.syncd as syncd
+    import obsconf.reference.profiles.syncd.migration as syncd
 
     original = syncd.DAEMON_LOGS_MIGRATION
     try:

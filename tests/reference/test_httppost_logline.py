@@ -9,7 +9,7 @@ import pytest
 
 from obsconf.reference.httppost import HttpPoster
 from obsconf.reference.logs import CURRENT_REQUEST, Logger, RequestContext, StreamSink
-from obsconf.reference.profiles.persist import rust_json
+from obsconf.reference.profiles.persist.profile import rust_json
 from obsconf.reference.redact import Redactor
 from obsconf.reference.shipping import LokiShipper, ShipError
 

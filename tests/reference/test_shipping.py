@@ -8,10 +8,12 @@ from obsconf.reference.shipping import BatchShipper, ShipError, classify_status
 class Scripted(BatchShipper):
     """Fails according to ``script`` (a list of ShipError or None per send call), records what it got."""
 
+    name = "test"
+
     def __init__(self, script=(), **kwargs):
         kwargs.setdefault("backoff", Backoff(base=0.0, max_retries=2))
         kwargs.setdefault("breaker", CircuitBreaker(failure_threshold=2, reset_timeout=3600))
-        super().__init__("test", **kwargs)
+        super().__init__(**kwargs)
         self.script = list(script)
         self.sent = []
 

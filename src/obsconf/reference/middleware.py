@@ -53,8 +53,38 @@ def parse_traceparent(value: str) -> SpanContext | None:
     return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags & 1))
 
 
+def _read_headers(headers: Any) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
+    """traceparent, X-Request-Id, X-Tenant-Id, X-User-Id (the ids cut at 128 characters), User-Agent and Host
+    from the ASGI headers, in one pass; None for each one absent."""
+    traceparent = request_id = tenant = user = agent = host = None
+    for key, val in headers:
+        if key == b"traceparent":
+            traceparent = val.decode("latin-1")
+        elif key == b"x-request-id":
+            request_id = val.decode("latin-1")[:128]
+        elif key == b"x-tenant-id":
+            tenant = val.decode("latin-1")[:128]
+        elif key == b"x-user-id":
+            user = val.decode("latin-1")[:128]
+        elif key == b"user-agent":
+            agent = val.decode("latin-1")
+        elif key == b"host":
+            host = val.decode("latin-1")
+    return traceparent, request_id, tenant, user, agent, host
+
+
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 _INTERNAL_ERROR = orjson.dumps({"detail": "Internal Server Error"})
+_INTERNAL_ERROR_LENGTH = str(len(_INTERNAL_ERROR)).encode()
+
+
+async def _answer_500(send_wrapper: Any, send: Any) -> None:
+    """Answer an exception that escaped the app before its response began (through ``send_wrapper``, so the
+    answer carries the trace headers too)."""
+    await send_wrapper({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", _INTERNAL_ERROR_LENGTH)]})
+    await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
 
 
 class TelemetryMiddleware:
@@ -81,49 +111,15 @@ class TelemetryMiddleware:
         start = time.perf_counter()
         method: str = scope["method"]
         path: str = scope["path"]
-        traceparent = request_id = tenant = user = agent = host = None
-        for key, val in scope["headers"]:
-            if key == b"traceparent":
-                traceparent = val.decode("latin-1")
-            elif key == b"x-request-id":
-                request_id = val.decode("latin-1")[:128]
-            elif key == b"x-tenant-id":
-                tenant = val.decode("latin-1")[:128]
-            elif key == b"x-user-id":
-                user = val.decode("latin-1")[:128]
-            elif key == b"user-agent":
-                agent = val.decode("latin-1")
-            elif key == b"host":
-                host = val.decode("latin-1")
+        traceparent, request_id, tenant, user, agent, host = _read_headers(scope["headers"])
         parent = parse_traceparent(traceparent) if traceparent else None
         scrape = path in self.scrape_paths
-        span = None
-        token = None
+        span = token = None
         if self.tracing and not scrape:
-            # Required semconv attributes only: each attribute costs ~2 us to encode for OTLP export, and
-            # the per-request budget is 100 us for span + metrics + log + export together.
-            attrs: dict[str, Any] = {
-                "http.request.method": method,
-                "url.path": path,
-                "url.scheme": scope.get("scheme", "http"),
-            }
-            if scope.get("query_string"):
-                attrs["url.query"] = scope["query_string"].decode("latin-1")
-            if self.legacy:  # seed 004 sets the older semconv names, host and user agent
-                attrs.update({"http.method": method, "http.route": path, "http.scheme": attrs["url.scheme"],
-                              "http.host": host or "", "user_agent.original": agent or "",
-                              "operation.name": path})
-            if self.server_spans is not None:
-                span = self.server_spans.start(f"{method} {path}", parent, attrs)
-                parent_ctx = Context()
-            else:
-                parent_ctx = set_span_in_context(NonRecordingSpan(parent), Context()) if parent else Context()
-                span = self.tracer.start_span(f"{method} {path}", context=parent_ctx, kind=SpanKind.SERVER,
-                                              attributes=attrs)
-            sc = span.get_span_context()
-            trace_id = f"{sc.trace_id:032x}"
-            span_id = f"{sc.span_id:016x}"
-            token = otel_context.attach(set_span_in_context(span, parent_ctx))
+            span, token = self._start_server_span(scope, method, path, parent, host, agent)
+            span_ctx = span.get_span_context()
+            trace_id = f"{span_ctx.trace_id:032x}"
+            span_id = f"{span_ctx.span_id:016x}"
         else:
             trace_id = f"{parent.trace_id:032x}" if parent else f"{self._rand.getrandbits(128):032x}"
             span_id = f"{self._rand.getrandbits(64):016x}"
@@ -143,28 +139,49 @@ class TelemetryMiddleware:
         if self.enabled:
             self.profile.request_started()
         error: BaseException | None = None
-        reraise = False
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:  # noqa: BLE001 - answered as 500 here; re-raised if the answer had begun
             error = exc
-            reraise = bool(state[1])
-            if not reraise:
-                await send_wrapper({"type": "http.response.start", "status": 500,
-                                    "headers": [(b"content-type", b"application/json"),
-                                                (b"content-length", str(len(_INTERNAL_ERROR)).encode())]})
-                await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
+            if state[1]:
+                raise
+            await _answer_500(send_wrapper, send)
         finally:
             if self.enabled:
-                self._finish(scope, span, method, path, state[0], time.perf_counter() - start, rctx, error, scrape)
+                self._finish(scope, span, state[0], time.perf_counter() - start, rctx, error, scrape)
             CURRENT_REQUEST.reset(rtoken)
             if token is not None:
                 otel_context.detach(token)
-        if reraise and error is not None:
-            raise error
 
-    def _finish(self, scope: Scope, span: Any, method: str, path: str, status: int, duration: float,
-                rctx: RequestContext, error: BaseException | None, scrape: bool) -> None:
+    def _start_server_span(self, scope: Scope, method: str, path: str, parent: SpanContext | None,
+                           host: str | None, agent: str | None) -> tuple[Any, object]:
+        """The server span (a child of ``parent`` when the request carried one), made the current span; and
+        the token that detaches it."""
+        # Required semconv attributes only: each attribute costs ~2 us to encode for OTLP export, and
+        # the per-request budget is 100 us for span + metrics + log + export together.
+        attrs: dict[str, Any] = {
+            "http.request.method": method,
+            "url.path": path,
+            "url.scheme": scope.get("scheme", "http"),
+        }
+        if scope.get("query_string"):
+            attrs["url.query"] = scope["query_string"].decode("latin-1")
+        if self.legacy:  # seed 004 sets the older semconv names, host and user agent
+            attrs.update({"http.method": method, "http.route": path, "http.scheme": attrs["url.scheme"],
+                          "http.host": host or "", "user_agent.original": agent or "",
+                          "operation.name": path})
+        if self.server_spans is not None:
+            span = self.server_spans.start(f"{method} {path}", parent, attrs)
+            parent_ctx = Context()
+        else:
+            parent_ctx = set_span_in_context(NonRecordingSpan(parent), Context()) if parent else Context()
+            span = self.tracer.start_span(f"{method} {path}", context=parent_ctx, kind=SpanKind.SERVER,
+                                          attributes=attrs)
+        return span, otel_context.attach(set_span_in_context(span, parent_ctx))
+
+    def _finish(self, scope: Scope, span: Any, status: int, duration: float, rctx: RequestContext,
+                error: BaseException | None, scrape: bool) -> None:
+        method, path = rctx.method, rctx.path
         route_obj = scope.get("route")
         route = None
         if route_obj is not None:

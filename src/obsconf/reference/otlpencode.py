@@ -99,6 +99,15 @@ def encode_value(value: Any) -> bytes:
     raise TypeError(f"invalid attribute type {type(value).__name__} of value {value!r}")
 
 
+def _repeated(parts: list[bytes], tag: bytes, items: Sequence[Any], encode: Callable[[Any], bytes],
+              dropped_tag: bytes, dropped: int) -> None:
+    """Append one ``tag`` field per item (a span's events or links), then how many were dropped, if any."""
+    for item in items:
+        parts.append(_field(tag, encode(item)))
+    if dropped:
+        parts.append(dropped_tag + _varint(dropped))
+
+
 def encode_key_value(key: str, value: Any) -> bytes:
     """The fields of a ``KeyValue`` (without its own tag and length)."""
     return _str_field(b"\x0a", key) + _field(b"\x12", encode_value(value))
@@ -205,28 +214,25 @@ class SpanEncoder:
             parts.append(b"\x50" + _varint(span.dropped_attributes))
         events = _raw(span, "_events", "events")
         if events:
-            for event in events:
-                parts.append(_field(b"\x5a", self._event(event)))
-            if span.dropped_events:
-                parts.append(b"\x60" + _varint(span.dropped_events))
+            _repeated(parts, b"\x5a", events, self._event, b"\x60", span.dropped_events)
         links = _raw(span, "_links", "links")
         if links:
-            for link in links:
-                parts.append(_field(b"\x6a", self._link(link)))
-            if span.dropped_links:
-                parts.append(b"\x70" + _varint(span.dropped_links))
+            _repeated(parts, b"\x6a", links, self._link, b"\x70", span.dropped_links)
         status = span.status
-        if status is not None:
-            code = status.status_code
-            desc = status.description
-            if desc and self.redactor is not None:  # exception text can quote client input
-                desc = self.redactor.text(bound(desc, MAX_ATTRIBUTE_CHARS))
-            if desc:
-                parts.append(_field(b"\x7a", _str_field(b"\x12", desc) + _STATUS_CODES[code]))
-            else:
-                parts.append(_STATUSES[code])
+        if status is not None:  # most spans carry no description: their status field is a constant
+            parts.append(self._status(status) if status.description else _STATUSES[status.status_code])
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
+
+    def _status(self, status: Any) -> bytes:
+        """The ``status`` field of a span; its description redacted (exception text can quote client input)."""
+        code = status.status_code
+        desc = status.description
+        if desc and self.redactor is not None:
+            desc = self.redactor.text(bound(desc, MAX_ATTRIBUTE_CHARS))
+        if desc:
+            return _field(b"\x7a", _str_field(b"\x12", desc) + _STATUS_CODES[code])
+        return _STATUSES[code]
 
     def _event(self, event: Any) -> bytes:
         body = b""

@@ -64,6 +64,8 @@ def validate_record(rec: Mapping[str, Any]) -> str | None:
 class PocketBaseShipper(BatchShipper[dict[str, Any]]):
     """Batch shipper to ``<base_url>/api/batch`` for the ``collection`` records of seed 001."""
 
+    name = "pocketbase"
+
     def __init__(
         self,
         base_url: str,
@@ -75,7 +77,7 @@ class PocketBaseShipper(BatchShipper[dict[str, Any]]):
         on_connection_error: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__("pocketbase", **kwargs)
+        super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
         self.email = email
         self._password = password

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import orjson
 
@@ -76,12 +76,19 @@ class ShipperStats:
         return dict(self.__dict__)
 
 
+#: the ShipperStats fields a shipper keeps as attributes of the same name
+_STAT_ATTRIBUTES = ("buffer_max", "offered", "shipped", "dropped_overflow", "dropped_rejected", "dropped_shutdown",
+             "send_errors", "retries", "batches", "last_error", "duplicates_possible", "deduplicated")
+
+
 class BatchShipper(Generic[T]):
-    """Subclasses implement :meth:`send` (raise :class:`ShipError` on failure)."""
+    """Subclasses set :attr:`name` and implement :meth:`send` (raise :class:`ShipError` on failure)."""
+
+    name: ClassVar[str] = ""  # the backend, in stats and in the worker thread's name
+    connect_timeout: ClassVar[float] = 2.0  # connecting gives up early; an answer is waited for (read_timeout)
 
     def __init__(
         self,
-        name: str,
         *,
         batch_size: int = 100,
         flush_interval: float = 1.0,
@@ -90,13 +97,9 @@ class BatchShipper(Generic[T]):
         breaker: CircuitBreaker | None = None,
         on_error: Callable[[str, Mapping[str, Any]], None] | None = None,
         on_retry: Callable[[int, int, float, ShipError], None] | None = None,
-        rng: random.Random | None = None,
         read_timeout: float = 30.0,
-        connect_timeout: float = 2.0,
     ) -> None:
-        self.name = name
         self.read_timeout = max(0.05, read_timeout)
-        self.connect_timeout = max(0.05, connect_timeout)
         self.batch_size = max(1, batch_size)
         self.flush_interval = flush_interval
         self.buffer_max = max(1, buffer_max)
@@ -106,7 +109,7 @@ class BatchShipper(Generic[T]):
         # called before each retry sleep with (retry number from 1, max_retries, delay s, the error): a
         # profile logs its "retrying" line here (bounded: max_retries per batch, and the breaker stops batches)
         self.on_retry = on_retry
-        self._rng = rng or random.Random()
+        self._rng = random.Random()  # backoff jitter
         self._buf: deque[T] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -274,24 +277,9 @@ class BatchShipper(Generic[T]):
             self._buf.clear()
 
     def stats(self) -> ShipperStats:
-        return ShipperStats(
-            name=self.name,
-            buffer_size=len(self._buf),
-            buffer_max=self.buffer_max,
-            offered=self.offered,
-            shipped=self.shipped,
-            dropped_overflow=self.dropped_overflow,
-            dropped_rejected=self.dropped_rejected,
-            dropped_shutdown=self.dropped_shutdown,
-            send_errors=self.send_errors,
-            retries=self.retries,
-            batches=self.batches,
-            breaker_state=self.breaker.state,
-            breaker_opened=self.breaker.opened_count,
-            last_error=self.last_error,
-            duplicates_possible=self.duplicates_possible,
-            deduplicated=self.deduplicated,
-        )
+        mirrored = {name: getattr(self, name) for name in _STAT_ATTRIBUTES}
+        return ShipperStats(name=self.name, buffer_size=len(self._buf), breaker_state=self.breaker.state,
+                            breaker_opened=self.breaker.opened_count, **mirrored)
 
 
 def classify_status(status: int) -> bool | None:
@@ -304,8 +292,10 @@ def classify_status(status: int) -> bool | None:
 class LokiShipper(BatchShipper[tuple[int, bytes]]):
     """Pushes JSON log lines with the Loki push protocol to ``push_url`` (one stream: ``labels``)."""
 
+    name = "loki"
+
     def __init__(self, push_url: str, labels: Mapping[str, str], **kwargs: Any) -> None:
-        super().__init__("loki", **kwargs)
+        super().__init__(**kwargs)
         self.push_url = push_url
         self.labels = dict(labels)
         self._poster = HttpPoster(push_url)  # http.client keep-alive: a fifth of requests' CPU per POST

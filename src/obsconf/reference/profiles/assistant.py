@@ -44,13 +44,15 @@ from fastapi import APIRouter, Query, Request, Response
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
-from obsconf.reference.config import env_bool, env_duration, env_float, env_int
+from obsconf.reference.config import env_duration, env_int
 from obsconf.reference.health import HEALTHY, UNHEALTHY, Check, overall, run_checks, tcp_probe
 from obsconf.reference.labels import LabelGuard
-from obsconf.reference.logs import CURRENT_REQUEST, LogEvent, RequestContext, iso_utc, parse_level
-from obsconf.reference.profiles.base import ProfileBase, RedMetrics, json_response
+from obsconf.reference.logs import CURRENT_REQUEST, LogEvent, RequestContext, iso_utc
+from obsconf.reference.profiles.base import ProfileBase, RedMetrics, SeedSwitches, json_call, json_response
 from obsconf.reference.telemetry import TelemetrySpec
 
+SWITCHES = SeedSwitches("ASSISTANT_LOG_LEVEL", "ASSISTANT_LOG_FORMAT", "ASSISTANT_TRACING_ENABLED",
+                        "ASSISTANT_METRICS_ENABLED", "ASSISTANT_TRACING_SAMPLE_RATE", pretty_format="text")
 CRITICAL_PATHS = ("/api/chat", "/api/agents", "/api/memory")
 MAX_MEMORY_USERS = 1000  # conversation memory is bounded: users beyond this evict the oldest
 MAX_MEMORY_TEXT = 4096  # characters kept per remembered message
@@ -124,13 +126,8 @@ class AssistantProfile(ProfileBase):
 
     def telemetry_spec(self) -> TelemetrySpec:
         env = self.env
-        return TelemetrySpec(
-            formatter=slog_json,
-            log_level=parse_level(env.get("ASSISTANT_LOG_LEVEL"), "INFO"),
-            console_pretty=(env.get("ASSISTANT_LOG_FORMAT") or "json").lower() == "text",
-            tracing=env_bool(env, "ASSISTANT_TRACING_ENABLED", True),
-            metrics=env_bool(env, "ASSISTANT_METRICS_ENABLED", True),
-            sample_rate=env_float(env, "ASSISTANT_TRACING_SAMPLE_RATE", 0.01),
+        return SWITCHES.spec(
+            env, slog_json, sample_rate=0.01,
             critical_paths=CRITICAL_PATHS,
             want_caller=True,
             loki_labels={"environment": env.get("ASSISTANT_ENVIRONMENT") or "production"},
@@ -294,13 +291,7 @@ class AssistantProfile(ProfileBase):
     def add_routes(self, router: APIRouter) -> None:
         @router.post("/api/chat")
         async def chat(request: Request) -> Response:
-            raw = await request.body()
-            try:
-                body = orjson.loads(raw) if raw else {}
-            except orjson.JSONDecodeError:
-                return json_response({"error": "body must be JSON"}, 400)
-            status, payload = self.chat(body if isinstance(body, dict) else {}, CURRENT_REQUEST.get())
-            return json_response(payload, status)
+            return await json_call(request, lambda body: self.chat(body, CURRENT_REQUEST.get()))
 
         @router.get("/api/agents")
         async def agents() -> Response:

@@ -1,9 +1,11 @@
-"""What every profile shares: its Telemetry, RED-metric helper, access log, lifecycle and /metrics."""
+"""What every profile shares: its Telemetry (and the seed variables that switch it), RED-metric helper,
+JSON answers, access log, lifecycle and /metrics."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -11,9 +13,9 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from obsconf.reference.auth import AuthRule
-from obsconf.reference.config import ReferenceConfig
+from obsconf.reference.config import ReferenceConfig, env_bool, env_float
 from obsconf.reference.labels import method_guard
-from obsconf.reference.logs import RequestContext
+from obsconf.reference.logs import Formatter, RequestContext, parse_level
 from obsconf.reference.telemetry import Telemetry, TelemetrySpec
 
 
@@ -28,6 +30,56 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     """A JSON response serialised with orjson (cheaper than FastAPI's default encoder)."""
     return Response(orjson.dumps(data, default=str), status_code=status, media_type="application/json",
                     headers=headers)
+
+
+async def json_object(request: Request) -> dict[str, Any] | None:
+    """The request body as a JSON object (``{}`` when it is empty or not an object), None when it is not JSON."""
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else {}
+
+
+def not_json() -> Response:
+    """The 400 answer to a body :func:`json_object` could not parse."""
+    return json_response({"error": "body must be JSON"}, 400)
+
+
+async def json_call(request: Request, handler: Callable[[dict[str, Any]], tuple[int, Any]]) -> Response:
+    """``handler(body)`` -> (status, payload) as a JSON answer; 400 when the body is not JSON."""
+    body = await json_object(request)
+    if body is None:
+        return not_json()
+    status, payload = handler(body)
+    return json_response(payload, status)
+
+
+@dataclass(frozen=True)
+class SeedSwitches:
+    """The variables a seed names for its log level, log format, tracing, metrics and trace sample rate."""
+
+    log_level: str
+    log_format: str
+    tracing: str
+    metrics: str
+    sample_rate: str
+    pretty_format: str | None = None  # the log format meaning pretty console lines; None: anything but json
+
+    def spec(self, env: Mapping[str, str], formatter: Formatter, *, sample_rate: float = 1.0,
+             **extra: Any) -> TelemetrySpec:
+        """The TelemetrySpec these variables select in ``env`` (``extra``: the profile's other settings)."""
+        log_format = (env.get(self.log_format) or "json").lower()
+        return TelemetrySpec(
+            formatter=formatter,
+            log_level=parse_level(env.get(self.log_level), "INFO"),
+            console_pretty=log_format != "json" if self.pretty_format is None else log_format == self.pretty_format,
+            tracing=env_bool(env, self.tracing, True),
+            metrics=env_bool(env, self.metrics, True),
+            sample_rate=env_float(env, self.sample_rate, sample_rate),
+            **extra,
+        )
 
 
 _CHILD_CACHE_MAX = 4096
