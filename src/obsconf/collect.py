@@ -26,6 +26,7 @@ from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.workload import run_workload
+from obsconf.workplan import expand_steps
 
 if TYPE_CHECKING:
     from obsconf.target import Target
@@ -82,8 +83,6 @@ class Collected:
         spec = self.contract.logs
         if self.scripted is None or spec is None:
             return sinks
-        from obsconf.workload import expand_steps
-
         steps = expand_steps(self.contract.workload)
         emits = {x.trace_id for step, x in zip(steps, self.workload_exchanges(), strict=False)
                  if isinstance(step, EmitStep) and x.trace_id}

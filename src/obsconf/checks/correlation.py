@@ -13,21 +13,12 @@ from collections.abc import Sequence
 from obsconf.checks._common import clip, get_field, is_missing, type_ok
 from obsconf.contract.model import CorrelationSpec
 from obsconf.model import Finding, HttpExchange, LogRecord, Span
+from obsconf.tracecontext import header_trace_id, header_value
 
 
 def header(exchange: HttpExchange, name: str) -> str | None:
     """A response header by name, case-insensitive, or None."""
-    wanted = name.lower()
-    for key, value in exchange.headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
-def header_trace_id(value: str) -> str:
-    """The trace id in a header value: a bare id, or W3C ``version-traceid-spanid-flags`` (traceresponse)."""
-    parts = value.strip().lower().split("-")
-    return parts[1] if len(parts) == 4 else value.strip().lower()
+    return header_value(exchange.headers, name)
 
 
 def check_response_header(name: str, exchanges: Sequence[HttpExchange], *, where: str = "spans.response_header"
