@@ -40,7 +40,7 @@ CONSUMERS: dict[str, list[str]] = {
     TRACED: ["obsconf.contract.loader:_trace", "obsconf.coverage:seed_coverage"],
     "<seed>": ["obsconf.contract.seedref:seed_ref"],
     "<fault>": ["obsconf.probe:LiveProbe._run_fault", "obsconf.faults.inject:inject", "obsconf.seedprobe:SeedCases._drive"],
-    "<metric family>": ["obsconf.checks.metrics:check_metric"],
+    "<metric family>": ["obsconf.checks.metrics:check_metric", "obsconf.checks.metrics:_label_findings"],
     "<metric family>.after_workload": ["obsconf.checks.metrics:check_metric", "obsconf.checks.metrics:_selected_sum"],
     "<semconv>": ["obsconf.suite:_spans_cases", "obsconf.casetext:opt_outs"],
     "<step>": ["obsconf.workload:run_workload", "obsconf.workload:expand_steps", "obsconf.checks.http:check_expected_status"],
