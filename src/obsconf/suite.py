@@ -522,11 +522,8 @@ def _series_findings(spec: MetricSpec, probe: Probe) -> list[Finding]:
 def _retry_findings(spec: RetrySpec, probe: Probe) -> list[Finding]:
     run = probe.retry(spec)
     contract = probe.collected().contract
-    logs_spec = contract.logs
     findings = check_retries(
-        spec, spans=run.spans, logs=run.logs, before=run.before, after=run.after,
-        message_field=logs_spec.message_field if logs_spec else "message",
-        level_field=logs_spec.level_field if logs_spec else "level",
+        spec, spans=run.spans, logs=run.logs, before=run.before, after=run.after, logs_spec=contract.logs,
         trace_url=run.trace_url, query=run.query,
     )
     dep = contract.service.dependency(spec.fault.dependency) if spec.fault else None

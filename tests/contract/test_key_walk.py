@@ -86,7 +86,7 @@ CONSUMERS: dict[str, list[str]] = {
     "retries[]": ["obsconf.checks.retries:check_retries", "obsconf.checks.retries:span_groups",
                   "obsconf.probe:LiveProbe._run_fault"],
     "retries[].backoff": ["obsconf.contract.model:BackoffSpec.expected_ms", "obsconf.contract.model:BackoffSpec.window_ms"],
-    "retries[].errors_metric": ["obsconf.checks.retries:check_retries"],
+    "retries[].errors_metric": ["obsconf.checks.retries:check_retries", "obsconf.checks.retries:_errors_counted"],
     "retries[].log": ["obsconf.checks.retries:log_groups", "obsconf.checks.retries:_retry_lines",
                       "obsconf.checks.retries:_log_field_findings"],
     "retries[].metric": ["obsconf.checks.retries:_metric_delta"],
