@@ -73,7 +73,7 @@ CONSUMERS: dict[str, list[str]] = {
     "load.accounting.spans": ["obsconf.checks.accounting:tally_spans"],
     "load.slos": ["obsconf.checks.load_slos:measure_slos", "obsconf.checks.load_slos:_selected"],
     "logs": ["obsconf.suite:_logs_cases", "obsconf.checks.logs:check_log_schema", "obsconf.checks.logs:check_log_events",
-             "obsconf.checks.logs:_SchemaProblems.read", "obsconf.collect:collect"],
+             "obsconf.checks.logs:_SchemaProblems.read", "obsconf.collect:collect", "obsconf.collect:_collect_logs"],
     "logs.context": ["obsconf.checks.logs:check_log_context"],
     "logs.correlation": ["obsconf.checks.logs:check_log_trace_ids", "obsconf.checks.correlation:check_correlation",
                          "obsconf.checks.correlation:_request_findings"],
