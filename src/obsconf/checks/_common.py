@@ -6,15 +6,9 @@ from collections import Counter
 from collections.abc import Hashable, Iterator
 from typing import Any
 
-from obsconf.contract.valuetypes import type_ok
-from obsconf.model import MISSING as _MISSING
-from obsconf.model import Finding, get_field
+from obsconf.model import Finding
 
-__all__ = ["ProblemGroups", "clip", "describe", "get_field", "is_missing", "mask", "no_log_lines", "trace_link", "type_ok"]
-
-
-def is_missing(value: Any) -> bool:
-    return value is _MISSING
+__all__ = ["ProblemGroups", "clip", "describe", "mask", "no_log_lines", "trace_link"]
 
 
 class ProblemGroups:

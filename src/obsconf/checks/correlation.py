@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from obsconf.checks._common import clip, get_field, is_missing, trace_link, type_ok
+from obsconf.checks._common import clip, trace_link
 from obsconf.contract.model import CorrelationSpec
-from obsconf.model import Finding, HttpExchange, LogRecord, Span
+from obsconf.contract.valuetypes import type_ok
+from obsconf.model import Finding, HttpExchange, LogRecord, Span, get_field, is_missing
 from obsconf.tracecontext import header_trace_id, header_value
 
 

@@ -11,10 +11,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from obsconf.checks._common import ProblemGroups, clip, describe, get_field, is_missing, no_log_lines, type_ok
+from obsconf.checks._common import ProblemGroups, clip, describe, no_log_lines
 from obsconf.checks.redaction import check_log_redaction
 from obsconf.contract.model import ContextSpec, CorrelationSpec, LogEventSpec, LogsSpec
-from obsconf.model import Finding, LogRecord
+from obsconf.contract.valuetypes import type_ok
+from obsconf.model import Finding, LogRecord, get_field, is_missing
 
 
 class _SchemaProblems:

@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from obsconf.checks._common import clip, get_field, is_missing
+from obsconf.checks._common import clip
 from obsconf.checks.metrics import find_family, metric_value
 from obsconf.contract.model import LogsSpec, RetrySpec
-from obsconf.model import Finding, LogRecord, MetricFamily, Span
+from obsconf.model import Finding, LogRecord, MetricFamily, Span, get_field, is_missing
 
 
 @dataclass(frozen=True)

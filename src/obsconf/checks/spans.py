@@ -8,8 +8,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from obsconf.checks._common import describe, trace_link, type_ok
+from obsconf.checks._common import describe, trace_link
 from obsconf.contract.model import AttributeSpec, ResourceSpec, SpanSpec, SpansSpec, StatusRule
+from obsconf.contract.valuetypes import type_ok
 from obsconf.model import Finding, Span
 
 
