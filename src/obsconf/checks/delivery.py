@@ -10,16 +10,9 @@ from obsconf.contract.model import DeliverySpec
 from obsconf.model import Finding, LogRecord, get_field
 
 
-def check_log_delivery(
-    spec: DeliverySpec,
-    records_by_sink: Mapping[str, Sequence[LogRecord]],
-    emitted: int,
-    *,
-    first_seq: int = 0,
-    queries: Mapping[str, str] | None = None,
-    links: Mapping[str, str] | None = None,
-    where: str = "",
-) -> list[Finding]:
+def check_log_delivery(spec: DeliverySpec, records_by_sink: Mapping[str, Sequence[LogRecord]], emitted: int,
+                       *, first_seq: int = 0, queries: Mapping[str, str] | None = None,
+                       links: Mapping[str, str] | None = None, where: str = "") -> list[Finding]:
     """Every line emitted by ``emit`` steps (seq ``first_seq .. first_seq+emitted-1``) arrived in each sink,
     once. ``records_by_sink`` maps a sink name ("loki", "pocketbase") to the records read from it."""
     where = where or spec.loc or "logs.delivery"

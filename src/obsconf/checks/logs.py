@@ -43,14 +43,8 @@ class _SchemaProblems:
                 self.bad_level.add("level", rec.line, None if is_missing(level) else level)
 
 
-def check_log_schema(
-    spec: LogsSpec,
-    records: Sequence[LogRecord],
-    *,
-    where: str = "",
-    query: str = "",
-    link: str = "",
-) -> list[Finding]:
+def check_log_schema(spec: LogsSpec, records: Sequence[LogRecord], *, where: str = "", query: str = "",
+                     link: str = "") -> list[Finding]:
     """Every line is JSON, has each required field with its type, and a level from ``spec.levels``."""
     where = where or spec.loc or "logs"
     if not records:
@@ -99,14 +93,8 @@ def _exempt(spec: CorrelationSpec, rec: LogRecord) -> bool:
     return False
 
 
-def check_log_trace_ids(
-    spec: CorrelationSpec,
-    records: Sequence[LogRecord],
-    *,
-    where: str = "",
-    query: str = "",
-    link: str = "",
-) -> list[Finding]:
+def check_log_trace_ids(spec: CorrelationSpec, records: Sequence[LogRecord], *, where: str = "",
+                        query: str = "", link: str = "") -> list[Finding]:
     """Every non-exempt log line carries a 32-hex trace id and a 16-hex span id."""
     where = where or spec.loc or "logs.correlation"
     if not records:
@@ -163,13 +151,8 @@ def _event_matches(event: LogEventSpec, message_field: str, level_field: str, re
     return True
 
 
-def check_log_events(
-    spec: LogsSpec,
-    records: Sequence[LogRecord],
-    *,
-    query: str = "",
-    link: str = "",
-) -> list[Finding]:
+def check_log_events(spec: LogsSpec, records: Sequence[LogRecord], *, query: str = "",
+                     link: str = "") -> list[Finding]:
     """Each expected event (level + message regex) occurs ``min_count`` times with its typed fields."""
     if not spec.events:
         return [Finding("logs.events", spec.loc or "logs.events", "the contract names no event, so none was checked",
@@ -229,15 +212,8 @@ def _value_ok(value: Any, wanted: str, event: LogEventSpec, name: str) -> bool:
     return not (name in event.patterns and not re.search(event.patterns[name], str(value)))
 
 
-def check_log_context(
-    spec: ContextSpec,
-    records: Sequence[LogRecord],
-    trace_ids: Sequence[str],
-    *,
-    trace_id_field: str = "trace_id",
-    query: str = "",
-    link: str = "",
-) -> list[Finding]:
+def check_log_context(spec: ContextSpec, records: Sequence[LogRecord], trace_ids: Sequence[str], *,
+                      trace_id_field: str = "trace_id", query: str = "", link: str = "") -> list[Finding]:
     """Every log line of each request (its trace id is one of ``trace_ids``) carries each context field with a
     non-empty value: the request's context reaches all its events, not only the first."""
     where = spec.loc or "logs.context"

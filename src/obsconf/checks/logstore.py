@@ -34,13 +34,8 @@ def check_store_indexes(store: LogStoreSpec, indexes: Sequence[str] | None, *, q
                     expected=list(store.indexes), actual=list(indexes), query=query, link=link)]
 
 
-def check_log_store(
-    store: LogStoreSpec,
-    records: Sequence[LogRecord],
-    *,
-    query: str = "",
-    link: str = "",
-) -> list[Finding]:
+def check_log_store(store: LogStoreSpec, records: Sequence[LogRecord], *, query: str = "",
+                    link: str = "") -> list[Finding]:
     """Records in the log store (e.g. PocketBase ``daemon_logs``) have the seed's fields, types and levels."""
     where = store.loc or f"logs.store {store.collection}"
     if not records:

@@ -52,14 +52,8 @@ def scrub(redaction: RedactionSpec, text: str) -> str:
     return text
 
 
-def check_log_redaction(
-    redaction: RedactionSpec,
-    records: Sequence[LogRecord],
-    *,
-    where: str = "",
-    query: str = "",
-    link: str = "",
-) -> list[Finding]:
+def check_log_redaction(redaction: RedactionSpec, records: Sequence[LogRecord], *, where: str = "",
+                        query: str = "", link: str = "") -> list[Finding]:
     """No secret value, secret-shaped string or unmasked sensitive field in any log line."""
     where = where or redaction.loc or "logs.redaction"
     if not records:

@@ -65,14 +65,8 @@ def _retry_lines(spec: RetrySpec, logs: Sequence[LogRecord], message_field: str,
     return out
 
 
-def log_groups(
-    spec: RetrySpec,
-    logs: Sequence[LogRecord],
-    *,
-    message_field: str = "message",
-    level_field: str = "level",
-    trace_id_field: str = "trace_id",
-) -> list[RetryGroup]:
+def log_groups(spec: RetrySpec, logs: Sequence[LogRecord], *, message_field: str = "message",
+               level_field: str = "level", trace_id_field: str = "trace_id") -> list[RetryGroup]:
     """Retry WARN lines grouped by trace id, in time order (lines without a trace id, e.g. a background
     shipper's, share a trace key). Within one trace key, a line logging retry 1 starts a new operation: a
     shipper that gave up on a batch and tries it again on its next flush logs 1, 2, 3 and then 1 again."""
