@@ -37,9 +37,9 @@ def span_groups(spec: RetrySpec, spans: Sequence[Span]) -> list[RetryGroup]:
     if not spec.attempt_span:
         return []
     groups: dict[tuple[str, str], list[Span]] = defaultdict(list)
-    for s in spans:
-        if s.name == spec.attempt_span:
-            groups[(s.trace_id, s.parent_id or s.span_id)].append(s)
+    for span in spans:
+        if span.name == spec.attempt_span:
+            groups[(span.trace_id, span.parent_id or span.span_id)].append(span)
     out = []
     for (trace_id, parent), items in groups.items():
         items.sort(key=lambda s: s.start_us)
