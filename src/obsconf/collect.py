@@ -26,6 +26,7 @@ from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.workload import run_workload
+from obsconf.workplan import expand_steps
 
 if TYPE_CHECKING:
     from obsconf.target import Target
@@ -82,8 +83,6 @@ class Collected:
         spec = self.contract.logs
         if self.scripted is None or spec is None:
             return sinks
-        from obsconf.workload import expand_steps
-
         steps = expand_steps(self.contract.workload)
         emits = {x.trace_id for step, x in zip(steps, self.workload_exchanges(), strict=False)
                  if isinstance(step, EmitStep) and x.trace_id}
@@ -272,49 +271,76 @@ def _collect_traces(got: Collected, jaeger: JaegerReader, service: str, timeout:
     got.timings["traces"] = time.monotonic() - mark
 
 
+@dataclass(frozen=True)
+class _Numbered:
+    """The numbered lines the delivery check counts: the emit steps' ``seq_field`` values, in the sinks named."""
+
+    seq_field: str = ""
+    seqs: frozenset[int] = frozenset()
+    sinks: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, contract: Contract) -> _Numbered:
+        delivery = contract.logs.delivery if contract.logs else None
+        if delivery is None:
+            return cls()
+        emitted = sum(s.n for s in contract.workload if isinstance(s, EmitStep))
+        return cls(delivery.seq_field, frozenset(range(emitted)), tuple(delivery.sinks))
+
+    def wanted_in(self, sink: str) -> set[int]:
+        return set(self.seqs) if sink in self.sinks else set()
+
+
 def collect(contract: Contract, target: Target, *, jaeger: JaegerReader, logs: LogReader,
-            pocketbase: PocketBaseClient | None, metrics_headers: dict[str, str] | None = None,
-            timeout: float = 15.0, run_id: str | None = None,
+            pocketbase: PocketBaseClient | None, timeout: float = 15.0, run_id: str | None = None,
             auth: Callable[[str], dict[str, str]] | None = None) -> Collected:
     """Run the contract's workload against ``target`` and read every backend. ``auth(path)`` gives the
     headers for paths behind a token (the workload's requests and the metrics scrapes)."""
     from obsconf.target import sample_rate
 
-    if auth is not None and metrics_headers is None:
-        metrics_headers = auth(contract.service.metrics_path)
-    service = contract.service.name
+    metrics_headers = auth(contract.service.metrics_path) if auth is not None else None
     base_url = target.base_url
-    run_id = run_id or uuid.uuid4().hex[:10]
     metrics_url = base_url.rstrip("/") + contract.service.metrics_path
-    got = Collected(contract=contract, base_url=base_url, run_id=run_id, started_ns=time.time_ns())
+    got = Collected(contract=contract, base_url=base_url, run_id=run_id or uuid.uuid4().hex[:10],
+                    started_ns=time.time_ns())
     began = time.monotonic()
     _, got.metrics_before = scrape(metrics_url, headers=metrics_headers)
     console_mark = target.stdout_size()
     # at a sample rate below 1 the service's own sampler must decide, so no sampled parent is sent
-    got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": run_id},
+    got.exchanges = run_workload(base_url, contract.workload, variables={"run_id": got.run_id},
                                  propagate=sample_rate(contract) >= 1.0, auth=auth)
     got.timings["workload"] = time.monotonic() - began
-    _collect_traces(got, jaeger, service, timeout)
-    sent = got.sent_trace_ids()
+    _collect_traces(got, jaeger, contract.service.name, timeout)
+    numbered = _Numbered.of(contract)
+    _collect_logs(got, target, logs, jaeger, console_mark, numbered, timeout)
+    if contract.logs is not None and contract.logs.store is not None and pocketbase is not None:
+        _collect_store(got, pocketbase, contract.logs.store.collection, numbered, timeout)
+    got.metrics_text, got.metrics_after = scrape(metrics_url, headers=metrics_headers)
+    got.queries["metrics"] = f"GET {metrics_url}"
+    got.links["metrics"] = metrics_url
+    got.traffic = target.traffic()
+    got.started_by_obsconf = target.started
+    return got
 
-    spec = contract.logs
+
+def _collect_logs(got: Collected, target: Target, logs: LogReader, jaeger: JaegerReader, console_mark: int,
+                  numbered: _Numbered, timeout: float) -> None:
+    """The service's stdout (when obsconf started it) and the contract's log source(s); then the traces that
+    log lines name beyond the requests' own."""
+    spec = got.contract.logs
+    sent = got.sent_trace_ids()
     trace_field = spec.correlation.trace_id_field if spec and spec.correlation else "trace_id"
-    # numbered lines of the emit steps that the delivery check counts in each sink
-    delivery = spec.delivery if spec else None
-    emitted = sum(s.n for s in contract.workload if isinstance(s, EmitStep))
-    seq_field = delivery.seq_field if delivery is not None else ""
-    seqs = set(range(emitted)) if delivery is not None else set()
     mark = time.monotonic()
     sources = spec.sources if spec else ()
     if target.stdout_path is not None:
         got.console = read_console(target, console_mark, sent if "console" in sources else [],
                                    timeout=timeout if "console" in sources else 1.0, trace_field=trace_field,
-                                   seq_field=seq_field, seqs=seqs if "console" in sources else set())
+                                   seq_field=numbered.seq_field,
+                                   seqs=set(numbered.seqs) if "console" in sources else set())
         got.queries["console"] = f"stdout of the service ({target.stdout_path})"
     if spec is not None and "loki" in sources:
-        loki_seqs = seqs if delivery is not None and "loki" in delivery.sinks else set()
         got.logs = read_logs(logs, spec.stream, got.started_ns, sent, timeout=timeout, trace_field=trace_field,
-                             seq_field=seq_field, seqs=loki_seqs)
+                             seq_field=numbered.seq_field, seqs=numbered.wanted_in("loki"))
         got.queries["logs"] = selector(spec.stream, None, logs.dialect)
         got.links["logs"] = logs.link(got.queries["logs"])
     if spec is not None and "console" in sources:
@@ -328,22 +354,16 @@ def collect(contract: Contract, target: Target, *, jaeger: JaegerReader, logs: L
     if spec is not None and spec.correlation is not None:
         extra = sorted(logged_trace_ids(got.logs, trace_field) - got.traces.keys())[:50]
         if extra:
-            got.traces.update(read_traces(jaeger, service, extra, timeout=min(timeout, 5.0)))
+            got.traces.update(read_traces(jaeger, got.contract.service.name, extra, timeout=min(timeout, 5.0)))
     got.timings["logs"] = time.monotonic() - mark
 
-    store = spec.store if spec else None
-    if store is not None and pocketbase is not None:
-        mark = time.monotonic()
-        store_seqs = seqs if delivery is not None and "pocketbase" in delivery.sinks else set()
-        got.store_records = read_store(pocketbase, store.collection, got.started_ns, timeout=timeout,
-                                       seq_field=seq_field, seqs=store_seqs)
-        got.queries["store"] = f"GET {pocketbase.url}/api/collections/{store.collection}/records"
-        got.links["store"] = pocketbase.record_link(store.collection)
-        got.timings["store"] = time.monotonic() - mark
 
-    got.metrics_text, got.metrics_after = scrape(metrics_url, headers=metrics_headers)
-    got.queries["metrics"] = f"GET {metrics_url}"
-    got.links["metrics"] = metrics_url
-    got.traffic = target.traffic()
-    got.started_by_obsconf = target.started
-    return got
+def _collect_store(got: Collected, pocketbase: PocketBaseClient, collection: str, numbered: _Numbered,
+                   timeout: float) -> None:
+    """The records the service wrote to its log store (a PocketBase collection) during the run."""
+    mark = time.monotonic()
+    got.store_records = read_store(pocketbase, collection, got.started_ns, timeout=timeout,
+                                   seq_field=numbered.seq_field, seqs=numbered.wanted_in("pocketbase"))
+    got.queries["store"] = f"GET {pocketbase.url}/api/collections/{collection}/records"
+    got.links["store"] = pocketbase.record_link(collection)
+    got.timings["store"] = time.monotonic() - mark

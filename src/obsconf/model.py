@@ -12,8 +12,9 @@ MISSING: Any = object()  # what :func:`get_field` returns for an absent path
 
 
 def get_field(data: dict[str, Any], path: str) -> Any:
-    """Value at dotted ``path`` (``fields.job_name``) of a JSON object; a literal key containing dots wins.
-    :data:`MISSING` if absent."""
+    """Value at dotted ``path`` of a JSON object (a log line's fields, a store record): the contract names
+    nested fields that way (``fields.job_name`` is ``data["fields"]["job_name"]``); a literal key containing
+    dots wins. :data:`MISSING` if absent (test it with :func:`is_missing`: ``None`` is a value)."""
     if path in data:
         return data[path]
     current: Any = data
@@ -22,6 +23,11 @@ def get_field(data: dict[str, Any], path: str) -> Any:
             return MISSING
         current = current[part]
     return current
+
+
+def is_missing(value: Any) -> bool:
+    """Whether ``value`` is what :func:`get_field` returns for an absent path."""
+    return value is MISSING
 
 
 @dataclass(frozen=True)

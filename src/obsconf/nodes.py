@@ -45,7 +45,7 @@ def scrub_findings(contract: Any, findings: list[Finding]) -> list[Finding]:
         return findings
     from dataclasses import replace
 
-    from obsconf.checks.logs import scrub
+    from obsconf.checks.redaction import scrub
 
     def clean(value: Any) -> Any:
         return scrub(redaction, value) if isinstance(value, str) else value

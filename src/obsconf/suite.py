@@ -21,27 +21,22 @@ from obsconf.checks.auth import check_auth
 from obsconf.checks.budgets import check_budget
 from obsconf.checks.correlation import check_correlation, check_response_header
 from obsconf.checks.dashboards import check_dashboard
+from obsconf.checks.delivery import check_log_delivery
 from obsconf.checks.dependencies import check_dependency_traffic, check_fault_reached
 from obsconf.checks.health import check_health
 from obsconf.checks.http import check_expected_status
 from obsconf.checks.load_slos import check_load_slo
 from obsconf.checks.loadrun import check_load_requests
-from obsconf.checks.logs import (
-    check_log_context,
-    check_log_delivery,
-    check_log_events,
-    check_log_redaction,
-    check_log_schema,
-    check_log_store,
-    check_log_trace_ids,
-    check_store_indexes,
-)
+from obsconf.checks.logs import check_log_context, check_log_events, check_log_schema, check_log_trace_ids
+from obsconf.checks.logstore import check_log_store, check_store_indexes
 from obsconf.checks.metrics import check_metric, check_series
 from obsconf.checks.promtool import promtool_check_metrics, promtool_test_rules
+from obsconf.checks.redaction import check_log_redaction, check_span_redaction
 from obsconf.checks.retries import check_retries
+from obsconf.checks.sampling import check_sampling
 from obsconf.checks.semconv import check_metric_semconv, check_span_semconv
 from obsconf.checks.slos import check_slo_env, check_slo_expressions, check_slos
-from obsconf.checks.spans import check_sampling, check_span_redaction, check_span_resource, check_spans
+from obsconf.checks.spans import check_span_resource, check_spans
 from obsconf.contract.kinds import BUDGET_KEYS
 from obsconf.contract.model import (
     AlertDrive,
@@ -527,11 +522,8 @@ def _series_findings(spec: MetricSpec, probe: Probe) -> list[Finding]:
 def _retry_findings(spec: RetrySpec, probe: Probe) -> list[Finding]:
     run = probe.retry(spec)
     contract = probe.collected().contract
-    logs_spec = contract.logs
     findings = check_retries(
-        spec, spans=run.spans, logs=run.logs, before=run.before, after=run.after,
-        message_field=logs_spec.message_field if logs_spec else "message",
-        level_field=logs_spec.level_field if logs_spec else "level",
+        spec, spans=run.spans, logs=run.logs, before=run.before, after=run.after, logs_spec=contract.logs,
         trace_url=run.trace_url, query=run.query,
     )
     dep = contract.service.dependency(spec.fault.dependency) if spec.fault else None

@@ -1,13 +1,12 @@
 """Drive a target service with a contract's workload steps, over loopback only.
 
 Each step repetition is one request and one :class:`~obsconf.model.HttpExchange`, returned in order, so
-checks can pair steps with exchanges (see :func:`expand_steps`).
+checks can pair steps with exchanges (see :func:`obsconf.workplan.expand_steps`).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -15,9 +14,13 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from obsconf.contract.model import EmitStep, RequestStep, Step
+from obsconf.contract.model import EmitStep, Step
 from obsconf.errors import TargetUnreachable, UsageError
 from obsconf.model import HttpExchange
+from obsconf.tracecontext import TRACEPARENT, header_value, new_traceparent
+from obsconf.workplan import expand_steps
+
+__all__ = ["DEFAULT_TIMEOUT_S", "ensure_loopback", "expand_steps", "new_traceparent", "run_workload"]
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -37,14 +40,6 @@ def ensure_loopback(base_url: str) -> None:
         raise UsageError(f"target URL {base_url!r} is not a loopback address; obsconf only drives 127.0.0.1 or ::1")
 
 
-def expand_steps(steps: Sequence[Step]) -> list[Step]:
-    """One entry per request that :func:`run_workload` sends (a step with ``repeat: 3`` appears 3 times)."""
-    out: list[Step] = []
-    for step in steps:
-        out += [step] * (step.repeat if isinstance(step, RequestStep) else 1)
-    return out
-
-
 def _substitute(value: Any, variables: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         for name, replacement in variables.items():
@@ -55,13 +50,6 @@ def _substitute(value: Any, variables: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [_substitute(v, variables) for v in value]
     return value
-
-
-def new_traceparent(sampled: bool = True) -> tuple[str, str]:
-    """A fresh W3C ``traceparent`` and its trace id: the service's server span joins that trace, so the
-    workload knows every request's trace id before it is sent."""
-    trace_id = os.urandom(16).hex()
-    return f"00-{trace_id}-{os.urandom(8).hex()}-{'01' if sampled else '00'}", trace_id
 
 
 def _body(response: requests.Response) -> Any:
@@ -113,8 +101,8 @@ def run_workload(
                 if step.json is not None:
                     kwargs["json"] = _substitute(step.json, variables)
             trace_id = ""
-            if propagate and not any(k.lower() == "traceparent" for k in headers):
-                headers["traceparent"], trace_id = new_traceparent()
+            if propagate and header_value(headers, TRACEPARENT) is None:
+                headers[TRACEPARENT], trace_id = new_traceparent()
             kwargs["headers"] = headers
             sent = time.time_ns()
             start = time.perf_counter()

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import json
 
-from obsconf.checks.logs import (
-    check_log_delivery,
-    check_log_events,
-    check_log_redaction,
-    check_log_schema,
-    check_log_store,
-    check_log_trace_ids,
-    check_logs,
-)
+from obsconf.checks.delivery import check_log_delivery
+from obsconf.checks.logs import check_log_events, check_log_schema, check_log_trace_ids, check_logs
+from obsconf.checks.logstore import check_log_store
+from obsconf.checks.redaction import check_log_redaction
 from obsconf.contract.model import (
     CorrelationSpec,
     DeliverySpec,

@@ -108,9 +108,7 @@ def test_declared_but_untouched_labelled_metric() -> None:
 
 def test_promql_series() -> None:
     up = Series({"operation": "put_object", "job": "persist", "instance": "x"}, ((0, 1), (15, 4)))
-    flat = Series({"operation": "put_object", "job": "persist", "instance": "x"}, ((0, 4), (15, 4)))
     assert check_series(REQUESTS, [up], query="persist_s3_requests_total") == []
-    assert "increased" in check_series(REQUESTS, [flat])[0].message
     assert "no series" in check_series(REQUESTS, [])[0].message
     nolabel = Series({"job": "persist"}, ((0, 1), (15, 4)))
     assert check_series(MetricSpec("x", "counter", labels=("operation",)), [nolabel])[0].check == "metrics.labels"
@@ -153,13 +151,6 @@ def test_series_bucket_bounds_from_either_prometheus_give_one_verdict() -> None:
     f2, f3 = check_series(LAT_WRONG, v2), check_series(LAT_WRONG, v3)
     assert [f.check for f in f2] == [f.check for f in f3] == ["metrics.buckets"]
     assert f2[0].expected == ["0.5", "2", "10", "+Inf"] and f2[0].actual == f3[0].actual == ["0.5", "1", "10", "+Inf"]
-
-
-def test_increase_over_a_range_reads_count_not_buckets() -> None:
-    spec = MetricSpec("lat_seconds", "histogram", increases=True)
-    flat_count = Series({"__name__": "lat_seconds_count", "op": "get"}, ((0.0, 3.0), (1.0, 3.0)))
-    growing_bucket = Series({"__name__": "lat_seconds_bucket", "op": "get", "le": "+Inf"}, ((0.0, 3.0), (1.0, 4.0)))
-    assert [f.check for f in check_series(spec, [flat_count, growing_bucket])] == ["metrics.increase"]
 
 
 def test_openmetrics_float_matches_prometheus_3() -> None:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from obsconf.checks.spans import (
-    check_sampling,
-    check_span_attributes,
-    check_span_parents,
-    check_span_redaction,
-    check_span_status,
-    check_spans,
-)
+from obsconf.checks.redaction import check_span_redaction
+from obsconf.checks.sampling import check_sampling
+from obsconf.checks.spans import check_span_attributes, check_span_parents, check_span_status, check_spans
 from obsconf.contract.model import AttributeSpec, RedactionSpec, SamplingSpec, SpanSpec, SpansSpec, StatusRule
 from obsconf.model import HttpExchange, Span
 

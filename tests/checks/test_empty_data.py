@@ -20,7 +20,8 @@ from obsconf.checks.budgets import Unmeasurable, check_budget, check_budgets
 from obsconf.checks.correlation import check_response_header
 from obsconf.checks.dashboards import check_dashboard
 from obsconf.checks.dependencies import check_dependency_traffic, check_fault_reached
-from obsconf.checks.logs import check_log_context, check_store_indexes
+from obsconf.checks.logs import check_log_context
+from obsconf.checks.logstore import check_store_indexes
 from obsconf.checks.promtool import promtool_check_metrics
 from obsconf.checks.slos import check_slo_env, check_slo_expressions
 from obsconf.checks.spans import check_span_resource

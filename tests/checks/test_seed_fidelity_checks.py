@@ -9,11 +9,13 @@ from obsconf.checks.alerts import check_alert_drive, most_active
 from obsconf.checks.binomial import ALPHA, requests_needed, two_sided_p
 from obsconf.checks.budgets import Measurement, Unmeasurable, check_budget
 from obsconf.checks.dashboards import check_dashboard
-from obsconf.checks.logs import check_log_context, check_log_events, check_store_indexes
+from obsconf.checks.logs import check_log_context, check_log_events
+from obsconf.checks.logstore import check_store_indexes
 from obsconf.checks.metrics import check_metric
 from obsconf.checks.retries import check_retries
+from obsconf.checks.sampling import check_sampling
 from obsconf.checks.slos import check_slo_env, check_slo_expressions, env_targets
-from obsconf.checks.spans import check_sampling, check_span_kinds, check_span_resource, check_span_status
+from obsconf.checks.spans import check_span_kinds, check_span_resource, check_span_status
 from obsconf.contract.model import (
     AlertDrive,
     AttributeSpec,

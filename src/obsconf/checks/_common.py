@@ -1,17 +1,53 @@
-"""Helpers shared by the pure checks: dotted field lookup, value-type tests, short examples."""
+"""Helpers shared by the pure checks: problem grouping, value-type tests, short examples for messages."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Hashable, Iterator
 from typing import Any
 
-from obsconf.contract.valuetypes import type_ok
-from obsconf.model import MISSING as _MISSING
-from obsconf.model import get_field
+from obsconf.model import Finding
 
-__all__ = ["clip", "describe", "get_field", "is_missing", "mask", "type_ok", "where"]
+__all__ = ["ProblemGroups", "clip", "describe", "mask", "no_log_lines", "trace_link"]
 
-def is_missing(value: Any) -> bool:
-    return value is _MISSING
+
+class ProblemGroups:
+    """Lines grouped by problem: how many lines had each problem, and the first of them with the value to
+    show, so one finding covers every line with the same problem and a run over thousands stays readable."""
+
+    def __init__(self) -> None:
+        self._count: Counter[Hashable] = Counter()
+        self._first: dict[Hashable, tuple[str, Any]] = {}
+
+    def add(self, key: Hashable, line: str, shown: Any) -> None:
+        self._count[key] += 1
+        self._first.setdefault(key, (line, shown))
+
+    def __iter__(self) -> Iterator[tuple[Any, int, str, Any]]:
+        """(key, how many lines, first line, its shown value) per problem, in the order first seen."""
+        for key, count in self._count.items():
+            line, shown = self._first[key]
+            yield key, count, line, shown
+
+
+def no_log_lines(check: str, where: str, what: str, query: str, link: str) -> Finding:
+    """The finding for a log check that got no line at all: nothing checked is not a pass."""
+    return Finding(
+        check=check,
+        where=where,
+        message=f"no log line arrived, so {what} could not be checked: does the service push its log lines to "
+        "LOKI_PUSH_URL (or write them to stdout, with logs.source: console), with the stream labels of "
+        "logs.stream, and did the workload run?",
+        expected="at least one log line",
+        actual="0 lines",
+        query=query,
+        link=link,
+    )
+
+
+def trace_link(trace_url: str, trace_id: str) -> str:
+    """``trace_url`` (a template with ``{trace_id}``) for one trace, or "" without a template or an id."""
+    return trace_url.format(trace_id=trace_id) if trace_url and trace_id else ""
 
 
 def describe(value: Any) -> str:
@@ -39,7 +75,3 @@ def clip(text: str, limit: int = 200) -> str:
 def mask(secret: str) -> str:
     """Show enough of a secret to recognise it, not enough to leak it."""
     return secret[:4] + "..." if len(secret) > 6 else "***"
-
-
-def where(loc: str, fallback: str) -> str:
-    return loc or fallback

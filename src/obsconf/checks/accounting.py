@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from obsconf.checks._common import get_field, is_missing
 from obsconf.contract.model import AccessLogSpec, AccountingSpec, SpanAccountingSpec
-from obsconf.model import Finding, HttpExchange, LogRecord, Span
+from obsconf.model import Finding, HttpExchange, LogRecord, Span, get_field, is_missing
 
 NO_ANSWER = "no answer"  # the status class of a request that got no HTTP answer
 ANY = "*"  # a key part a signal does not carry (e.g. no method label): not compared

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from obsconf.contract.model import AuthSpec, HealthSpec, Step
-from obsconf.model import AuthExchange, Finding, HttpExchange
+from obsconf.model import AuthExchange, Finding
+from obsconf.tracecontext import header_value
 
 CHECK = "auth"
 
@@ -28,10 +29,6 @@ def probe_paths(spec: AuthSpec, workload: Sequence[Step], health: Sequence[Healt
     return [x for x in wanted if not (x in seen or seen.add(x))]
 
 
-def _header(ex: HttpExchange, name: str) -> str | None:
-    return next((v for k, v in ex.headers.items() if k.lower() == name), None)
-
-
 def check_auth(spec: AuthSpec, exchanges: Sequence[AuthExchange], *, where: str = "") -> list[Finding]:
     """Every protected endpoint: 401 without a token and with a wrong one (the same answer both times, with
     ``WWW-Authenticate``, echoing nothing), and no 401/403/5xx with the token obsconf gave the service."""
@@ -47,11 +44,11 @@ def check_auth(spec: AuthSpec, exchanges: Sequence[AuthExchange], *, where: str 
                 findings.append(Finding(
                     CHECK, where, f"{what} answered {ex.status} {label}: the endpoint must refuse it with 401",
                     expected=401, actual=ex.status, query=f"{ex.method} {ex.url}"))
-            elif not (_header(ex, "www-authenticate") or "").lower().startswith(spec.scheme):
+            elif not (header_value(ex.headers, "www-authenticate") or "").lower().startswith(spec.scheme):
                 findings.append(Finding(
                     CHECK, where, f"{what} refused a request {label} without 'WWW-Authenticate: Bearer' "
                     "(RFC 6750 section 3)", expected="WWW-Authenticate: Bearer ...",
-                    actual=_header(ex, "www-authenticate"), query=f"{ex.method} {ex.url}"))
+                    actual=header_value(ex.headers, "www-authenticate"), query=f"{ex.method} {ex.url}"))
         if x.anonymous.status == 401 and x.wrong.status == 401 and str(x.anonymous.body) != str(x.wrong.body):
             findings.append(Finding(
                 CHECK, where, f"{what} tells a missing token from a wrong one: both refusals must be the same "

@@ -10,24 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from obsconf.checks._common import clip, get_field, is_missing, type_ok
+from obsconf.checks._common import clip, trace_link
 from obsconf.contract.model import CorrelationSpec
-from obsconf.model import Finding, HttpExchange, LogRecord, Span
+from obsconf.contract.valuetypes import type_ok
+from obsconf.model import Finding, HttpExchange, LogRecord, Span, get_field, is_missing
+from obsconf.tracecontext import header_trace_id, header_value
 
 
 def header(exchange: HttpExchange, name: str) -> str | None:
     """A response header by name, case-insensitive, or None."""
-    wanted = name.lower()
-    for key, value in exchange.headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
-def header_trace_id(value: str) -> str:
-    """The trace id in a header value: a bare id, or W3C ``version-traceid-spanid-flags`` (traceresponse)."""
-    parts = value.strip().lower().split("-")
-    return parts[1] if len(parts) == 4 else value.strip().lower()
+    return header_value(exchange.headers, name)
 
 
 def check_response_header(name: str, exchanges: Sequence[HttpExchange], *, where: str = "spans.response_header"
@@ -63,28 +55,32 @@ def check_correlation(
     """Logs -> traces and responses -> traces -> logs resolve. ``spans`` must hold every span read for the
     trace ids involved (the caller fetches them from Jaeger); ``trace_url`` is a template with {trace_id}."""
     where = spec.loc or "correlation"
-
-    def link(trace_id: str) -> str:
-        return trace_url.format(trace_id=trace_id) if trace_url else ""
-
-    findings: list[Finding] = []
     if not logs and not exchanges:
         return [Finding("correlation", where, "neither log lines nor responses arrived, nothing could be correlated",
                         expected="log lines and responses", actual="none", query=query)]
     span_ids: dict[str, set[str]] = {}
-    for s in spans:
-        span_ids.setdefault(s.trace_id, set()).add(s.span_id)
+    for span in spans:
+        span_ids.setdefault(span.trace_id, set()).add(span.span_id)
     logged: dict[str, list[LogRecord]] = {}
     for rec in logs:
         trace = get_field(rec.fields, spec.trace_id_field) if rec.fields else None
         if isinstance(trace, str) and type_ok(trace, "hex32"):
             logged.setdefault(trace, []).append(rec)
+    findings: list[Finding] = []
     if logs and not logged:
         findings.append(
             Finding("correlation", where, f"none of {len(logs)} log lines carries a {spec.trace_id_field!r}, so no "
                     "log line can be tied to a trace", expected=f"{spec.trace_id_field}: hex32", actual="absent",
                     query=query)
         )
+    findings += _log_findings(spec, logged, span_ids, where, trace_url, query)
+    return findings + _request_findings(spec, exchanges, logged, span_ids, where, trace_url, query)
+
+
+def _log_findings(spec: CorrelationSpec, logged: dict[str, list[LogRecord]], span_ids: dict[str, set[str]],
+                  where: str, trace_url: str, query: str) -> list[Finding]:
+    """Each trace id a log line names has spans, and each span id a line names is a span of its trace."""
+    findings: list[Finding] = []
     dangling = [t for t in logged if t not in span_ids]
     if dangling:
         first = logged[dangling[0]][0]
@@ -98,7 +94,7 @@ def check_correlation(
                 expected="a trace with spans for every logged trace id",
                 actual=dangling[:5],
                 query=query,
-                link=link(dangling[0]),
+                link=trace_link(trace_url, dangling[0]),
             )
         )
     wrong_span = []
@@ -106,11 +102,11 @@ def check_correlation(
         if trace not in span_ids:
             continue
         for rec in recs:
-            sid = get_field(rec.fields, spec.span_id_field)
-            if not is_missing(sid) and sid not in span_ids[trace]:
-                wrong_span.append((trace, rec, sid))
+            span_id = get_field(rec.fields, spec.span_id_field)
+            if not is_missing(span_id) and span_id not in span_ids[trace]:
+                wrong_span.append((trace, rec, span_id))
     if wrong_span:
-        trace, rec, sid = wrong_span[0]
+        trace, rec, span_id = wrong_span[0]
         findings.append(
             Finding(
                 "correlation",
@@ -118,11 +114,18 @@ def check_correlation(
                 f"{len(wrong_span)} log lines name a {spec.span_id_field!r} that is not a span of their trace; "
                 f"first: {clip(rec.line)}",
                 expected=f"one of the {len(span_ids[trace])} span ids of trace {trace}",
-                actual=sid,
+                actual=span_id,
                 query=query,
-                link=link(trace),
+                link=trace_link(trace_url, trace),
             )
         )
+    return findings
+
+
+def _request_findings(spec: CorrelationSpec, exchanges: Sequence[HttpExchange], logged: dict[str, list[LogRecord]],
+                      span_ids: dict[str, set[str]], where: str, trace_url: str, query: str) -> list[Finding]:
+    """Each request's trace id (from its traceparent) has a trace and, when required, a log line."""
+    findings: list[Finding] = []
     traced = [x for x in exchanges if x.trace_id]
     if exchanges and not traced:
         findings.append(
@@ -132,19 +135,20 @@ def check_correlation(
     no_trace = [x for x in traced if x.trace_id not in span_ids]
     no_log = [x for x in traced if x.trace_id in span_ids and spec.request_log_required and x.trace_id not in logged]
     if no_trace:
-        x = no_trace[0]
+        first = no_trace[0]
         findings.append(
             Finding("correlation", where, f"{len(no_trace)} of {len(traced)} requests have no trace in the trace "
                     f"backend under the trace id of their W3C traceparent (does the service propagate trace "
-                    f"context?); first: {x.method} {x.url} -> trace {x.trace_id}", expected="a trace with spans",
-                    actual="no span", query=query, link=link(x.trace_id))
+                    f"context?); first: {first.method} {first.url} -> trace {first.trace_id}",
+                    expected="a trace with spans", actual="no span", query=query,
+                    link=trace_link(trace_url, first.trace_id))
         )
     if no_log:
-        x = no_log[0]
+        first = no_log[0]
         findings.append(
             Finding("correlation", where, f"{len(no_log)} of {len(traced)} traced requests left no log line with "
-                    f"their trace id; first: {x.method} {x.url} -> trace {x.trace_id}",
-                    expected=f"a log line with {spec.trace_id_field}={x.trace_id}", actual="none", query=query,
-                    link=link(x.trace_id))
+                    f"their trace id; first: {first.method} {first.url} -> trace {first.trace_id}",
+                    expected=f"a log line with {spec.trace_id_field}={first.trace_id}", actual="none", query=query,
+                    link=trace_link(trace_url, first.trace_id))
         )
     return findings

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from obsconf.contract.model import Step
 from obsconf.model import Finding, HttpExchange
-from obsconf.workload import expand_steps
+from obsconf.workplan import expand_steps
 
 
 def check_expected_status(steps: Sequence[Step], exchanges: Sequence[HttpExchange]) -> list[Finding]:
@@ -21,17 +21,17 @@ def check_expected_status(steps: Sequence[Step], exchanges: Sequence[HttpExchang
                     "exactly what run_workload returned", expected=len(plan), actual=len(exchanges))
         ]
     findings = []
-    for step, x in zip(plan, exchanges, strict=True):
-        if x.status not in step.expect_status:
+    for step, exchange in zip(plan, exchanges, strict=True):
+        if exchange.status not in step.expect_status:
             findings.append(
                 Finding(
                     "http.status",
                     step.loc or f"workload {step.name}",
-                    f"{x.method} {x.url} answered {x.status}"
-                    + (f": {str(x.body)[:160]}" if x.status >= 400 else ""),
+                    f"{exchange.method} {exchange.url} answered {exchange.status}"
+                    + (f": {str(exchange.body)[:160]}" if exchange.status >= 400 else ""),
                     expected=list(step.expect_status),
-                    actual=x.status,
-                    query=f"{x.method} {x.url}",
+                    actual=exchange.status,
+                    query=f"{exchange.method} {exchange.url}",
                 )
             )
     return findings

@@ -185,62 +185,77 @@ def check_metric(
             )
         )
         return findings
-    if spec.labels is not None:
-        wanted = set(spec.labels)
-        bad = [s for s in samples if set(s.labels) - {"le", "quantile"} != wanted]
-        if bad:
-            got = sorted(set(bad[0].labels) - {"le", "quantile"})
-            missing, extra = sorted(wanted - set(got)), sorted(set(got) - wanted)
-            parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {extra}"] if extra else [])
-            findings.append(
-                Finding(
-                    "metrics.labels",
-                    where,
-                    f"metric {spec.name!r}: {len(bad)} of {len(samples)} samples have the wrong label set "
-                    f"({'; '.join(parts)}); first: {bad[0].name}{bad[0].labels}",
-                    expected=sorted(wanted),
-                    actual=got,
-                    query=query,
-                    link=link,
-                )
-            )
+    findings += _label_findings(spec, samples, where, query=query, link=link)
     wanted_buckets = spec.buckets if spec.buckets is not None else spec.buckets_include
     if wanted_buckets is not None:
         layouts: dict[tuple[tuple[str, str], ...], list[float]] = {}
-        for s in samples:
-            if s.name.endswith("_bucket") and "le" in s.labels:
-                layouts.setdefault(_label_key(s), []).append(_le(s.labels["le"]))
+        for sample in samples:
+            if sample.name.endswith("_bucket") and "le" in sample.labels:
+                layouts.setdefault(_label_key(sample), []).append(_le(sample.labels["le"]))
         findings += _bucket_findings(spec, layouts, where, query=query, link=link)
     if spec.increases:
-        after_sum, after_n = _selected_sum(spec, fam)
-        before_sum, _ = _selected_sum(spec, find_family(before or [], spec.name))
-        sel = f"{spec.selector}" if spec.selector else "(all series)"
-        if after_n == 0:
-            findings.append(
-                Finding(
-                    "metrics.increase",
-                    where,
-                    f"metric {spec.name!r} has no series matching {sel} after the workload",
-                    expected=f"a series {sel} that increased",
-                    actual="no matching series",
-                    query=query,
-                    link=link,
-                )
-            )
-        elif after_sum <= before_sum:
-            findings.append(
-                Finding(
-                    "metrics.increase",
-                    where,
-                    f"metric {spec.name!r}{sel} did not increase during the workload: the code path does not "
-                    "update it",
-                    expected=f"> {before_sum:g}",
-                    actual=f"{after_sum:g}",
-                    query=query,
-                    link=link,
-                )
-            )
+        findings += _increase_findings(spec, fam, find_family(before or [], spec.name), where, query=query, link=link)
     return findings
+
+
+def _label_findings(spec: MetricSpec, samples: Sequence[MetricSample], where: str, *, query: str,
+                    link: str) -> list[Finding]:
+    """Every sample has exactly the contract's label set (``le`` and ``quantile`` aside)."""
+    if spec.labels is None:
+        return []
+    wanted = set(spec.labels)
+    bad = [s for s in samples if set(s.labels) - {"le", "quantile"} != wanted]
+    if not bad:
+        return []
+    got = sorted(set(bad[0].labels) - {"le", "quantile"})
+    missing, extra = sorted(wanted - set(got)), sorted(set(got) - wanted)
+    parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {extra}"] if extra else [])
+    return [
+        Finding(
+            "metrics.labels",
+            where,
+            f"metric {spec.name!r}: {len(bad)} of {len(samples)} samples have the wrong label set "
+            f"({'; '.join(parts)}); first: {bad[0].name}{bad[0].labels}",
+            expected=sorted(wanted),
+            actual=got,
+            query=query,
+            link=link,
+        )
+    ]
+
+
+def _increase_findings(spec: MetricSpec, after: MetricFamily, before: MetricFamily | None, where: str, *,
+                       query: str, link: str) -> list[Finding]:
+    """The series the selector picks grew between the scrape before the workload and the one after it."""
+    after_sum, after_n = _selected_sum(spec, after)
+    before_sum, _ = _selected_sum(spec, before)
+    sel = f"{spec.selector}" if spec.selector else "(all series)"
+    if after_n == 0:
+        return [
+            Finding(
+                "metrics.increase",
+                where,
+                f"metric {spec.name!r} has no series matching {sel} after the workload",
+                expected=f"a series {sel} that increased",
+                actual="no matching series",
+                query=query,
+                link=link,
+            )
+        ]
+    if after_sum <= before_sum:
+        return [
+            Finding(
+                "metrics.increase",
+                where,
+                f"metric {spec.name!r}{sel} did not increase during the workload: the code path does not "
+                "update it",
+                expected=f"> {before_sum:g}",
+                actual=f"{after_sum:g}",
+                query=query,
+                link=link,
+            )
+        ]
+    return []
 
 
 def check_metrics(
@@ -273,10 +288,11 @@ def check_metrics(
 def check_series(
     spec: MetricSpec, series: Sequence[Series], *, query: str = "", link: str = ""
 ) -> list[Finding]:
-    """A PromQL result for ``spec`` (Prometheus adds job/instance): series exist, carry the contract's
-    labels, and - for ``increases`` over a range query - the selected series grew. If the result holds
-    ``_bucket`` series (an ``le`` label), their bounds are checked against the contract's buckets, as
-    numbers: Prometheus 3 stores ``le="1"`` as ``"1.0"``, 2.x as the service exposed it."""
+    """A PromQL result for ``spec`` (Prometheus adds job/instance): series exist and carry the contract's
+    labels. If the result holds ``_bucket`` series (an ``le`` label), their bounds are checked against the
+    contract's buckets, as numbers: Prometheus 3 stores ``le="1"`` as ``"1.0"``, 2.x as the service exposed
+    it. Whether a metric grows is judged on /metrics scrapes before and after the workload
+    (:func:`check_metric`), not here."""
     where = spec.loc or f"metrics {spec.name}"
     if not series:
         return [
@@ -307,21 +323,4 @@ def check_series(
             key = tuple(sorted((k, v) for k, v in s.labels.items() if k not in ("le", "__name__")))
             layouts.setdefault(key, []).append(_le(s.labels["le"]))
         findings += _bucket_findings(spec, layouts, where, query=query, link=link)
-    if spec.increases:
-        counted = [s for s in series if "le" not in s.labels] or list(series)  # _count grows, not each bucket
-        picked = [s for s in counted if all(s.labels.get(k) == v for k, v in spec.selector.items())]
-        grew = [s for s in picked if len(s.points) >= 2 and s.points[-1][1] > s.points[0][1]]
-        if not grew:
-            findings.append(
-                Finding(
-                    "metrics.increase",
-                    where,
-                    f"no series of {spec.name!r} matching {spec.selector or '(all)'} increased over the range "
-                    f"({len(picked)} matched; a range query with >= 2 points is needed)",
-                    expected="an increasing series",
-                    actual=[s.points[-1][1] - s.points[0][1] for s in picked if s.points][:5],
-                    query=query,
-                    link=link,
-                )
-            )
     return findings

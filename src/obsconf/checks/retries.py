@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from obsconf.checks._common import clip, get_field, is_missing
+from obsconf.checks._common import clip
 from obsconf.checks.metrics import find_family, metric_value
-from obsconf.contract.model import RetrySpec
-from obsconf.model import Finding, LogRecord, MetricFamily, Span
+from obsconf.contract.model import LogsSpec, RetrySpec
+from obsconf.model import Finding, LogRecord, MetricFamily, Span, get_field, is_missing
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,9 @@ def span_groups(spec: RetrySpec, spans: Sequence[Span]) -> list[RetryGroup]:
     if not spec.attempt_span:
         return []
     groups: dict[tuple[str, str], list[Span]] = defaultdict(list)
-    for s in spans:
-        if s.name == spec.attempt_span:
-            groups[(s.trace_id, s.parent_id or s.span_id)].append(s)
+    for span in spans:
+        if span.name == spec.attempt_span:
+            groups[(span.trace_id, span.parent_id or span.span_id)].append(span)
     out = []
     for (trace_id, parent), items in groups.items():
         items.sort(key=lambda s: s.start_us)
@@ -65,14 +65,8 @@ def _retry_lines(spec: RetrySpec, logs: Sequence[LogRecord], message_field: str,
     return out
 
 
-def log_groups(
-    spec: RetrySpec,
-    logs: Sequence[LogRecord],
-    *,
-    message_field: str = "message",
-    level_field: str = "level",
-    trace_id_field: str = "trace_id",
-) -> list[RetryGroup]:
+def log_groups(spec: RetrySpec, logs: Sequence[LogRecord], *, message_field: str = "message",
+               level_field: str = "level", trace_id_field: str = "trace_id") -> list[RetryGroup]:
     """Retry WARN lines grouped by trace id, in time order (lines without a trace id, e.g. a background
     shipper's, share a trace key). Within one trace key, a line logging retry 1 starts a new operation: a
     shipper that gave up on a batch and tries it again on its next flush logs 1, 2, 3 and then 1 again."""
@@ -167,65 +161,22 @@ def check_retries(
     logs: Sequence[LogRecord] = (),
     before: Sequence[MetricFamily] | None = None,
     after: Sequence[MetricFamily] | None = None,
-    message_field: str = "message",
-    level_field: str = "level",
+    logs_spec: LogsSpec | None = None,
     trace_url: str = "",
     query: str = "",
 ) -> list[Finding]:
     """Attempts <= max_attempts, delays follow base*factor^(n-1) within tolerance, and the retry counter,
-    the ``retry_count`` attribute and the WARN lines agree. No retry observed at all is a finding."""
+    the ``retry_count`` attribute and the WARN lines agree. No retry observed at all is a finding.
+    ``logs_spec`` (the contract's ``logs``) names the message and level fields of the log lines."""
     where = spec.loc or f"retries {spec.operation}"
+    message_field = logs_spec.message_field if logs_spec else "message"
+    level_field = logs_spec.level_field if logs_spec else "level"
     s_groups = span_groups(spec, spans)
     l_groups = log_groups(spec, logs, message_field=message_field, level_field=level_field)
     retried_spans = [g for g in s_groups if g.attempts > 1]
     if not retried_spans and not l_groups:
-        sources = [f"{spec.attempt_span!r} spans ({len(s_groups)} operations, none retried)"] if spec.attempt_span else []
-        sources += [f"{spec.log.level} lines /{spec.log.message}/ (0)"] if spec.log else []
-        return [
-            Finding(
-                "retries",
-                where,
-                f"no retry of {spec.operation!r} was observed in {' or '.join(sources)}: either the fault "
-                f"({spec.fault.dependency + ' ' + spec.fault.mode if spec.fault else 'none'}) was not injected, or the "
-                "service does not retry, or its retries are not instrumented",
-                expected="at least one retried operation",
-                actual="none",
-                query=query,
-            )
-        ]
-    findings: list[Finding] = []
-    # Attempt bound.
-    for g in s_groups:
-        if g.attempts > spec.max_attempts:
-            findings.append(
-                Finding("retries", where, f"{spec.operation!r} made {g.attempts} attempts (trace {g.trace_id}); the "
-                        f"contract allows at most {spec.max_attempts}", expected=f"<= {spec.max_attempts}",
-                        actual=g.attempts, link=trace_url.format(trace_id=g.trace_id) if trace_url else "")
-            )
-            break
-    for g in l_groups:
-        top = max(g.attempt_numbers, default=g.attempts - 1)
-        if top > spec.max_attempts - 1 or g.attempts > spec.max_attempts:
-            findings.append(
-                Finding("retries", where, f"{spec.operation!r} logged retry number {top} (trace {g.trace_id or '?'});"
-                        f" at most {spec.max_attempts - 1} retries are allowed", expected=f"<= {spec.max_attempts - 1}",
-                        actual=top, query=query)
-            )
-            break
-        if spec.log and spec.log.max_field and g.max_logged is not None and g.max_logged != spec.max_attempts - 1:
-            findings.append(
-                Finding("retries", where, f"the retry log line says {spec.log.max_field}={g.max_logged}, the contract "
-                        f"says {spec.max_attempts - 1} retries", expected=spec.max_attempts - 1, actual=g.max_logged,
-                        query=query)
-            )
-            break
-        if g.attempt_numbers and list(g.attempt_numbers) != list(range(1, len(g.attempt_numbers) + 1)):
-            findings.append(
-                Finding("retries", where, f"retry numbers in {spec.log.attempt_field if spec.log else 'the log'} are "
-                        "not 1, 2, 3, ... in time order", expected=list(range(1, len(g.attempt_numbers) + 1)),
-                        actual=list(g.attempt_numbers), query=query)
-            )
-            break
+        return [_no_retry(spec, s_groups, where, query)]
+    findings = _span_bound(spec, s_groups, where, trace_url) + _log_bound(spec, l_groups, where, query)
     # Intervals: attempt spans are exact; WARN lines are used only when there are no attempt spans.
     timed = retried_spans if retried_spans else l_groups
     findings += _interval_findings(spec, timed, where, trace_url, query)
@@ -236,53 +187,13 @@ def check_retries(
     if spec.log:
         counts[f"{spec.log.level} retry log lines"] = sum(g.attempts - 1 for g in l_groups)
     if spec.span and spec.count_attribute:
-        holders = [s for s in spans if s.name == spec.span]
-        values = [s.attributes.get(spec.count_attribute) for s in holders]
-        if not holders:
-            findings.append(
-                Finding("retries", where, f"no {spec.span!r} span arrived to carry {spec.count_attribute!r}",
-                        expected=f"{spec.span} spans", actual="0 spans", query=query)
-            )
-        elif any(not isinstance(v, int) or isinstance(v, bool) for v in values):
-            findings.append(
-                Finding("retries", where, f"{len([v for v in values if not isinstance(v, int)])} of {len(holders)} "
-                        f"{spec.span!r} spans lack an integer {spec.count_attribute!r} attribute",
-                        expected=f"{spec.count_attribute}: integer", actual=values[:5], query=query)
-            )
-        else:
-            counts[f"{spec.span}.{spec.count_attribute}"] = sum(int(v) for v in values)  # type: ignore[arg-type]
-            by_parent = {g.key: g for g in s_groups}
-            for holder in holders:
-                group = by_parent.get(holder.span_id)
-                value = holder.attributes[spec.count_attribute]
-                if group is not None and value != group.attempts - 1:
-                    findings.append(
-                        Finding("retries", where, f"span {spec.span!r} says {spec.count_attribute}={value} but has "
-                                f"{group.attempts} {spec.attempt_span!r} children (trace {holder.trace_id})",
-                                expected=group.attempts - 1, actual=value,
-                                link=trace_url.format(trace_id=holder.trace_id) if trace_url else "")
-                    )
-                    break
+        findings += _count_attribute(spec, spans, s_groups, counts, where, trace_url, query)
     if spec.metric:
-        delta = _metric_delta(spec, before, after or [])
-        if delta is None:
-            findings.append(
-                Finding("retries", where, f"retry counter {spec.metric!r} is not exposed", expected=spec.metric,
-                        actual="absent", query=query)
-            )
-        else:
-            counts[f"{spec.metric}{spec.metric_selector or ''} increase"] = delta
+        findings += _retry_counter(spec, before, after, counts, where, query)
     if spec.log and spec.log.fields:
         findings += _log_field_findings(spec, logs, message_field, level_field, where, query)
     if spec.errors_metric:
-        after_errors = metric_value(after or [], spec.errors_metric, spec.errors_selector)
-        before_errors = metric_value(before or [], spec.errors_metric, spec.errors_selector) or 0.0
-        if after_errors is None or after_errors <= before_errors:
-            findings.append(
-                Finding("retries", where, f"error counter {spec.errors_metric}{spec.errors_selector or ''} did not rise "
-                        f"while every attempt of {spec.operation!r} failed: failed attempts must be counted as errors",
-                        expected=f"> {before_errors:g}", actual="absent" if after_errors is None else after_errors,
-                        query=query))
+        findings += _errors_counted(spec, before, after, where, query)
     if len(set(counts.values())) > 1:
         findings.append(
             Finding(
@@ -296,6 +207,103 @@ def check_retries(
             )
         )
     return findings
+
+
+def _no_retry(spec: RetrySpec, s_groups: list[RetryGroup], where: str, query: str) -> Finding:
+    sources = [f"{spec.attempt_span!r} spans ({len(s_groups)} operations, none retried)"] if spec.attempt_span else []
+    sources += [f"{spec.log.level} lines /{spec.log.message}/ (0)"] if spec.log else []
+    return Finding(
+        "retries",
+        where,
+        f"no retry of {spec.operation!r} was observed in {' or '.join(sources)}: either the fault "
+        f"({spec.fault.dependency + ' ' + spec.fault.mode if spec.fault else 'none'}) was not injected, or the "
+        "service does not retry, or its retries are not instrumented",
+        expected="at least one retried operation",
+        actual="none",
+        query=query,
+    )
+
+
+def _span_bound(spec: RetrySpec, s_groups: list[RetryGroup], where: str, trace_url: str) -> list[Finding]:
+    """The first operation whose attempt spans outnumber ``max_attempts``."""
+    for g in s_groups:
+        if g.attempts > spec.max_attempts:
+            return [Finding("retries", where, f"{spec.operation!r} made {g.attempts} attempts (trace {g.trace_id}); "
+                            f"the contract allows at most {spec.max_attempts}", expected=f"<= {spec.max_attempts}",
+                            actual=g.attempts, link=trace_url.format(trace_id=g.trace_id) if trace_url else "")]
+    return []
+
+
+def _log_bound(spec: RetrySpec, l_groups: list[RetryGroup], where: str, query: str) -> list[Finding]:
+    """The first logged operation with too many retries, a logged maximum other than the contract's, or retry
+    numbers out of order."""
+    for g in l_groups:
+        top = max(g.attempt_numbers, default=g.attempts - 1)
+        if top > spec.max_attempts - 1 or g.attempts > spec.max_attempts:
+            return [Finding("retries", where, f"{spec.operation!r} logged retry number {top} (trace "
+                            f"{g.trace_id or '?'}); at most {spec.max_attempts - 1} retries are allowed",
+                            expected=f"<= {spec.max_attempts - 1}", actual=top, query=query)]
+        if spec.log and spec.log.max_field and g.max_logged is not None and g.max_logged != spec.max_attempts - 1:
+            return [Finding("retries", where, f"the retry log line says {spec.log.max_field}={g.max_logged}, the "
+                            f"contract says {spec.max_attempts - 1} retries", expected=spec.max_attempts - 1,
+                            actual=g.max_logged, query=query)]
+        if g.attempt_numbers and list(g.attempt_numbers) != list(range(1, len(g.attempt_numbers) + 1)):
+            return [Finding("retries", where, f"retry numbers in {spec.log.attempt_field if spec.log else 'the log'} "
+                            "are not 1, 2, 3, ... in time order", expected=list(range(1, len(g.attempt_numbers) + 1)),
+                            actual=list(g.attempt_numbers), query=query)]
+    return []
+
+
+def _count_attribute(spec: RetrySpec, spans: Sequence[Span], s_groups: list[RetryGroup], counts: dict[str, float],
+                     where: str, trace_url: str, query: str) -> list[Finding]:
+    """The ``count_attribute`` of each ``span`` is an integer equal to its attempt children minus one; its sum
+    joins ``counts``."""
+    assert spec.span is not None and spec.count_attribute is not None
+    holders = [s for s in spans if s.name == spec.span]
+    values = [s.attributes.get(spec.count_attribute) for s in holders]
+    if not holders:
+        return [Finding("retries", where, f"no {spec.span!r} span arrived to carry {spec.count_attribute!r}",
+                        expected=f"{spec.span} spans", actual="0 spans", query=query)]
+    if any(not isinstance(v, int) or isinstance(v, bool) for v in values):
+        return [Finding("retries", where, f"{len([v for v in values if not isinstance(v, int)])} of {len(holders)} "
+                        f"{spec.span!r} spans lack an integer {spec.count_attribute!r} attribute",
+                        expected=f"{spec.count_attribute}: integer", actual=values[:5], query=query)]
+    counts[f"{spec.span}.{spec.count_attribute}"] = sum(int(v) for v in values)  # type: ignore[arg-type]
+    by_parent = {g.key: g for g in s_groups}
+    for holder in holders:
+        group = by_parent.get(holder.span_id)
+        value = holder.attributes[spec.count_attribute]
+        if group is not None and value != group.attempts - 1:
+            return [Finding("retries", where, f"span {spec.span!r} says {spec.count_attribute}={value} but has "
+                            f"{group.attempts} {spec.attempt_span!r} children (trace {holder.trace_id})",
+                            expected=group.attempts - 1, actual=value,
+                            link=trace_url.format(trace_id=holder.trace_id) if trace_url else "")]
+    return []
+
+
+def _retry_counter(spec: RetrySpec, before: Sequence[MetricFamily] | None, after: Sequence[MetricFamily] | None,
+                   counts: dict[str, float], where: str, query: str) -> list[Finding]:
+    """The retry counter is exposed; its increase joins ``counts``."""
+    delta = _metric_delta(spec, before, after or [])
+    if delta is None:
+        return [Finding("retries", where, f"retry counter {spec.metric!r} is not exposed", expected=spec.metric,
+                        actual="absent", query=query)]
+    counts[f"{spec.metric}{spec.metric_selector or ''} increase"] = delta
+    return []
+
+
+def _errors_counted(spec: RetrySpec, before: Sequence[MetricFamily] | None, after: Sequence[MetricFamily] | None,
+                    where: str, query: str) -> list[Finding]:
+    """The error counter rose while every attempt failed."""
+    assert spec.errors_metric is not None
+    after_errors = metric_value(after or [], spec.errors_metric, spec.errors_selector)
+    before_errors = metric_value(before or [], spec.errors_metric, spec.errors_selector) or 0.0
+    if after_errors is None or after_errors <= before_errors:
+        return [Finding("retries", where, f"error counter {spec.errors_metric}{spec.errors_selector or ''} did not "
+                        f"rise while every attempt of {spec.operation!r} failed: failed attempts must be counted as "
+                        "errors", expected=f"> {before_errors:g}",
+                        actual="absent" if after_errors is None else after_errors, query=query)]
+    return []
 
 
 def _log_field_findings(spec: RetrySpec, logs: Sequence[LogRecord], message_field: str, level_field: str,
@@ -319,8 +327,3 @@ def _log_field_findings(spec: RetrySpec, logs: Sequence[LogRecord], message_fiel
                                f"{attr.name!r} as the contract states; first: {clip(rec.line)}",
                                expected=f"{attr.name}: {attr.type}", actual=f"{attr.name}: {problem}", query=query))
     return out
-
-
-def describe_groups(groups: Sequence[RetryGroup]) -> str:
-    """One line per group, for reports."""
-    return "\n".join(clip(f"{g.source} {g.trace_id}: {g.attempts} attempts, delays {list(g.delays_ms)} ms") for g in groups)

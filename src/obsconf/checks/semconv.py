@@ -23,7 +23,9 @@ from obsconf.checks.semconv_registry import (
     load_conventions,
     prometheus_escape,
 )
+from obsconf.contract.valuetypes import type_ok
 from obsconf.model import Finding, MetricFamily, Span
+from obsconf.typenames import ATTRIBUTE_TYPES, type_name
 
 # Unit words seen in the wild besides the translation's own (UNIT_WORDS), so a name like
 # ``http_server_request_duration_ms`` is recognised as "base + unit" and its unit judged.
@@ -31,6 +33,8 @@ _OTHER_UNIT_WORDS = ("ms", "msec", "millis", "us", "usec", "micros", "ns", "sec"
 _UNIT_SUFFIXES = tuple(sorted({*UNIT_WORDS.values(), *_OTHER_UNIT_WORDS}, key=len, reverse=True))
 # Jaeger's JSON API (and its v1 model) turns array attributes into strings, so array types cannot be judged.
 _CHECKED_TYPES = ("string", "int", "double", "boolean")
+#: attribute type -> the contract value type with the same test
+_CONTRACT_TYPE = {"string": "string", "int": "integer", "double": "number", "boolean": "boolean"}
 
 
 @dataclass
@@ -52,27 +56,12 @@ class _Seen:
 
 
 def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    return type(value).__name__
+    return type_name(value, ATTRIBUTE_TYPES)
 
 
 def _type_ok(value: Any, wanted: str) -> bool:
-    if wanted == "string":
-        return isinstance(value, str)
-    if wanted == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if wanted == "double":  # an integral double may come back as an int
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if wanted == "boolean":
-        return isinstance(value, bool)
-    return True
+    # an integral double may come back as an int, which the contract's "number" accepts
+    return wanted not in _CONTRACT_TYPE or type_ok(value, _CONTRACT_TYPE[wanted])
 
 
 def _fix(dep: Deprecation) -> str:

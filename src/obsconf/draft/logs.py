@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from obsconf.checks._common import get_field, is_missing, type_ok
+from obsconf.contract.valuetypes import type_ok
 from obsconf.draft.observation import Observation
 from obsconf.draft.patterns import alternation, common_type, generalize
 from obsconf.draft.yamltext import Block, Comments, Entry, Item, Items
-from obsconf.model import LogRecord
+from obsconf.model import LogRecord, get_field, is_missing
 
 LEVEL_FIELDS = ("level", "severity", "levelname", "log.level", "lvl", "severity_text", "loglevel")
 MESSAGE_FIELDS = ("message", "msg", "event", "@message", "log")

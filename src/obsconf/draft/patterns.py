@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from obsconf.checks._common import type_ok
+from obsconf.contract.valuetypes import type_ok
 
 # Narrowest first: the first type every value satisfies is the one a draft writes.
 _TYPE_ORDER = ("boolean", "integer", "number", "rfc3339", "uuid", "hex32", "hex16", "string", "timestamp",
