@@ -36,8 +36,8 @@ TRACED = "<traced item>"  # the seed/convention pair every traced object carries
 
 #: object path -> the functions that read its keys (``module:qualname``)
 CONSUMERS: dict[str, list[str]] = {
-    "<contract>": ["obsconf.contract.loader:_build", "obsconf.contract.loader:_explain"],
-    TRACED: ["obsconf.contract.loader:_trace", "obsconf.coverage:seed_coverage"],
+    "<contract>": ["obsconf.contract.loader:_build", "obsconf.contract.schema_errors:explain"],
+    TRACED: ["obsconf.contract.seedtrace:item_traces", "obsconf.coverage:seed_coverage"],
     "<seed>": ["obsconf.contract.seedref:seed_ref"],
     "<fault>": ["obsconf.probe:LiveProbe._run_fault", "obsconf.faults.inject:inject", "obsconf.seedprobe:SeedCases._drive"],
     "<metric family>": ["obsconf.checks.metrics:check_metric"],

@@ -5,7 +5,7 @@ the unknown key, never a silently ignored expectation. The enums come from the c
 kinds, fault modes, value types, span kinds, metric types, budgets, reference profiles: see
 :mod:`obsconf.contract.kinds`), so the schema accepts exactly what the code acts on. Checks that JSON
 Schema cannot express well (exactly one step kind, regexes compile, embedded health schemas are valid,
-seed line ranges exist) live in ``loader.py``.
+seed line ranges exist) live in the loader (``loader.py`` and the ``sections_*.py`` it calls).
 """
 
 from __future__ import annotations

@@ -1,0 +1,212 @@
+"""The behaviour sections of a contract: ``retries``, ``health``, ``alerts`` and ``faults``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from obsconf.contract.document import Doc, PathT, compile_regex, format_path
+from obsconf.contract.model import (
+    AlertDefect,
+    AlertDrive,
+    AlertRuleSpec,
+    AlertsSpec,
+    BackoffSpec,
+    DependencySpec,
+    FaultExpectation,
+    FaultScenarioSpec,
+    HealthSpec,
+    ListenerSpec,
+    MetricReaction,
+    RetryLogSpec,
+    RetrySpec,
+    ScrapeJob,
+)
+from obsconf.contract.parts import fault_spec, selected, statuses, steps, typed_values
+
+
+def retry_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[RetrySpec, ...]:
+    out = []
+    for i, r in enumerate(raw):
+        path: PathT = ("retries", i)
+        b = r["backoff"]
+        backoff = BackoffSpec(
+            base_ms=b["base_ms"],
+            factor=b.get("factor", 2.0),
+            tolerance=b.get("tolerance", 0.5),
+            slack_ms=b.get("slack_ms", 50.0),
+            max_ms=b.get("max_ms"),
+            loc=doc.loc(path + ("backoff",)),
+        )
+        log = None
+        if "log" in r:
+            lg = r["log"]
+            log = RetryLogSpec(
+                message=compile_regex(doc, path + ("log", "message"), lg["message"]),
+                level=lg.get("level", "WARN"),
+                attempt_field=lg.get("attempt_field", "retry_attempt"),
+                max_field=lg.get("max_field"),
+                fields=typed_values(doc, lg.get("fields", {}), path + ("log", "fields")),
+            )
+        if not (r.get("attempt_span") or log):
+            raise doc.error(path, "name 'attempt_span' or 'log': without one the retry intervals cannot be measured")
+        fault = fault_spec(doc, r["fault"], path + ("fault",), dependencies) if "fault" in r else None
+        metric = r.get("metric", {})
+        errors = r.get("errors_metric", {})
+        out.append(
+            RetrySpec(
+                operation=r["operation"],
+                max_attempts=r["max_attempts"],
+                backoff=backoff,
+                attempt_span=r.get("attempt_span"),
+                span=r.get("span"),
+                count_attribute=r.get("count_attribute", "retry_count"),
+                metric=metric.get("name"),
+                metric_selector=dict(metric.get("selector", {})),
+                errors_metric=errors.get("name"),
+                errors_selector=dict(errors.get("selector", {})),
+                log=log,
+                fault=fault,
+                workload=steps(doc, r.get("workload", []), path + ("workload",)),
+                loc=doc.loc(path),
+            )
+        )
+    return tuple(out)
+
+
+def health_specs(doc: Doc, raw: list[dict[str, Any]], listeners: Sequence[ListenerSpec]) -> tuple[HealthSpec, ...]:
+    out = []
+    for i, h in enumerate(raw):
+        path: PathT = ("health", i)
+        if "listener" in h and h["listener"] not in [x.name for x in listeners]:
+            raise doc.error(path + ("listener",), f"no listener {h['listener']!r} in service.listeners (declared: "
+                            f"{', '.join(x.name for x in listeners) or 'none'})")
+        try:
+            Draft202012Validator.check_schema(h["schema"])
+        except jsonschema.SchemaError as exc:
+            sub = format_path(exc.absolute_path)
+            raise doc.error(path + ("schema",), f"not a valid JSON Schema{f' at {sub}' if sub else ''}: {exc.message}") from None
+        out.append(
+            HealthSpec(
+                path=h["path"],
+                method=h.get("method", "GET"),
+                expect_status=statuses(h.get("expect_status")),
+                schema=h["schema"],
+                listener=h.get("listener"),
+                loc=doc.loc(path),
+            )
+        )
+    return tuple(out)
+
+
+def alerts_section(doc: Doc, raw: dict[str, Any], dependencies: Sequence[DependencySpec]) -> AlertsSpec:
+    base: PathT = ("alerts",)
+    here = doc.file.parent
+    rules_file = (here / raw["rules_file"]).resolve()
+    if not rules_file.is_file():
+        raise doc.error(base + ("rules_file",), f"rules file {rules_file} does not exist (paths are relative to the contract)")
+    tests_file = None
+    if "tests_file" in raw:
+        tests_file = (here / raw["tests_file"]).resolve()
+        if not tests_file.is_file():
+            raise doc.error(base + ("tests_file",), f"promtool tests file {tests_file} does not exist")
+    rules = _alert_rules(doc, raw["rules"], base)
+    drives = _alert_drives(doc, raw.get("drives", []), [r.name for r in rules], dependencies, base)
+    scrape = tuple(ScrapeJob(job=j["job"], path=j["path"]) for j in raw.get("scrape", []))
+    return AlertsSpec(rules_file=rules_file, tests_file=tests_file, rules=rules, scrape=scrape,
+                      for_override=raw.get("for_override"), drives=drives, loc=doc.loc(base))
+
+
+def _alert_rules(doc: Doc, raw: list[dict[str, Any]], base: PathT) -> tuple[AlertRuleSpec, ...]:
+    here = doc.file.parent
+    rules = []
+    for i, r in enumerate(raw):
+        defect = None
+        if "defect" in r:
+            proof = (here / r["defect"]["proof"]).resolve()
+            if not proof.is_file():
+                raise doc.error(base + ("rules", i, "defect", "proof"), f"proof file {proof} does not exist: give a "
+                                "promtool test file (relative to the contract) that demonstrates the defect")
+            defect = AlertDefect(claim=r["defect"]["claim"], proof=proof)
+        rules.append(AlertRuleSpec(name=r["name"], expr=r.get("expr"), for_=r.get("for"), severity=r.get("severity"),
+                                   defect=defect, loc=doc.loc(base + ("rules", i))))
+    return tuple(rules)
+
+
+def _alert_drives(doc: Doc, raw: list[dict[str, Any]], names: list[str], dependencies: Sequence[DependencySpec],
+                  base: PathT) -> tuple[AlertDrive, ...]:
+    drives: list[AlertDrive] = []
+    for i, d in enumerate(raw):
+        path = base + ("drives", i)
+        unknown = [n for n in d["fires"] if n not in names]
+        if unknown:
+            raise doc.error(path + ("fires",), f"alert(s) {', '.join(unknown)} are not among alerts.rules "
+                            f"({', '.join(names)})")
+        if d.get("stop_service") and d.get("fault"):
+            raise doc.error(path, "a drive either stops the service or injects a fault, not both")
+        if not (d.get("stop_service") or d.get("fault") or d.get("workload")):
+            raise doc.error(path, "a drive needs a workload, a fault or stop_service: true")
+        if any(x.name == d["name"] for x in drives):
+            raise doc.error(path + ("name",), f"drive {d['name']!r} is listed twice")
+        drives.append(AlertDrive(
+            name=d["name"], fires=tuple(d["fires"]),
+            fault=fault_spec(doc, d["fault"], path + ("fault",), dependencies) if "fault" in d else None,
+            stop_service=bool(d.get("stop_service")), workload=steps(doc, d.get("workload", []), path + ("workload",)),
+            seconds=float(d.get("seconds", 3.0)), loc=doc.loc(path)))
+    if drives and drives[-1] is not next((x for x in drives if x.stop_service), drives[-1]):
+        raise doc.error(base + ("drives",), "a drive that stops the service must be the last one")
+    return tuple(drives)
+
+
+def fault_scenarios(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[FaultScenarioSpec, ...]:
+    out = []
+    seen: set[str] = set()
+    for i, f in enumerate(raw):
+        path: PathT = ("faults", i)
+        if f["name"] in seen:
+            raise doc.error(path + ("name",), f"fault scenario {f['name']!r} is listed twice")
+        seen.add(f["name"])
+        ex = f.get("expect", {})
+        dropped, dropped_sel = selected(ex.get("dropped_metric"))
+        dups, dups_sel = selected(ex.get("duplicates_metric"))
+        reactions = tuple(
+            MetricReaction(name=m["name"], selector=dict(m.get("selector", {})), increases=m.get("increases", False),
+                           peak_above=m.get("peak_above"), ends_at=m.get("ends_at"),
+                           loc=doc.loc(path + ("expect", "metrics", j)))
+            for j, m in enumerate(ex.get("metrics", []))
+        )
+        for j, m in enumerate(reactions):
+            if not (m.increases or m.peak_above is not None or m.ends_at is not None):
+                raise doc.error(path + ("expect", "metrics", j), "say how the metric must react: increases, "
+                                "peak_above or ends_at")
+        fault = fault_spec(doc, {"dependency": f["dependency"], "mode": f["mode"], "attributes": f.get("attributes", {})},
+                       path, dependencies)
+        expect = FaultExpectation(
+            available=ex.get("available", True),
+            max_request_ms=ex.get("max_request_ms"),
+            p95_request_ms=ex.get("p95_request_ms"),
+            dependent_min_ms=ex.get("dependent_min_ms"),
+            delivered=tuple(ex.get("delivered", [])),
+            dropped_metric=dropped,
+            dropped_selector=dropped_sel,
+            duplicates_metric=dups,
+            duplicates_selector=dups_sel,
+            metrics=reactions,
+            recovers_within_s=ex.get("recovers_within_s", 15.0),
+            shutdown_within_s=ex.get("shutdown_within_s"),
+            loc=doc.loc(path + ("expect",)),
+        )
+        dependent = steps(doc, f.get("dependent", []), path + ("dependent",))
+        if expect.dependent_min_ms is not None and not dependent:
+            raise doc.error(path + ("expect", "dependent_min_ms"), "needs 'dependent' steps: the requests that "
+                            "use the faulted dependency and must get slower")
+        out.append(FaultScenarioSpec(
+            name=f["name"], fault=fault, seconds=float(f.get("seconds", 4.0)),
+            workload=steps(doc, f.get("workload", []), path + ("workload",)), dependent=dependent,
+            pace_ms=float(f.get("pace_ms", 100.0)), env={k: str(v) for k, v in f.get("env", {}).items()},
+            expect=expect, loc=doc.loc(path),
+        ))
+    return tuple(out)

@@ -1,0 +1,84 @@
+"""The ``load`` section of a contract: the Locust load and its cross-signal accounting and SLOs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from obsconf.contract.document import Doc, PathT, compile_regex
+from obsconf.contract.model import (
+    AccessLogSpec,
+    AccountingSpec,
+    CounterSpec,
+    FieldMatch,
+    HistogramCountSpec,
+    LoadSloSpec,
+    LoadSpec,
+    SpanAccountingSpec,
+)
+from obsconf.contract.parts import names
+
+
+def _accounting(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str) -> AccountingSpec:
+    base: PathT = ("load", "accounting")
+    c = raw["counter"]
+    counter = CounterSpec(name=c["name"], route_label=c["route_label"], status_label=c["status_label"],
+                          method_label=c.get("method_label"), loc=doc.loc(base + ("counter",)))
+    histogram = None
+    if "histogram" in raw:
+        h = raw["histogram"]
+        if h["name"].endswith(("_count", "_bucket", "_sum")):
+            raise doc.error(base + ("histogram", "name"), f"give the histogram's family name without the "
+                            f"suffix (e.g. {h['name'].rsplit('_', 1)[0]!r}): obsconf reads its _count and _bucket")
+        histogram = HistogramCountSpec(name=h["name"], route_label=h.get("route_label", counter.route_label),
+                                       method_label=h.get("method_label", counter.method_label),
+                                       status_label=h.get("status_label"), loc=doc.loc(base + ("histogram",)))
+    spans = None
+    if "spans" in raw and not has_spans:
+        raise doc.error(base + ("spans",), "spans are accounted only for a contract with a 'spans' section; add "
+                        "one (the service's spans are checked there) or remove this key")
+    if has_spans:
+        sp = raw.get("spans", {})
+        default = SpanAccountingSpec()
+        spans = SpanAccountingSpec(
+            route_attribute=names(sp.get("route_attribute"), default.route_attribute),
+            status_attribute=names(sp.get("status_attribute"), default.status_attribute),
+            method_attribute=names(sp.get("method_attribute"), default.method_attribute),
+            loc=doc.loc(base + ("spans",)) if "spans" in raw else doc.loc(base))
+    access = None
+    if "access_log" in raw:
+        a = raw["access_log"]
+        path = base + ("access_log",)
+        match = FieldMatch(field=a["match"]["field"],
+                           pattern=compile_regex(doc, path + ("match", "pattern"), a["match"].get("pattern", ".*")))
+        access = AccessLogSpec(match=match, route_field=a["route_field"], status_field=a["status_field"],
+                               method_field=a.get("method_field"), loc=doc.loc(path))
+    return AccountingSpec(counter=counter, histogram=histogram, spans=spans, access_log=access,
+                          routes=tuple(raw.get("routes", [])), exclude=tuple(raw.get("exclude", [metrics_path])),
+                          loc=doc.loc(base))
+
+
+def load_section(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str, has_logs: bool) -> LoadSpec:
+    base: PathT = ("load",)
+    locustfile = (doc.file.parent / raw["locustfile"]).resolve()
+    if not locustfile.is_file():
+        raise doc.error(base + ("locustfile",), f"locustfile {locustfile} does not exist (paths are relative to "
+                        "the contract)")
+    accounting = _accounting(doc, raw["accounting"], has_spans, metrics_path)
+    if accounting.access_log is not None and not has_logs:
+        raise doc.error(base + ("accounting", "access_log"), "access-log lines are read from the contract's log "
+                        "source: add a 'logs' section (format, stream or source) or remove this key")
+    slos = None
+    if "slos" in raw:
+        sl = raw["slos"]
+        path = base + ("slos",)
+        if not any(k in sl for k in ("availability", "error_rate", "p95_ms")):
+            raise doc.error(path, "name at least one objective: availability, error_rate or p95_ms")
+        if "p95_ms" in sl and accounting.histogram is None:
+            raise doc.error(path + ("p95_ms",), "the telemetry's p95 comes from a request-duration histogram: "
+                            "name it under load.accounting.histogram")
+        slos = LoadSloSpec(availability=sl.get("availability"), error_rate=sl.get("error_rate"),
+                           p95_ms=sl.get("p95_ms"), routes=tuple(sl.get("routes", [])),
+                           exclude=tuple(sl.get("exclude", [])), loc=doc.loc(path))
+    return LoadSpec(locustfile=locustfile, user_class=raw["user_class"], users=raw.get("users", 20),
+                    spawn_rate=float(raw.get("spawn_rate", 10.0)), seconds=float(raw.get("seconds", 30.0)),
+                    accounting=accounting, slos=slos, loc=doc.loc(base))

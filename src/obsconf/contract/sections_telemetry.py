@@ -1,0 +1,230 @@
+"""The telemetry sections of a contract: ``logs``, ``spans`` and ``metrics``, validated beyond the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from obsconf.contract.document import Doc, PathT, compile_regex
+from obsconf.contract.model import (
+    ContextSpec,
+    CorrelationSpec,
+    DeliverySpec,
+    FieldMatch,
+    LogEventSpec,
+    LogsSpec,
+    LogStoreSpec,
+    MetricSpec,
+    RedactionSpec,
+    ResourceSpec,
+    SamplingSpec,
+    SpanSpec,
+    SpansSpec,
+    StatusRule,
+)
+from obsconf.contract.parts import semconv, steps, typed_values
+
+
+def logs_section(doc: Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
+    base: PathT = ("logs",)
+    red = raw.get("redaction", {})
+    for i, pattern in enumerate(red.get("patterns", [])):
+        compile_regex(doc, base + ("redaction", "patterns", i), pattern)
+    redaction = RedactionSpec(
+        values=tuple(red.get("values", [])),
+        patterns=tuple(red.get("patterns", [])),
+        fields=dict(red.get("fields", {})),
+        loc=doc.loc(base + ("redaction",)),
+    )
+    correlation = None
+    if "correlation" in raw:
+        cor = raw["correlation"]
+        exempt = []
+        for i, item in enumerate(cor.get("exempt", [])):
+            pattern = compile_regex(doc, base + ("correlation", "exempt", i, "pattern"), item.get("pattern", ".*"))
+            exempt.append(FieldMatch(field=item["field"], pattern=pattern))
+        correlation = CorrelationSpec(
+            trace_id_field=cor.get("trace_id_field", "trace_id"),
+            span_id_field=cor.get("span_id_field", "span_id"),
+            exempt=tuple(exempt),
+            request_log_required=cor.get("request_log_required", True),
+            loc=doc.loc(base + ("correlation",)),
+        )
+    context = None
+    if "context" in raw:
+        context = ContextSpec(fields=tuple(raw["context"]["fields"]), loc=doc.loc(base + ("context",)))
+    events = []
+    for i, ev in enumerate(raw.get("events", [])):
+        path = base + ("events", i)
+        typed = typed_values(doc, ev.get("fields", {}), path + ("fields",))
+        events.append(
+            LogEventSpec(
+                name=ev["name"],
+                message=compile_regex(doc, path + ("message",), ev["message"]),
+                level=ev.get("level"),
+                fields={a.name: a.type for a in typed},
+                min_count=ev.get("min_count", 1),
+                equals={a.name: a.equals for a in typed if a.equals is not None},
+                patterns={a.name: a.pattern for a in typed if a.pattern is not None},
+                match={k: compile_regex(doc, path + ("match", k), v) for k, v in ev.get("match", {}).items()},
+                loc=doc.loc(path),
+            )
+        )
+    store = None
+    if "store" in raw:
+        st = raw["store"]
+        store = LogStoreSpec(
+            kind=st["kind"],
+            collection=st["collection"],
+            required_fields=dict(st.get("required_fields", {})),
+            levels=tuple(st.get("levels", [])),
+            indexes=tuple(st.get("indexes", [])),
+            trace_id_field=st.get("trace_id_field"),
+            loc=doc.loc(base + ("store",)),
+        )
+    delivery = None
+    if "delivery" in raw:
+        dl = raw["delivery"]
+        delivery = DeliverySpec(
+            seq_field=dl.get("seq_field", "seq"),
+            sinks=tuple(dl.get("sinks", ["loki"])),
+            allow_duplicates=dl.get("allow_duplicates", False),
+            loc=doc.loc(base + ("delivery",)),
+        )
+    return LogsSpec(
+        format=raw["format"],
+        required_fields=dict(raw.get("required_fields", {})),
+        levels=tuple(raw.get("levels", [])),
+        level_field=raw.get("level_field", "level"),
+        message_field=raw.get("message_field", "message"),
+        redaction=redaction,
+        correlation=correlation,
+        context=context,
+        events=tuple(events),
+        store=store,
+        delivery=delivery,
+        source=raw.get("source", "loki"),
+        # the label Loki's OpenTelemetry ingestion derives from service.name
+        stream=dict(raw.get("stream") or {"service_name": service_name}),
+        loc=doc.loc(base),
+    )
+
+
+def spans_section(doc: Doc, raw: dict[str, Any]) -> SpansSpec:
+    base: PathT = ("spans",)
+    ops: list[SpanSpec] = []
+    seen: set[str] = set()
+    for i, op in enumerate(raw.get("operations", [])):
+        path = base + ("operations", i)
+        if op["name"] in seen:
+            raise doc.error(path + ("name",), f"span {op['name']!r} is listed twice; merge the two entries")
+        seen.add(op["name"])
+        if op.get("root") and (op.get("parent") or op.get("parent_kind")):
+            raise doc.error(path, "a span with 'root: true' cannot also name a parent or parent_kind")
+        attrs = typed_values(doc, op.get("attributes", {}), path + ("attributes",))
+        ops.append(
+            SpanSpec(
+                name=op["name"],
+                parent=tuple(op["parent"]) if isinstance(op.get("parent"), list) else op.get("parent"),
+                parent_kind=op.get("parent_kind"),
+                root=op.get("root", False),
+                kind=op.get("kind"),
+                attributes=attrs,
+                loc=doc.loc(path),
+            )
+        )
+    rules = []
+    for i, rule in enumerate(raw.get("status_rules", [])):
+        attr = rule["attribute"]
+        rpath = base + ("status_rules", i)
+        if ("gte" in rule) == bool(rule.get("present")):
+            raise doc.error(rpath, "give exactly one of 'gte' (a status code threshold) or 'present: true' (the "
+                            "attribute marks a failed operation)")
+        rules.append(
+            StatusRule(
+                attribute=(attr,) if isinstance(attr, str) else tuple(attr),
+                gte=rule.get("gte"),
+                present=bool(rule.get("present")),
+                status=rule["status"],
+                span_kind=rule.get("span_kind", "server"),
+                loc=doc.loc(base + ("status_rules", i)),
+            )
+        )
+    sampling = None
+    if "sampling" in raw:
+        smp = raw["sampling"]
+        sampling = SamplingSpec(
+            env=smp.get("env"),
+            seed_default=smp.get("seed_default"),
+            run_rate=smp.get("run_rate", 1.0),
+            always_sample_errors=smp.get("always_sample_errors", False),
+            always_sample_slow_ms=smp.get("always_sample_slow_ms"),
+            always_sample_paths=tuple(smp.get("always_sample_paths", [])),
+            workload=steps(doc, smp.get("workload", []), base + ("sampling", "workload")),
+            loc=doc.loc(base + ("sampling",)),
+        )
+        if sampling.seed_default is not None and sampling.seed_default != sampling.run_rate and not sampling.env:
+            raise doc.error(base + ("sampling",), "checking the seed's rate needs 'env': the variable that sets "
+                            "the service's sample rate (obsconf also sets OTEL_TRACES_SAMPLER_ARG)")
+    resource = None
+    if "resource" in raw:
+        resource = ResourceSpec(attributes=typed_values(doc, raw["resource"]["attributes"],
+                                                         base + ("resource", "attributes")),
+                                loc=doc.loc(base + ("resource",)))
+    return SpansSpec(operations=tuple(ops), status_rules=tuple(rules), sampling=sampling,
+                     response_header=raw.get("response_header"),
+                     semconv=semconv(doc, raw.get("semconv"), base + ("semconv",)), resource=resource,
+                     loc=doc.loc(base))
+
+
+def _buckets(doc: Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
+    values = tuple(float("inf") if b == "+Inf" else float(b) for b in raw)
+    if values[-1] != float("inf"):
+        raise doc.error(path, "a bucket layout must end with '+Inf' (Prometheus always exposes it)")
+    if any(b >= a for a, b in zip(values[1:], values[:-1], strict=False)):
+        raise doc.error(path, f"buckets must be strictly increasing, got {raw!r}")
+    return values
+
+
+def metric_families(doc: Doc, raw: list[dict[str, Any]], base: PathT = ("metrics",)) -> tuple[MetricSpec, ...]:
+    out = []
+    seen: set[str] = set()
+    for i, m in enumerate(raw):
+        path: PathT = base + (i,)
+        if m["name"] in seen:
+            raise doc.error(path + ("name",), f"metric {m['name']!r} is listed twice")
+        seen.add(m["name"])
+        labels = m.get("labels")
+        if labels is not None and "le" in labels:
+            raise doc.error(path + ("labels",), "do not list 'le': bucket bounds go under 'buckets'")
+        buckets = include = None
+        for key in ("buckets", "buckets_include"):
+            if key in m and m["type"] != "histogram":
+                raise doc.error(path + (key,), f"'{key}' applies to histograms, this is a {m['type']}")
+        if "buckets" in m:
+            buckets = _buckets(doc, path + ("buckets",), m["buckets"])
+        if "buckets_include" in m:
+            if buckets is not None:
+                raise doc.error(path + ("buckets_include",), "give 'buckets' (the exact layout) or "
+                                "'buckets_include' (bounds that must be among them), not both")
+            include = tuple(sorted(float("inf") if b == "+Inf" else float(b) for b in m["buckets_include"]))
+        after = m.get("after_workload", {})
+        if after.get("selector") and labels is not None:
+            extra = sorted(set(after["selector"]) - set(labels))
+            if extra:
+                raise doc.error(
+                    path + ("after_workload", "selector"), f"selector names labels {extra} not in labels {labels}"
+                )
+        out.append(
+            MetricSpec(
+                name=m["name"],
+                type=m["type"],
+                labels=tuple(labels) if labels is not None else None,
+                buckets=buckets,
+                buckets_include=include,
+                help_required=m.get("help", True),
+                increases=after.get("increases", False),
+                selector=dict(after.get("selector", {})),
+                loc=doc.loc(path),
+            )
+        )
+    return tuple(out)
