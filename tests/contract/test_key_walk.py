@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from obsconf.contract import schema as S
+from obsconf.contract import schema_parts as P
 from obsconf.contract.kinds import (
     BUDGET_KEYS,
     CASE_KINDS,
@@ -30,8 +31,8 @@ from obsconf.contract.loader import default_contract_paths, load_contract
 from obsconf.contract.model import VALUE_TYPES
 from obsconf.contract.valuetypes import VALUE_TYPE_TESTS
 
-FRAGMENTS = {id(S._STEP): "<step>", id(S._SEED_REF): "<seed>", id(S._TYPED_VALUE): "<typed value>",
-             id(S._METRIC): "<metric family>", id(S._FAULT): "<fault>", id(S._SEMCONV): "<semconv>"}
+FRAGMENTS = {id(P.STEP): "<step>", id(P.SEED_REF): "<seed>", id(P.TYPED_VALUE): "<typed value>",
+             id(S._METRIC): "<metric family>", id(P.FAULT): "<fault>", id(P.SEMCONV): "<semconv>"}
 TRACED = "<traced item>"  # the seed/convention pair every traced object carries
 
 #: object path -> the functions that read its keys (``module:qualname``)
@@ -150,7 +151,7 @@ def objects(schema: dict[str, Any], path: str, out: dict[str, set[str]]) -> None
     if props:
         own = out.setdefault(path or "<contract>", set())
         for key, sub in props.items():
-            if key in S._TRACE and sub is S._TRACE[key]:
+            if key in P.TRACE and sub is P.TRACE[key]:
                 out.setdefault(TRACED, set()).add(key)
                 objects(sub, f"{path}.{key}", out)
                 continue
@@ -201,13 +202,13 @@ def test_enums_come_from_the_code_tables() -> None:
     from obsconf.faults.inject import TOXICS
     from obsconf.reference.config import PROFILES
 
-    assert _enum(S._VALUE_TYPE) == list(VALUE_TYPES) == list(VALUE_TYPE_TESTS)
+    assert _enum(P.VALUE_TYPE) == list(VALUE_TYPES) == list(VALUE_TYPE_TESTS)
     assert _enum(S._SPAN_KIND) == list(SPAN_KINDS)
     assert _enum(S._METRIC["properties"]["type"]) == list(METRIC_TYPES)
     assert _enum(S._SLO["properties"]["unit"]) == list(SLO_UNITS)
-    assert _enum(S._FAULT["properties"]["mode"]) == list(FAULT_MODES) and set(FAULT_MODES) == set(TOXICS)
+    assert _enum(P.FAULT["properties"]["mode"]) == list(FAULT_MODES) and set(FAULT_MODES) == set(TOXICS)
     assert _enum(S._UNTESTED["properties"]["reason"]) == list(UNTESTED_REASONS)
-    assert set(S._BUDGETS["properties"]) - set(S._TRACE) == set(BUDGET_KEYS)
+    assert set(S._BUDGETS["properties"]) - set(P.TRACE) == set(BUDGET_KEYS)
     service = S.CONTRACT_SCHEMA["properties"]["service"]["properties"]
     assert _enum(service["profile"]) == list(PROFILES)
     skip = S.CONTRACT_SCHEMA["properties"]["skip"]["items"]["properties"]["check"]
