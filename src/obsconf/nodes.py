@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from obsconf.cases.case import SEED_DEFECT, Case
 from obsconf.errors import ContractError, ObsconfError
 from obsconf.model import Finding
-from obsconf.suite import SEED_DEFECT, Case, build_cases
+from obsconf.suite import build_cases
 
 
 class CaseFailed(Exception):
