@@ -21,7 +21,7 @@ from obsconf.contract.model import (
     SloSpec,
     Step,
 )
-from obsconf.contract.parts import semconv, steps
+from obsconf.contract.parts import semconv, spec_from, steps
 from obsconf.contract.schema import CONTRACT_SCHEMA
 from obsconf.contract.schema_errors import explain, first_error
 from obsconf.contract.sections_behaviour import alerts_section, fault_scenarios, health_specs, retry_specs
@@ -39,29 +39,19 @@ ENV_CONTRACTS_DIR = "OBSCONF_CONTRACTS_DIR"
 
 
 def _build(doc: Doc) -> Contract:
-    d = doc.data
-    service = service_section(doc, d["service"])
+    data = doc.data
+    service = service_section(doc, data["service"])
     dependencies, listeners = service.dependencies, service.listeners
-    slos = tuple(
-        SloSpec(
-            name=s["name"],
-            target=float(s["target"]),
-            comparison=s.get("comparison", ">="),
-            unit=s.get("unit", "ratio"),
-            expression=s.get("expression", ""),
-            env=s.get("env"),
-            loc=doc.loc(("slos", i)),
-        )
-        for i, s in enumerate(d.get("slos", []))
-    )
+    slos = tuple(spec_from(SloSpec, s, target=float(s["target"]), loc=doc.loc(("slos", i)))
+                 for i, s in enumerate(data.get("slos", [])))
     budgets = None
-    if "budgets" in d:
-        stated = {k: v for k, v in d["budgets"].items() if k not in ("seed", "convention")}
+    if "budgets" in data:
+        stated = {k: v for k, v in data["budgets"].items() if k not in ("seed", "convention")}
         if not stated:
             raise doc.error(("budgets",), "no budget given: name at least one of the seed's budgets")
         budgets = Budgets(**stated, loc=doc.loc(("budgets",)))
     # metrics: a list of families, or {semconv?, families?}
-    raw_metrics = d.get("metrics")
+    raw_metrics = data.get("metrics")
     metrics_semconv = None
     if isinstance(raw_metrics, dict):
         metrics = metric_families(doc, raw_metrics.get("families", []), ("metrics", "families"))
@@ -70,32 +60,30 @@ def _build(doc: Doc) -> Contract:
         metrics = metric_families(doc, raw_metrics or [])
         if raw_metrics is not None:
             metrics_semconv = semconv(doc, None, ("metrics", "semconv"))
-    skip = tuple(
-        SkipSpec(check=s["check"], reason=s["reason"], loc=doc.loc(("skip", i))) for i, s in enumerate(d.get("skip", []))
-    )
-    dashboards = tuple(DashboardSpec(name=x["name"], expr=x["expr"], loc=doc.loc(("dashboards", i)))
-                       for i, x in enumerate(d.get("dashboards", [])))
-    trace, untested = item_traces(doc, str(d.get("seed") or ""))
+    skip = tuple(spec_from(SkipSpec, s, loc=doc.loc(("skip", i))) for i, s in enumerate(data.get("skip", [])))
+    dashboards = tuple(spec_from(DashboardSpec, x, loc=doc.loc(("dashboards", i)))
+                       for i, x in enumerate(data.get("dashboards", [])))
+    trace, untested = item_traces(doc, str(data.get("seed") or ""))
     return Contract(
         path=doc.file,
-        seed=d.get("seed"),
+        seed=data.get("seed"),
         service=service,
-        workload=steps(doc, d.get("workload", []), ("workload",)),
-        logs=logs_section(doc, d["logs"], service.name) if "logs" in d else None,
-        spans=spans_section(doc, d["spans"]) if "spans" in d else None,
+        workload=steps(doc, data.get("workload", []), ("workload",)),
+        logs=logs_section(doc, data["logs"], service.name) if "logs" in data else None,
+        spans=spans_section(doc, data["spans"]) if "spans" in data else None,
         metrics=metrics,
         metrics_semconv=metrics_semconv,
-        retries=retry_specs(doc, d.get("retries", []), dependencies),
-        health=health_specs(doc, d.get("health", []), listeners),
-        alerts=alerts_section(doc, d["alerts"], dependencies) if "alerts" in d else None,
+        retries=retry_specs(doc, data.get("retries", []), dependencies),
+        health=health_specs(doc, data.get("health", []), listeners),
+        alerts=alerts_section(doc, data["alerts"], dependencies) if "alerts" in data else None,
         slos=slos,
         budgets=budgets,
-        faults=fault_scenarios(doc, d.get("faults", []), dependencies),
+        faults=fault_scenarios(doc, data.get("faults", []), dependencies),
         skip=skip,
         dashboards=dashboards,
         untested=untested,
         trace=trace,
-        load=load_section(doc, d["load"], "spans" in d, service.metrics_path, "logs" in d) if "load" in d else None,
+        load=load_section(doc, data["load"], "spans" in data, service.metrics_path, "logs" in data) if "load" in data else None,
     )
 
 

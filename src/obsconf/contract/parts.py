@@ -3,8 +3,9 @@ dependency, a ``semconv`` switch, a named metric with its selector."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from obsconf.contract.document import Doc, PathT, compile_regex, format_path
 from obsconf.contract.model import (
@@ -16,6 +17,8 @@ from obsconf.contract.model import (
     SemconvSpec,
     Step,
 )
+
+SpecT = TypeVar("SpecT")
 
 
 def statuses(value: Any) -> tuple[int, ...]:
@@ -108,3 +111,19 @@ def names(raw: str | list[str] | None, default: tuple[str, ...]) -> tuple[str, .
     if raw is None:
         return default
     return (raw,) if isinstance(raw, str) else tuple(raw)
+
+
+def spec_from(cls: type[SpecT], raw: Mapping[str, Any], **given: Any) -> SpecT:
+    """The frozen spec ``cls`` from its contract mapping: each field the mapping names (a list as a tuple, a
+    mapping copied), the model's default for every other field, so a default is written once, in the model.
+    ``given`` sets the fields the loader computes (``loc``, compiled or nested parts) and those a key names
+    otherwise."""
+    values: dict[str, Any] = {}
+    for spec_field in fields(cls):
+        if spec_field.name in given:
+            values[spec_field.name] = given[spec_field.name]
+        elif spec_field.name in raw:
+            value = raw[spec_field.name]
+            values[spec_field.name] = tuple(value) if isinstance(value, list) else (
+                dict(value) if isinstance(value, dict) else value)
+    return cls(**values)

@@ -25,32 +25,19 @@ from obsconf.contract.model import (
     RetrySpec,
     ScrapeJob,
 )
-from obsconf.contract.parts import fault_spec, selected, statuses, steps, typed_values
+from obsconf.contract.parts import fault_spec, selected, spec_from, statuses, steps, typed_values
 
 
 def retry_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[RetrySpec, ...]:
     out = []
     for i, r in enumerate(raw):
         path: PathT = ("retries", i)
-        b = r["backoff"]
-        backoff = BackoffSpec(
-            base_ms=b["base_ms"],
-            factor=b.get("factor", 2.0),
-            tolerance=b.get("tolerance", 0.5),
-            slack_ms=b.get("slack_ms", 50.0),
-            max_ms=b.get("max_ms"),
-            loc=doc.loc(path + ("backoff",)),
-        )
+        backoff = spec_from(BackoffSpec, r["backoff"], loc=doc.loc(path + ("backoff",)))
         log = None
         if "log" in r:
             lg = r["log"]
-            log = RetryLogSpec(
-                message=compile_regex(doc, path + ("log", "message"), lg["message"]),
-                level=lg.get("level", "WARN"),
-                attempt_field=lg.get("attempt_field", "retry_attempt"),
-                max_field=lg.get("max_field"),
-                fields=typed_values(doc, lg.get("fields", {}), path + ("log", "fields")),
-            )
+            log = spec_from(RetryLogSpec, lg, message=compile_regex(doc, path + ("log", "message"), lg["message"]),
+                            fields=typed_values(doc, lg.get("fields", {}), path + ("log", "fields")))
         if not (r.get("attempt_span") or log):
             raise doc.error(path, "name 'attempt_span' or 'log': without one the retry intervals cannot be measured")
         fault = fault_spec(doc, r["fault"], path + ("fault",), dependencies) if "fault" in r else None
@@ -89,16 +76,8 @@ def health_specs(doc: Doc, raw: list[dict[str, Any]], listeners: Sequence[Listen
         except jsonschema.SchemaError as exc:
             sub = format_path(exc.absolute_path)
             raise doc.error(path + ("schema",), f"not a valid JSON Schema{f' at {sub}' if sub else ''}: {exc.message}") from None
-        out.append(
-            HealthSpec(
-                path=h["path"],
-                method=h.get("method", "GET"),
-                expect_status=statuses(h.get("expect_status")),
-                schema=h["schema"],
-                listener=h.get("listener"),
-                loc=doc.loc(path),
-            )
-        )
+        out.append(spec_from(HealthSpec, h, expect_status=statuses(h.get("expect_status")), schema=h["schema"],
+                             loc=doc.loc(path)))
     return tuple(out)
 
 
@@ -172,12 +151,8 @@ def fault_scenarios(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[
         ex = f.get("expect", {})
         dropped, dropped_sel = selected(ex.get("dropped_metric"))
         dups, dups_sel = selected(ex.get("duplicates_metric"))
-        reactions = tuple(
-            MetricReaction(name=m["name"], selector=dict(m.get("selector", {})), increases=m.get("increases", False),
-                           peak_above=m.get("peak_above"), ends_at=m.get("ends_at"),
-                           loc=doc.loc(path + ("expect", "metrics", j)))
-            for j, m in enumerate(ex.get("metrics", []))
-        )
+        reactions = tuple(spec_from(MetricReaction, m, loc=doc.loc(path + ("expect", "metrics", j)))
+                          for j, m in enumerate(ex.get("metrics", [])))
         for j, m in enumerate(reactions):
             if not (m.increases or m.peak_above is not None or m.ends_at is not None):
                 raise doc.error(path + ("expect", "metrics", j), "say how the metric must react: increases, "

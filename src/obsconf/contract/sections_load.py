@@ -15,14 +15,12 @@ from obsconf.contract.model import (
     LoadSpec,
     SpanAccountingSpec,
 )
-from obsconf.contract.parts import names
+from obsconf.contract.parts import names, spec_from
 
 
 def _accounting(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str) -> AccountingSpec:
     base: PathT = ("load", "accounting")
-    c = raw["counter"]
-    counter = CounterSpec(name=c["name"], route_label=c["route_label"], status_label=c["status_label"],
-                          method_label=c.get("method_label"), loc=doc.loc(base + ("counter",)))
+    counter = spec_from(CounterSpec, raw["counter"], loc=doc.loc(base + ("counter",)))
     histogram = None
     if "histogram" in raw:
         h = raw["histogram"]
@@ -50,8 +48,7 @@ def _accounting(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: st
         path = base + ("access_log",)
         match = FieldMatch(field=a["match"]["field"],
                            pattern=compile_regex(doc, path + ("match", "pattern"), a["match"].get("pattern", ".*")))
-        access = AccessLogSpec(match=match, route_field=a["route_field"], status_field=a["status_field"],
-                               method_field=a.get("method_field"), loc=doc.loc(path))
+        access = spec_from(AccessLogSpec, a, match=match, loc=doc.loc(path))
     return AccountingSpec(counter=counter, histogram=histogram, spans=spans, access_log=access,
                           routes=tuple(raw.get("routes", [])), exclude=tuple(raw.get("exclude", [metrics_path])),
                           loc=doc.loc(base))
@@ -76,9 +73,7 @@ def load_section(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: s
         if "p95_ms" in sl and accounting.histogram is None:
             raise doc.error(path + ("p95_ms",), "the telemetry's p95 comes from a request-duration histogram: "
                             "name it under load.accounting.histogram")
-        slos = LoadSloSpec(availability=sl.get("availability"), error_rate=sl.get("error_rate"),
-                           p95_ms=sl.get("p95_ms"), routes=tuple(sl.get("routes", [])),
-                           exclude=tuple(sl.get("exclude", [])), loc=doc.loc(path))
-    return LoadSpec(locustfile=locustfile, user_class=raw["user_class"], users=raw.get("users", 20),
-                    spawn_rate=float(raw.get("spawn_rate", 10.0)), seconds=float(raw.get("seconds", 30.0)),
-                    accounting=accounting, slos=slos, loc=doc.loc(base))
+        slos = spec_from(LoadSloSpec, sl, loc=doc.loc(path))
+    seconds = {key: float(raw[key]) for key in ("spawn_rate", "seconds") if key in raw}
+    return spec_from(LoadSpec, raw, locustfile=locustfile, accounting=accounting, slos=slos, loc=doc.loc(base),
+                     **seconds)

@@ -8,6 +8,7 @@ from typing import Any
 from obsconf.contract.command import parse_command
 from obsconf.contract.document import Doc, PathT
 from obsconf.contract.model import AuthSpec, DependencySpec, ListenerSpec, ServiceSpec
+from obsconf.contract.parts import spec_from
 from obsconf.errors import UsageError
 
 
@@ -27,7 +28,7 @@ def dependency_specs(doc: Doc, raw: list[dict[str, Any]]) -> tuple[DependencySpe
         for key in ("name", "env"):
             if any(getattr(d, key) == dep[key] for d in out):
                 raise doc.error(path + (key,), f"two dependencies have the {key} {dep[key]!r}")
-        out.append(DependencySpec(name=dep["name"], env=dep["env"], upstream=dep["upstream"], loc=doc.loc(path)))
+        out.append(spec_from(DependencySpec, dep, loc=doc.loc(path)))
     return tuple(out)
 
 
@@ -39,11 +40,10 @@ def auth_section(doc: Doc, svc: dict[str, Any]) -> AuthSpec | None:
     if raw["env"] in svc.get("env", {}):
         raise doc.error(path + ("env",), f"{raw['env']} is also set in service.env: obsconf generates the token for "
                         "each run; remove it from service.env (a token in a contract file is a leaked secret)")
-    for i, p in enumerate(raw["paths"]):
-        if "*" in p[:-1] or (p.endswith("*") and not p.endswith("/*")):
-            raise doc.error(path + ("paths", i), f"{p!r}: use an exact path or a prefix ending in '/*'")
-    return AuthSpec(env=raw["env"], paths=tuple(raw["paths"]), scheme=raw.get("scheme", "bearer"),
-                    loc=doc.loc(path))
+    for i, guarded in enumerate(raw["paths"]):
+        if "*" in guarded[:-1] or (guarded.endswith("*") and not guarded.endswith("/*")):
+            raise doc.error(path + ("paths", i), f"{guarded!r}: use an exact path or a prefix ending in '/*'")
+    return spec_from(AuthSpec, raw, loc=doc.loc(path))
 
 
 def listener_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[ListenerSpec, ...]:
@@ -57,7 +57,7 @@ def listener_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[D
             raise doc.error(path + ("env",), f"variable {item['env']} is already given to another listener or "
                             "dependency")
         taken.add(item["env"])
-        out.append(ListenerSpec(name=item["name"], env=item["env"], loc=doc.loc(path)))
+        out.append(spec_from(ListenerSpec, item, loc=doc.loc(path)))
     return tuple(out)
 
 

@@ -21,7 +21,7 @@ from obsconf.contract.model import (
     SpansSpec,
     StatusRule,
 )
-from obsconf.contract.parts import semconv, steps, typed_values
+from obsconf.contract.parts import semconv, spec_from, steps, typed_values
 
 
 def logs_section(doc: Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
@@ -29,12 +29,7 @@ def logs_section(doc: Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
     red = raw.get("redaction", {})
     for i, pattern in enumerate(red.get("patterns", [])):
         compile_regex(doc, base + ("redaction", "patterns", i), pattern)
-    redaction = RedactionSpec(
-        values=tuple(red.get("values", [])),
-        patterns=tuple(red.get("patterns", [])),
-        fields=dict(red.get("fields", {})),
-        loc=doc.loc(base + ("redaction",)),
-    )
+    redaction = spec_from(RedactionSpec, red, loc=doc.loc(base + ("redaction",)))
     correlation = None
     if "correlation" in raw:
         cor = raw["correlation"]
@@ -42,70 +37,30 @@ def logs_section(doc: Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
         for i, item in enumerate(cor.get("exempt", [])):
             pattern = compile_regex(doc, base + ("correlation", "exempt", i, "pattern"), item.get("pattern", ".*"))
             exempt.append(FieldMatch(field=item["field"], pattern=pattern))
-        correlation = CorrelationSpec(
-            trace_id_field=cor.get("trace_id_field", "trace_id"),
-            span_id_field=cor.get("span_id_field", "span_id"),
-            exempt=tuple(exempt),
-            request_log_required=cor.get("request_log_required", True),
-            loc=doc.loc(base + ("correlation",)),
-        )
-    context = None
-    if "context" in raw:
-        context = ContextSpec(fields=tuple(raw["context"]["fields"]), loc=doc.loc(base + ("context",)))
-    events = []
-    for i, ev in enumerate(raw.get("events", [])):
-        path = base + ("events", i)
-        typed = typed_values(doc, ev.get("fields", {}), path + ("fields",))
-        events.append(
-            LogEventSpec(
-                name=ev["name"],
-                message=compile_regex(doc, path + ("message",), ev["message"]),
-                level=ev.get("level"),
-                fields={a.name: a.type for a in typed},
-                min_count=ev.get("min_count", 1),
-                equals={a.name: a.equals for a in typed if a.equals is not None},
-                patterns={a.name: a.pattern for a in typed if a.pattern is not None},
-                match={k: compile_regex(doc, path + ("match", k), v) for k, v in ev.get("match", {}).items()},
-                loc=doc.loc(path),
-            )
-        )
-    store = None
-    if "store" in raw:
-        st = raw["store"]
-        store = LogStoreSpec(
-            kind=st["kind"],
-            collection=st["collection"],
-            required_fields=dict(st.get("required_fields", {})),
-            levels=tuple(st.get("levels", [])),
-            indexes=tuple(st.get("indexes", [])),
-            trace_id_field=st.get("trace_id_field"),
-            loc=doc.loc(base + ("store",)),
-        )
-    delivery = None
-    if "delivery" in raw:
-        dl = raw["delivery"]
-        delivery = DeliverySpec(
-            seq_field=dl.get("seq_field", "seq"),
-            sinks=tuple(dl.get("sinks", ["loki"])),
-            allow_duplicates=dl.get("allow_duplicates", False),
-            loc=doc.loc(base + ("delivery",)),
-        )
-    return LogsSpec(
-        format=raw["format"],
-        required_fields=dict(raw.get("required_fields", {})),
-        levels=tuple(raw.get("levels", [])),
-        level_field=raw.get("level_field", "level"),
-        message_field=raw.get("message_field", "message"),
-        redaction=redaction,
-        correlation=correlation,
-        context=context,
-        events=tuple(events),
-        store=store,
-        delivery=delivery,
-        source=raw.get("source", "loki"),
-        # the label Loki's OpenTelemetry ingestion derives from service.name
-        stream=dict(raw.get("stream") or {"service_name": service_name}),
-        loc=doc.loc(base),
+        correlation = spec_from(CorrelationSpec, cor, exempt=tuple(exempt), loc=doc.loc(base + ("correlation",)))
+    context = spec_from(ContextSpec, raw["context"], loc=doc.loc(base + ("context",))) if "context" in raw else None
+    events = tuple(_log_event(doc, ev, base + ("events", i)) for i, ev in enumerate(raw.get("events", [])))
+    store = spec_from(LogStoreSpec, raw["store"], loc=doc.loc(base + ("store",))) if "store" in raw else None
+    delivery = (spec_from(DeliverySpec, raw["delivery"], loc=doc.loc(base + ("delivery",)))
+                if "delivery" in raw else None)
+    return spec_from(LogsSpec, raw, redaction=redaction, correlation=correlation, context=context, events=events,
+                     store=store, delivery=delivery,
+                     # the label Loki's OpenTelemetry ingestion derives from service.name
+                     stream=dict(raw.get("stream") or {"service_name": service_name}), loc=doc.loc(base))
+
+
+def _log_event(doc: Doc, ev: dict[str, Any], path: PathT) -> LogEventSpec:
+    typed = typed_values(doc, ev.get("fields", {}), path + ("fields",))
+    return LogEventSpec(
+        name=ev["name"],
+        message=compile_regex(doc, path + ("message",), ev["message"]),
+        level=ev.get("level"),
+        fields={a.name: a.type for a in typed},
+        min_count=ev.get("min_count", 1),
+        equals={a.name: a.equals for a in typed if a.equals is not None},
+        patterns={a.name: a.pattern for a in typed if a.pattern is not None},
+        match={k: compile_regex(doc, path + ("match", k), v) for k, v in ev.get("match", {}).items()},
+        loc=doc.loc(path),
     )
 
 
@@ -152,16 +107,8 @@ def spans_section(doc: Doc, raw: dict[str, Any]) -> SpansSpec:
     sampling = None
     if "sampling" in raw:
         smp = raw["sampling"]
-        sampling = SamplingSpec(
-            env=smp.get("env"),
-            seed_default=smp.get("seed_default"),
-            run_rate=smp.get("run_rate", 1.0),
-            always_sample_errors=smp.get("always_sample_errors", False),
-            always_sample_slow_ms=smp.get("always_sample_slow_ms"),
-            always_sample_paths=tuple(smp.get("always_sample_paths", [])),
-            workload=steps(doc, smp.get("workload", []), base + ("sampling", "workload")),
-            loc=doc.loc(base + ("sampling",)),
-        )
+        sampling = spec_from(SamplingSpec, smp, workload=steps(doc, smp.get("workload", []), base + ("sampling", "workload")),
+                             loc=doc.loc(base + ("sampling",)))
         if sampling.seed_default is not None and sampling.seed_default != sampling.run_rate and not sampling.env:
             raise doc.error(base + ("sampling",), "checking the seed's rate needs 'env': the variable that sets "
                             "the service's sample rate (obsconf also sets OTEL_TRACES_SAMPLER_ARG)")
