@@ -7,16 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
+from obsconf.contract import model
 from obsconf.contract.document import Doc, PathT, compile_regex, format_path
-from obsconf.contract.model import (
-    AttributeSpec,
-    DependencySpec,
-    EmitStep,
-    FaultSpec,
-    RequestStep,
-    SemconvSpec,
-    Step,
-)
 
 SpecT = TypeVar("SpecT")
 
@@ -27,8 +19,8 @@ def statuses(value: Any) -> tuple[int, ...]:
     return tuple(value) if isinstance(value, list) else (int(value),)
 
 
-def steps(doc: Doc, items: list[dict[str, Any]], base: PathT) -> tuple[Step, ...]:
-    steps: list[Step] = []
+def steps(doc: Doc, items: list[dict[str, Any]], base: PathT) -> tuple[model.Step, ...]:
+    steps: list[model.Step] = []
     for i, item in enumerate(items):
         path = base + (i,)
         kinds = [k for k in ("request", "emit") if k in item]
@@ -40,7 +32,7 @@ def steps(doc: Doc, items: list[dict[str, Any]], base: PathT) -> tuple[Step, ...
         loc = doc.loc(path)
         if kinds[0] == "request":
             steps.append(
-                RequestStep(
+                model.RequestStep(
                     method=body["method"],
                     path=body["path"],
                     json=body.get("json"),
@@ -53,7 +45,7 @@ def steps(doc: Doc, items: list[dict[str, Any]], base: PathT) -> tuple[Step, ...
             )
         else:
             steps.append(
-                EmitStep(
+                model.EmitStep(
                     n=body["n"],
                     level=body.get("level", "INFO"),
                     path=body.get("path", "/logs/emit"),
@@ -65,42 +57,43 @@ def steps(doc: Doc, items: list[dict[str, Any]], base: PathT) -> tuple[Step, ...
     return tuple(steps)
 
 
-def semconv(doc: Doc, raw: Any, path: PathT) -> SemconvSpec:
+def semconv(doc: Doc, raw: Any, path: PathT) -> model.SemconvSpec:
     """``true``/absent: on; ``{enabled: false, reason}``: off, with the reason the reports show."""
     loc = f"{doc.where(path)} {format_path(path)}"
     if raw is None or raw is True:
-        return SemconvSpec(enabled=True, loc=loc)
+        return model.SemconvSpec(enabled=True, loc=loc)
     if raw["enabled"]:
         if "reason" in raw:
             raise doc.error(path + ("reason",), "a reason is only read when 'enabled' is false; remove it")
-        return SemconvSpec(enabled=True, loc=loc)
-    return SemconvSpec(enabled=False, reason=raw["reason"], loc=loc)
+        return model.SemconvSpec(enabled=True, loc=loc)
+    return model.SemconvSpec(enabled=False, reason=raw["reason"], loc=loc)
 
 
-def typed_values(doc: Doc, raw: dict[str, Any], base: PathT) -> tuple[AttributeSpec, ...]:
+def typed_values(doc: Doc, raw: dict[str, Any], base: PathT) -> tuple[model.AttributeSpec, ...]:
     """``{name: type}`` or ``{name: {type, equals?, pattern?}}`` -> AttributeSpecs (patterns compiled)."""
     out = []
     for name, spec in raw.items():
         apath = base + (name,)
         if isinstance(spec, str):
-            out.append(AttributeSpec(name=name, type=spec, loc=doc.loc(apath)))
+            out.append(model.AttributeSpec(name=name, type=spec, loc=doc.loc(apath)))
             continue
         pattern = spec.get("pattern")
         if pattern is not None:
             compile_regex(doc, apath + ("pattern",), pattern)
-        out.append(AttributeSpec(name=name, type=spec["type"], equals=spec.get("equals"), pattern=pattern,
-                                 loc=doc.loc(apath)))
+        out.append(model.AttributeSpec(name=name, type=spec["type"], equals=spec.get("equals"), pattern=pattern,
+                                       loc=doc.loc(apath)))
     return tuple(out)
 
 
-def fault_spec(doc: Doc, raw: dict[str, Any], path: PathT, dependencies: Sequence[DependencySpec]) -> FaultSpec:
+def fault_spec(doc: Doc, raw: dict[str, Any], path: PathT,
+               dependencies: Sequence[model.DependencySpec]) -> model.FaultSpec:
     names = [d.name for d in dependencies]
     if raw["dependency"] not in names:
         raise doc.error(path + ("dependency",), f"no dependency {raw['dependency']!r} in service.dependencies "
                         f"(declared: {', '.join(names) or 'none'}); declare it there so obsconf can put it behind "
                         "a Toxiproxy proxy")
-    return FaultSpec(dependency=raw["dependency"], mode=raw["mode"], attributes=dict(raw.get("attributes", {})),
-                     loc=doc.loc(path))
+    return model.FaultSpec(dependency=raw["dependency"], mode=raw["mode"], attributes=dict(raw.get("attributes", {})),
+                           loc=doc.loc(path))
 
 
 def selected(raw: dict[str, Any] | None) -> tuple[str | None, dict[str, str]]:

@@ -8,35 +8,22 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator
 
+from obsconf.contract import model
 from obsconf.contract.document import Doc, PathT, compile_regex, format_path
-from obsconf.contract.model import (
-    AlertDefect,
-    AlertDrive,
-    AlertRuleSpec,
-    AlertsSpec,
-    BackoffSpec,
-    DependencySpec,
-    FaultExpectation,
-    FaultScenarioSpec,
-    HealthSpec,
-    ListenerSpec,
-    MetricReaction,
-    RetryLogSpec,
-    RetrySpec,
-    ScrapeJob,
-)
 from obsconf.contract.parts import fault_spec, selected, spec_from, statuses, steps, typed_values
 
 
-def retry_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[RetrySpec, ...]:
+def retry_specs(doc: Doc, raw: list[dict[str, Any]],
+                dependencies: Sequence[model.DependencySpec]) -> tuple[model.RetrySpec, ...]:
     out = []
     for i, r in enumerate(raw):
         path: PathT = ("retries", i)
-        backoff = spec_from(BackoffSpec, r["backoff"], loc=doc.loc(path + ("backoff",)))
+        backoff = spec_from(model.BackoffSpec, r["backoff"], loc=doc.loc(path + ("backoff",)))
         log = None
         if "log" in r:
             lg = r["log"]
-            log = spec_from(RetryLogSpec, lg, message=compile_regex(doc, path + ("log", "message"), lg["message"]),
+            log = spec_from(model.RetryLogSpec, lg,
+                            message=compile_regex(doc, path + ("log", "message"), lg["message"]),
                             fields=typed_values(doc, lg.get("fields", {}), path + ("log", "fields")))
         if not (r.get("attempt_span") or log):
             raise doc.error(path, "name 'attempt_span' or 'log': without one the retry intervals cannot be measured")
@@ -44,7 +31,7 @@ def retry_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[Depe
         metric = r.get("metric", {})
         errors = r.get("errors_metric", {})
         out.append(
-            RetrySpec(
+            model.RetrySpec(
                 operation=r["operation"],
                 max_attempts=r["max_attempts"],
                 backoff=backoff,
@@ -64,7 +51,8 @@ def retry_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[Depe
     return tuple(out)
 
 
-def health_specs(doc: Doc, raw: list[dict[str, Any]], listeners: Sequence[ListenerSpec]) -> tuple[HealthSpec, ...]:
+def health_specs(doc: Doc, raw: list[dict[str, Any]],
+                 listeners: Sequence[model.ListenerSpec]) -> tuple[model.HealthSpec, ...]:
     out = []
     for i, h in enumerate(raw):
         path: PathT = ("health", i)
@@ -76,12 +64,12 @@ def health_specs(doc: Doc, raw: list[dict[str, Any]], listeners: Sequence[Listen
         except jsonschema.SchemaError as exc:
             sub = format_path(exc.absolute_path)
             raise doc.error(path + ("schema",), f"not a valid JSON Schema{f' at {sub}' if sub else ''}: {exc.message}") from None
-        out.append(spec_from(HealthSpec, h, expect_status=statuses(h.get("expect_status")), schema=h["schema"],
+        out.append(spec_from(model.HealthSpec, h, expect_status=statuses(h.get("expect_status")), schema=h["schema"],
                              loc=doc.loc(path)))
     return tuple(out)
 
 
-def alerts_section(doc: Doc, raw: dict[str, Any], dependencies: Sequence[DependencySpec]) -> AlertsSpec:
+def alerts_section(doc: Doc, raw: dict[str, Any], dependencies: Sequence[model.DependencySpec]) -> model.AlertsSpec:
     base: PathT = ("alerts",)
     here = doc.file.parent
     rules_file = (here / raw["rules_file"]).resolve()
@@ -94,12 +82,12 @@ def alerts_section(doc: Doc, raw: dict[str, Any], dependencies: Sequence[Depende
             raise doc.error(base + ("tests_file",), f"promtool tests file {tests_file} does not exist")
     rules = _alert_rules(doc, raw["rules"], base)
     drives = _alert_drives(doc, raw.get("drives", []), [r.name for r in rules], dependencies, base)
-    scrape = tuple(ScrapeJob(job=j["job"], path=j["path"]) for j in raw.get("scrape", []))
-    return AlertsSpec(rules_file=rules_file, tests_file=tests_file, rules=rules, scrape=scrape,
-                      for_override=raw.get("for_override"), drives=drives, loc=doc.loc(base))
+    scrape = tuple(model.ScrapeJob(job=j["job"], path=j["path"]) for j in raw.get("scrape", []))
+    return model.AlertsSpec(rules_file=rules_file, tests_file=tests_file, rules=rules, scrape=scrape,
+                            for_override=raw.get("for_override"), drives=drives, loc=doc.loc(base))
 
 
-def _alert_rules(doc: Doc, raw: list[dict[str, Any]], base: PathT) -> tuple[AlertRuleSpec, ...]:
+def _alert_rules(doc: Doc, raw: list[dict[str, Any]], base: PathT) -> tuple[model.AlertRuleSpec, ...]:
     here = doc.file.parent
     rules = []
     for i, r in enumerate(raw):
@@ -109,15 +97,15 @@ def _alert_rules(doc: Doc, raw: list[dict[str, Any]], base: PathT) -> tuple[Aler
             if not proof.is_file():
                 raise doc.error(base + ("rules", i, "defect", "proof"), f"proof file {proof} does not exist: give a "
                                 "promtool test file (relative to the contract) that demonstrates the defect")
-            defect = AlertDefect(claim=r["defect"]["claim"], proof=proof)
-        rules.append(AlertRuleSpec(name=r["name"], expr=r.get("expr"), for_=r.get("for"), severity=r.get("severity"),
-                                   defect=defect, loc=doc.loc(base + ("rules", i))))
+            defect = model.AlertDefect(claim=r["defect"]["claim"], proof=proof)
+        rules.append(model.AlertRuleSpec(name=r["name"], expr=r.get("expr"), for_=r.get("for"),
+                                         severity=r.get("severity"), defect=defect, loc=doc.loc(base + ("rules", i))))
     return tuple(rules)
 
 
-def _alert_drives(doc: Doc, raw: list[dict[str, Any]], names: list[str], dependencies: Sequence[DependencySpec],
-                  base: PathT) -> tuple[AlertDrive, ...]:
-    drives: list[AlertDrive] = []
+def _alert_drives(doc: Doc, raw: list[dict[str, Any]], names: list[str], dependencies: Sequence[model.DependencySpec],
+                  base: PathT) -> tuple[model.AlertDrive, ...]:
+    drives: list[model.AlertDrive] = []
     for i, d in enumerate(raw):
         path = base + ("drives", i)
         unknown = [n for n in d["fires"] if n not in names]
@@ -130,7 +118,7 @@ def _alert_drives(doc: Doc, raw: list[dict[str, Any]], names: list[str], depende
             raise doc.error(path, "a drive needs a workload, a fault or stop_service: true")
         if any(x.name == d["name"] for x in drives):
             raise doc.error(path + ("name",), f"drive {d['name']!r} is listed twice")
-        drives.append(AlertDrive(
+        drives.append(model.AlertDrive(
             name=d["name"], fires=tuple(d["fires"]),
             fault=fault_spec(doc, d["fault"], path + ("fault",), dependencies) if "fault" in d else None,
             stop_service=bool(d.get("stop_service")), workload=steps(doc, d.get("workload", []), path + ("workload",)),
@@ -140,7 +128,8 @@ def _alert_drives(doc: Doc, raw: list[dict[str, Any]], names: list[str], depende
     return tuple(drives)
 
 
-def fault_scenarios(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[FaultScenarioSpec, ...]:
+def fault_scenarios(doc: Doc, raw: list[dict[str, Any]],
+                    dependencies: Sequence[model.DependencySpec]) -> tuple[model.FaultScenarioSpec, ...]:
     out = []
     seen: set[str] = set()
     for i, f in enumerate(raw):
@@ -151,7 +140,7 @@ def fault_scenarios(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[
         ex = f.get("expect", {})
         dropped, dropped_sel = selected(ex.get("dropped_metric"))
         dups, dups_sel = selected(ex.get("duplicates_metric"))
-        reactions = tuple(spec_from(MetricReaction, m, loc=doc.loc(path + ("expect", "metrics", j)))
+        reactions = tuple(spec_from(model.MetricReaction, m, loc=doc.loc(path + ("expect", "metrics", j)))
                           for j, m in enumerate(ex.get("metrics", [])))
         for j, m in enumerate(reactions):
             if not (m.increases or m.peak_above is not None or m.ends_at is not None):
@@ -159,7 +148,7 @@ def fault_scenarios(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[
                                 "peak_above or ends_at")
         fault = fault_spec(doc, {"dependency": f["dependency"], "mode": f["mode"], "attributes": f.get("attributes", {})},
                        path, dependencies)
-        expect = FaultExpectation(
+        expect = model.FaultExpectation(
             available=ex.get("available", True),
             max_request_ms=ex.get("max_request_ms"),
             p95_request_ms=ex.get("p95_request_ms"),
@@ -178,7 +167,7 @@ def fault_scenarios(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[
         if expect.dependent_min_ms is not None and not dependent:
             raise doc.error(path + ("expect", "dependent_min_ms"), "needs 'dependent' steps: the requests that "
                             "use the faulted dependency and must get slower")
-        out.append(FaultScenarioSpec(
+        out.append(model.FaultScenarioSpec(
             name=f["name"], fault=fault, seconds=float(f.get("seconds", 4.0)),
             workload=steps(doc, f.get("workload", []), path + ("workload",)), dependent=dependent,
             pace_ms=float(f.get("pace_ms", 100.0)), env={k: str(v) for k, v in f.get("env", {}).items()},

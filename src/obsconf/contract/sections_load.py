@@ -4,40 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from obsconf.contract import model
 from obsconf.contract.document import Doc, PathT, compile_regex
-from obsconf.contract.model import (
-    AccessLogSpec,
-    AccountingSpec,
-    CounterSpec,
-    FieldMatch,
-    HistogramCountSpec,
-    LoadSloSpec,
-    LoadSpec,
-    SpanAccountingSpec,
-)
 from obsconf.contract.parts import names, spec_from
 
 
-def _accounting(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str) -> AccountingSpec:
+def _accounting(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str) -> model.AccountingSpec:
     base: PathT = ("load", "accounting")
-    counter = spec_from(CounterSpec, raw["counter"], loc=doc.loc(base + ("counter",)))
+    counter = spec_from(model.CounterSpec, raw["counter"], loc=doc.loc(base + ("counter",)))
     histogram = None
     if "histogram" in raw:
         h = raw["histogram"]
         if h["name"].endswith(("_count", "_bucket", "_sum")):
             raise doc.error(base + ("histogram", "name"), f"give the histogram's family name without the "
                             f"suffix (e.g. {h['name'].rsplit('_', 1)[0]!r}): obsconf reads its _count and _bucket")
-        histogram = HistogramCountSpec(name=h["name"], route_label=h.get("route_label", counter.route_label),
-                                       method_label=h.get("method_label", counter.method_label),
-                                       status_label=h.get("status_label"), loc=doc.loc(base + ("histogram",)))
+        histogram = model.HistogramCountSpec(name=h["name"], route_label=h.get("route_label", counter.route_label),
+                                             method_label=h.get("method_label", counter.method_label),
+                                             status_label=h.get("status_label"), loc=doc.loc(base + ("histogram",)))
     spans = None
     if "spans" in raw and not has_spans:
         raise doc.error(base + ("spans",), "spans are accounted only for a contract with a 'spans' section; add "
                         "one (the service's spans are checked there) or remove this key")
     if has_spans:
         sp = raw.get("spans", {})
-        default = SpanAccountingSpec()
-        spans = SpanAccountingSpec(
+        default = model.SpanAccountingSpec()
+        spans = model.SpanAccountingSpec(
             route_attribute=names(sp.get("route_attribute"), default.route_attribute),
             status_attribute=names(sp.get("status_attribute"), default.status_attribute),
             method_attribute=names(sp.get("method_attribute"), default.method_attribute),
@@ -46,15 +37,15 @@ def _accounting(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: st
     if "access_log" in raw:
         a = raw["access_log"]
         path = base + ("access_log",)
-        match = FieldMatch(field=a["match"]["field"],
-                           pattern=compile_regex(doc, path + ("match", "pattern"), a["match"].get("pattern", ".*")))
-        access = spec_from(AccessLogSpec, a, match=match, loc=doc.loc(path))
-    return AccountingSpec(counter=counter, histogram=histogram, spans=spans, access_log=access,
-                          routes=tuple(raw.get("routes", [])), exclude=tuple(raw.get("exclude", [metrics_path])),
-                          loc=doc.loc(base))
+        pattern = compile_regex(doc, path + ("match", "pattern"), a["match"].get("pattern", ".*"))
+        match = model.FieldMatch(field=a["match"]["field"], pattern=pattern)
+        access = spec_from(model.AccessLogSpec, a, match=match, loc=doc.loc(path))
+    return model.AccountingSpec(counter=counter, histogram=histogram, spans=spans, access_log=access,
+                                routes=tuple(raw.get("routes", [])), exclude=tuple(raw.get("exclude", [metrics_path])),
+                                loc=doc.loc(base))
 
 
-def load_section(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str, has_logs: bool) -> LoadSpec:
+def load_section(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: str, has_logs: bool) -> model.LoadSpec:
     base: PathT = ("load",)
     locustfile = (doc.file.parent / raw["locustfile"]).resolve()
     if not locustfile.is_file():
@@ -73,7 +64,7 @@ def load_section(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: s
         if "p95_ms" in sl and accounting.histogram is None:
             raise doc.error(path + ("p95_ms",), "the telemetry's p95 comes from a request-duration histogram: "
                             "name it under load.accounting.histogram")
-        slos = spec_from(LoadSloSpec, sl, loc=doc.loc(path))
+        slos = spec_from(model.LoadSloSpec, sl, loc=doc.loc(path))
     seconds = {key: float(raw[key]) for key in ("spawn_rate", "seconds") if key in raw}
-    return spec_from(LoadSpec, raw, locustfile=locustfile, accounting=accounting, slos=slos, loc=doc.loc(base),
+    return spec_from(model.LoadSpec, raw, locustfile=locustfile, accounting=accounting, slos=slos, loc=doc.loc(base),
                      **seconds)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from obsconf.contract import model
 from obsconf.contract.command import parse_command
 from obsconf.contract.document import Doc, PathT
-from obsconf.contract.model import AuthSpec, DependencySpec, ListenerSpec, ServiceSpec
 from obsconf.contract.parts import spec_from
 from obsconf.errors import UsageError
 
@@ -21,18 +21,18 @@ def command_argv(doc: Doc, raw: str | list[str] | None) -> tuple[str, ...]:
         raise doc.error(("service", "command"), str(exc)) from None
 
 
-def dependency_specs(doc: Doc, raw: list[dict[str, Any]]) -> tuple[DependencySpec, ...]:
-    out: list[DependencySpec] = []
+def dependency_specs(doc: Doc, raw: list[dict[str, Any]]) -> tuple[model.DependencySpec, ...]:
+    out: list[model.DependencySpec] = []
     for i, dep in enumerate(raw):
         path: PathT = ("service", "dependencies", i)
         for key in ("name", "env"):
             if any(getattr(d, key) == dep[key] for d in out):
                 raise doc.error(path + (key,), f"two dependencies have the {key} {dep[key]!r}")
-        out.append(spec_from(DependencySpec, dep, loc=doc.loc(path)))
+        out.append(spec_from(model.DependencySpec, dep, loc=doc.loc(path)))
     return tuple(out)
 
 
-def auth_section(doc: Doc, svc: dict[str, Any]) -> AuthSpec | None:
+def auth_section(doc: Doc, svc: dict[str, Any]) -> model.AuthSpec | None:
     raw = svc.get("auth")
     if raw is None:
         return None
@@ -43,11 +43,12 @@ def auth_section(doc: Doc, svc: dict[str, Any]) -> AuthSpec | None:
     for i, guarded in enumerate(raw["paths"]):
         if "*" in guarded[:-1] or (guarded.endswith("*") and not guarded.endswith("/*")):
             raise doc.error(path + ("paths", i), f"{guarded!r}: use an exact path or a prefix ending in '/*'")
-    return spec_from(AuthSpec, raw, loc=doc.loc(path))
+    return spec_from(model.AuthSpec, raw, loc=doc.loc(path))
 
 
-def listener_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[DependencySpec]) -> tuple[ListenerSpec, ...]:
-    out: list[ListenerSpec] = []
+def listener_specs(doc: Doc, raw: list[dict[str, Any]],
+                   dependencies: Sequence[model.DependencySpec]) -> tuple[model.ListenerSpec, ...]:
+    out: list[model.ListenerSpec] = []
     taken = {d.env for d in dependencies}
     for i, item in enumerate(raw):
         path: PathT = ("service", "listeners", i)
@@ -57,15 +58,15 @@ def listener_specs(doc: Doc, raw: list[dict[str, Any]], dependencies: Sequence[D
             raise doc.error(path + ("env",), f"variable {item['env']} is already given to another listener or "
                             "dependency")
         taken.add(item["env"])
-        out.append(spec_from(ListenerSpec, item, loc=doc.loc(path)))
+        out.append(spec_from(model.ListenerSpec, item, loc=doc.loc(path)))
     return tuple(out)
 
 
-def service_section(doc: Doc, svc: dict[str, Any]) -> ServiceSpec:
+def service_section(doc: Doc, svc: dict[str, Any]) -> model.ServiceSpec:
     """The ``service`` section: its command, environment, dependencies, listeners and token."""
     dependencies = dependency_specs(doc, svc.get("dependencies", []))
     listeners = listener_specs(doc, svc.get("listeners", []), dependencies)
-    service = ServiceSpec(
+    service = model.ServiceSpec(
         name=svc["name"],
         profile=svc.get("profile"),
         command=command_argv(doc, svc.get("command")),

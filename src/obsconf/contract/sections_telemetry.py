@@ -4,54 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from obsconf.contract import model
 from obsconf.contract.document import Doc, PathT, compile_regex
-from obsconf.contract.model import (
-    ContextSpec,
-    CorrelationSpec,
-    DeliverySpec,
-    FieldMatch,
-    LogEventSpec,
-    LogsSpec,
-    LogStoreSpec,
-    MetricSpec,
-    RedactionSpec,
-    ResourceSpec,
-    SamplingSpec,
-    SpanSpec,
-    SpansSpec,
-    StatusRule,
-)
 from obsconf.contract.parts import semconv, spec_from, steps, typed_values
 
 
-def logs_section(doc: Doc, raw: dict[str, Any], service_name: str) -> LogsSpec:
+def logs_section(doc: Doc, raw: dict[str, Any], service_name: str) -> model.LogsSpec:
     base: PathT = ("logs",)
     red = raw.get("redaction", {})
     for i, pattern in enumerate(red.get("patterns", [])):
         compile_regex(doc, base + ("redaction", "patterns", i), pattern)
-    redaction = spec_from(RedactionSpec, red, loc=doc.loc(base + ("redaction",)))
+    redaction = spec_from(model.RedactionSpec, red, loc=doc.loc(base + ("redaction",)))
     correlation = None
     if "correlation" in raw:
         cor = raw["correlation"]
         exempt = []
         for i, item in enumerate(cor.get("exempt", [])):
             pattern = compile_regex(doc, base + ("correlation", "exempt", i, "pattern"), item.get("pattern", ".*"))
-            exempt.append(FieldMatch(field=item["field"], pattern=pattern))
-        correlation = spec_from(CorrelationSpec, cor, exempt=tuple(exempt), loc=doc.loc(base + ("correlation",)))
-    context = spec_from(ContextSpec, raw["context"], loc=doc.loc(base + ("context",))) if "context" in raw else None
+            exempt.append(model.FieldMatch(field=item["field"], pattern=pattern))
+        correlation = spec_from(model.CorrelationSpec, cor, exempt=tuple(exempt), loc=doc.loc(base + ("correlation",)))
+    context = (spec_from(model.ContextSpec, raw["context"], loc=doc.loc(base + ("context",)))
+               if "context" in raw else None)
     events = tuple(_log_event(doc, ev, base + ("events", i)) for i, ev in enumerate(raw.get("events", [])))
-    store = spec_from(LogStoreSpec, raw["store"], loc=doc.loc(base + ("store",))) if "store" in raw else None
-    delivery = (spec_from(DeliverySpec, raw["delivery"], loc=doc.loc(base + ("delivery",)))
+    store = spec_from(model.LogStoreSpec, raw["store"], loc=doc.loc(base + ("store",))) if "store" in raw else None
+    delivery = (spec_from(model.DeliverySpec, raw["delivery"], loc=doc.loc(base + ("delivery",)))
                 if "delivery" in raw else None)
-    return spec_from(LogsSpec, raw, redaction=redaction, correlation=correlation, context=context, events=events,
+    return spec_from(model.LogsSpec, raw, redaction=redaction, correlation=correlation, context=context, events=events,
                      store=store, delivery=delivery,
                      # the label Loki's OpenTelemetry ingestion derives from service.name
                      stream=dict(raw.get("stream") or {"service_name": service_name}), loc=doc.loc(base))
 
 
-def _log_event(doc: Doc, ev: dict[str, Any], path: PathT) -> LogEventSpec:
+def _log_event(doc: Doc, ev: dict[str, Any], path: PathT) -> model.LogEventSpec:
     typed = typed_values(doc, ev.get("fields", {}), path + ("fields",))
-    return LogEventSpec(
+    return model.LogEventSpec(
         name=ev["name"],
         message=compile_regex(doc, path + ("message",), ev["message"]),
         level=ev.get("level"),
@@ -64,9 +50,9 @@ def _log_event(doc: Doc, ev: dict[str, Any], path: PathT) -> LogEventSpec:
     )
 
 
-def spans_section(doc: Doc, raw: dict[str, Any]) -> SpansSpec:
+def spans_section(doc: Doc, raw: dict[str, Any]) -> model.SpansSpec:
     base: PathT = ("spans",)
-    ops: list[SpanSpec] = []
+    ops: list[model.SpanSpec] = []
     seen: set[str] = set()
     for i, op in enumerate(raw.get("operations", [])):
         path = base + ("operations", i)
@@ -77,7 +63,7 @@ def spans_section(doc: Doc, raw: dict[str, Any]) -> SpansSpec:
             raise doc.error(path, "a span with 'root: true' cannot also name a parent or parent_kind")
         attrs = typed_values(doc, op.get("attributes", {}), path + ("attributes",))
         ops.append(
-            SpanSpec(
+            model.SpanSpec(
                 name=op["name"],
                 parent=tuple(op["parent"]) if isinstance(op.get("parent"), list) else op.get("parent"),
                 parent_kind=op.get("parent_kind"),
@@ -95,7 +81,7 @@ def spans_section(doc: Doc, raw: dict[str, Any]) -> SpansSpec:
             raise doc.error(rpath, "give exactly one of 'gte' (a status code threshold) or 'present: true' (the "
                             "attribute marks a failed operation)")
         rules.append(
-            StatusRule(
+            model.StatusRule(
                 attribute=(attr,) if isinstance(attr, str) else tuple(attr),
                 gte=rule.get("gte"),
                 present=bool(rule.get("present")),
@@ -107,20 +93,21 @@ def spans_section(doc: Doc, raw: dict[str, Any]) -> SpansSpec:
     sampling = None
     if "sampling" in raw:
         smp = raw["sampling"]
-        sampling = spec_from(SamplingSpec, smp, workload=steps(doc, smp.get("workload", []), base + ("sampling", "workload")),
+        sampling = spec_from(model.SamplingSpec, smp,
+                             workload=steps(doc, smp.get("workload", []), base + ("sampling", "workload")),
                              loc=doc.loc(base + ("sampling",)))
         if sampling.seed_default is not None and sampling.seed_default != sampling.run_rate and not sampling.env:
             raise doc.error(base + ("sampling",), "checking the seed's rate needs 'env': the variable that sets "
                             "the service's sample rate (obsconf also sets OTEL_TRACES_SAMPLER_ARG)")
     resource = None
     if "resource" in raw:
-        resource = ResourceSpec(attributes=typed_values(doc, raw["resource"]["attributes"],
+        resource = model.ResourceSpec(attributes=typed_values(doc, raw["resource"]["attributes"],
                                                          base + ("resource", "attributes")),
                                 loc=doc.loc(base + ("resource",)))
-    return SpansSpec(operations=tuple(ops), status_rules=tuple(rules), sampling=sampling,
-                     response_header=raw.get("response_header"),
-                     semconv=semconv(doc, raw.get("semconv"), base + ("semconv",)), resource=resource,
-                     loc=doc.loc(base))
+    return model.SpansSpec(operations=tuple(ops), status_rules=tuple(rules), sampling=sampling,
+                           response_header=raw.get("response_header"),
+                           semconv=semconv(doc, raw.get("semconv"), base + ("semconv",)), resource=resource,
+                           loc=doc.loc(base))
 
 
 def _buckets(doc: Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
@@ -132,7 +119,7 @@ def _buckets(doc: Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
     return values
 
 
-def metric_families(doc: Doc, raw: list[dict[str, Any]], base: PathT = ("metrics",)) -> tuple[MetricSpec, ...]:
+def metric_families(doc: Doc, raw: list[dict[str, Any]], base: PathT = ("metrics",)) -> tuple[model.MetricSpec, ...]:
     out = []
     seen: set[str] = set()
     for i, m in enumerate(raw):
@@ -162,7 +149,7 @@ def metric_families(doc: Doc, raw: list[dict[str, Any]], base: PathT = ("metrics
                     path + ("after_workload", "selector"), f"selector names labels {extra} not in labels {labels}"
                 )
         out.append(
-            MetricSpec(
+            model.MetricSpec(
                 name=m["name"],
                 type=m["type"],
                 labels=tuple(labels) if labels is not None else None,

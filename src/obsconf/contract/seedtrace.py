@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from obsconf.contract import model
 from obsconf.contract.document import Doc, PathT, format_path
-from obsconf.contract.model import ItemTrace, SeedRef, Untested
 from obsconf.contract.seedref import find_seed, seed_ref
 
 
@@ -17,7 +17,7 @@ class _SeedRefs:
         self.doc, self.default_seed = doc, default_seed
         self.lengths: dict[str, int | None] = {}
 
-    def ref(self, raw: Any, path: PathT) -> SeedRef:
+    def ref(self, raw: Any, path: PathT) -> model.SeedRef:
         doc = self.doc
         try:
             got = seed_ref(raw, self.default_seed)
@@ -37,18 +37,18 @@ class _SeedRefs:
         return got
 
 
-def item_traces(doc: Doc, default_seed: str) -> tuple[dict[str, ItemTrace], tuple[Untested, ...]]:
+def item_traces(doc: Doc, default_seed: str) -> tuple[dict[str, model.ItemTrace], tuple[model.Untested, ...]]:
     """Every item's ``seed``/``convention``, keyed by contract path, and the ``untested`` entries; each seed
     line range is checked against its seed file when the file is found."""
     ref = _SeedRefs(doc, default_seed).ref
-    table: dict[str, ItemTrace] = {}
+    table: dict[str, model.ItemTrace] = {}
 
     def walk(node: Any, path: PathT) -> None:
         if isinstance(node, dict):
             if path and path[0] != "untested" and ("seed" in node or "convention" in node):
                 refs = (ref(node["seed"], path + ("seed",)),) if "seed" in node else ()
-                table[format_path(path)] = ItemTrace(format_path(path), refs, str(node.get("convention", "")),
-                                                     doc.loc(path))
+                table[format_path(path)] = model.ItemTrace(format_path(path), refs, str(node.get("convention", "")),
+                                                           doc.loc(path))
             for key, value in node.items():
                 if not (key == "seed" and path):
                     walk(value, path + (key,))
@@ -58,8 +58,8 @@ def item_traces(doc: Doc, default_seed: str) -> tuple[dict[str, ItemTrace], tupl
 
     walk(doc.data, ())
     untested = tuple(
-        Untested(ref=ref(u["seed"], ("untested", i, "seed")), reason=u["reason"], note=u.get("note", ""),
-                 loc=doc.loc(("untested", i)))
+        model.Untested(ref=ref(u["seed"], ("untested", i, "seed")), reason=u["reason"], note=u.get("note", ""),
+                       loc=doc.loc(("untested", i)))
         for i, u in enumerate(doc.data.get("untested", []))
     )
     return table, untested
