@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from obsconf.contract.valuetypes import json_type
 from obsconf.errors import ContractError
 
 PathT = tuple[str | int, ...]
@@ -83,20 +84,15 @@ class Doc:
         return f"{self.where(path)} {format_path(path)}"
 
 
+#: JSON Schema type name -> how an error message names a value of it
+_TYPE_WORDS = {"object": "a mapping", "array": "a list", "boolean": "a boolean", "integer": "a number",
+               "number": "a number", "null": "nothing (null)", "string": "a string"}
+
+
 def type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, str):
-        return "a string"
-    return f"a YAML {type(value).__name__} (quote it to make it a string)"
+    """What ``value`` is, in the words of an error message (``a mapping``, ``a list``, ...)."""
+    word = _TYPE_WORDS.get(json_type(value) or "")
+    return word or f"a YAML {type(value).__name__} (quote it to make it a string)"
 
 
 def compile_regex(doc: Doc, path: PathT, pattern: str) -> str:
