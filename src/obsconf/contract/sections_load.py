@@ -14,32 +14,32 @@ def _accounting(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: st
     counter = spec_from(model.CounterSpec, raw["counter"], loc=doc.loc(base + ("counter",)))
     histogram = None
     if "histogram" in raw:
-        h = raw["histogram"]
-        if h["name"].endswith(("_count", "_bucket", "_sum")):
+        hist = raw["histogram"]
+        if hist["name"].endswith(("_count", "_bucket", "_sum")):
             raise doc.error(base + ("histogram", "name"), f"give the histogram's family name without the "
-                            f"suffix (e.g. {h['name'].rsplit('_', 1)[0]!r}): obsconf reads its _count and _bucket")
-        histogram = model.HistogramCountSpec(name=h["name"], route_label=h.get("route_label", counter.route_label),
-                                             method_label=h.get("method_label", counter.method_label),
-                                             status_label=h.get("status_label"), loc=doc.loc(base + ("histogram",)))
+                            f"suffix (e.g. {hist['name'].rsplit('_', 1)[0]!r}): obsconf reads its _count and _bucket")
+        histogram = model.HistogramCountSpec(name=hist["name"], route_label=hist.get("route_label", counter.route_label),
+                                             method_label=hist.get("method_label", counter.method_label),
+                                             status_label=hist.get("status_label"), loc=doc.loc(base + ("histogram",)))
     spans = None
     if "spans" in raw and not has_spans:
         raise doc.error(base + ("spans",), "spans are accounted only for a contract with a 'spans' section; add "
                         "one (the service's spans are checked there) or remove this key")
     if has_spans:
-        sp = raw.get("spans", {})
+        spans_raw = raw.get("spans", {})
         default = model.SpanAccountingSpec()
         spans = model.SpanAccountingSpec(
-            route_attribute=names(sp.get("route_attribute"), default.route_attribute),
-            status_attribute=names(sp.get("status_attribute"), default.status_attribute),
-            method_attribute=names(sp.get("method_attribute"), default.method_attribute),
+            route_attribute=names(spans_raw.get("route_attribute"), default.route_attribute),
+            status_attribute=names(spans_raw.get("status_attribute"), default.status_attribute),
+            method_attribute=names(spans_raw.get("method_attribute"), default.method_attribute),
             loc=doc.loc(base + ("spans",)) if "spans" in raw else doc.loc(base))
     access = None
     if "access_log" in raw:
-        a = raw["access_log"]
+        access_raw = raw["access_log"]
         path = base + ("access_log",)
-        pattern = compile_regex(doc, path + ("match", "pattern"), a["match"].get("pattern", ".*"))
-        match = model.FieldMatch(field=a["match"]["field"], pattern=pattern)
-        access = spec_from(model.AccessLogSpec, a, match=match, loc=doc.loc(path))
+        pattern = compile_regex(doc, path + ("match", "pattern"), access_raw["match"].get("pattern", ".*"))
+        match = model.FieldMatch(field=access_raw["match"]["field"], pattern=pattern)
+        access = spec_from(model.AccessLogSpec, access_raw, match=match, loc=doc.loc(path))
     return model.AccountingSpec(counter=counter, histogram=histogram, spans=spans, access_log=access,
                                 routes=tuple(raw.get("routes", [])), exclude=tuple(raw.get("exclude", [metrics_path])),
                                 loc=doc.loc(base))
@@ -57,14 +57,14 @@ def load_section(doc: Doc, raw: dict[str, Any], has_spans: bool, metrics_path: s
                         "source: add a 'logs' section (format, stream or source) or remove this key")
     slos = None
     if "slos" in raw:
-        sl = raw["slos"]
+        slos_raw = raw["slos"]
         path = base + ("slos",)
-        if not any(k in sl for k in ("availability", "error_rate", "p95_ms")):
+        if not any(k in slos_raw for k in ("availability", "error_rate", "p95_ms")):
             raise doc.error(path, "name at least one objective: availability, error_rate or p95_ms")
-        if "p95_ms" in sl and accounting.histogram is None:
+        if "p95_ms" in slos_raw and accounting.histogram is None:
             raise doc.error(path + ("p95_ms",), "the telemetry's p95 comes from a request-duration histogram: "
                             "name it under load.accounting.histogram")
-        slos = spec_from(model.LoadSloSpec, sl, loc=doc.loc(path))
+        slos = spec_from(model.LoadSloSpec, slos_raw, loc=doc.loc(path))
     seconds = {key: float(raw[key]) for key in ("spawn_rate", "seconds") if key in raw}
     return spec_from(model.LoadSpec, raw, locustfile=locustfile, accounting=accounting, slos=slos, loc=doc.loc(base),
                      **seconds)

@@ -122,26 +122,26 @@ def _buckets(doc: Doc, path: PathT, raw: list[Any]) -> tuple[float, ...]:
 def metric_families(doc: Doc, raw: list[dict[str, Any]], base: PathT = ("metrics",)) -> tuple[model.MetricSpec, ...]:
     out = []
     seen: set[str] = set()
-    for i, m in enumerate(raw):
+    for i, item in enumerate(raw):
         path: PathT = base + (i,)
-        if m["name"] in seen:
-            raise doc.error(path + ("name",), f"metric {m['name']!r} is listed twice")
-        seen.add(m["name"])
-        labels = m.get("labels")
+        if item["name"] in seen:
+            raise doc.error(path + ("name",), f"metric {item['name']!r} is listed twice")
+        seen.add(item["name"])
+        labels = item.get("labels")
         if labels is not None and "le" in labels:
             raise doc.error(path + ("labels",), "do not list 'le': bucket bounds go under 'buckets'")
         buckets = include = None
         for key in ("buckets", "buckets_include"):
-            if key in m and m["type"] != "histogram":
-                raise doc.error(path + (key,), f"'{key}' applies to histograms, this is a {m['type']}")
-        if "buckets" in m:
-            buckets = _buckets(doc, path + ("buckets",), m["buckets"])
-        if "buckets_include" in m:
+            if key in item and item["type"] != "histogram":
+                raise doc.error(path + (key,), f"'{key}' applies to histograms, this is a {item['type']}")
+        if "buckets" in item:
+            buckets = _buckets(doc, path + ("buckets",), item["buckets"])
+        if "buckets_include" in item:
             if buckets is not None:
                 raise doc.error(path + ("buckets_include",), "give 'buckets' (the exact layout) or "
                                 "'buckets_include' (bounds that must be among them), not both")
-            include = tuple(sorted(float("inf") if b == "+Inf" else float(b) for b in m["buckets_include"]))
-        after = m.get("after_workload", {})
+            include = tuple(sorted(float("inf") if b == "+Inf" else float(b) for b in item["buckets_include"]))
+        after = item.get("after_workload", {})
         if after.get("selector") and labels is not None:
             extra = sorted(set(after["selector"]) - set(labels))
             if extra:
@@ -150,12 +150,12 @@ def metric_families(doc: Doc, raw: list[dict[str, Any]], base: PathT = ("metrics
                 )
         out.append(
             model.MetricSpec(
-                name=m["name"],
-                type=m["type"],
+                name=item["name"],
+                type=item["type"],
                 labels=tuple(labels) if labels is not None else None,
                 buckets=buckets,
                 buckets_include=include,
-                help_required=m.get("help", True),
+                help_required=item.get("help", True),
                 increases=after.get("increases", False),
                 selector=dict(after.get("selector", {})),
                 loc=doc.loc(path),
