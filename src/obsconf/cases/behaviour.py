@@ -18,10 +18,11 @@ from obsconf.workload import expand_steps
 
 
 def retries_cases(contract: Contract) -> list[Case]:
-    return [Case(contract, "retries", r.operation, "retries", lambda probe, r=r: _retry_findings(r, probe),
-                 f"{r.operation} retries at most {r.max_attempts} attempts with backoff"
-                 + (f" while {r.fault.dependency} is {r.fault.mode}" if r.fault else ""), (path_of(r.loc),))
-            for r in contract.retries]
+    return [Case(contract, "retries", spec.operation, "retries", lambda probe, spec=spec: _retry_findings(spec, probe),
+                 f"{spec.operation} retries at most {spec.max_attempts} attempts with backoff"
+                 + (f" while {spec.fault.dependency} is {spec.fault.mode}" if spec.fault else ""),
+                 (path_of(spec.loc),))
+            for spec in contract.retries]
 
 
 def health_cases(contract: Contract) -> list[Case]:
@@ -79,10 +80,10 @@ def budget_cases(contract: Contract) -> list[Case]:
 
 
 def fault_cases(contract: Contract) -> list[Case]:
-    return [Case(contract, "faults", f.name, "faults", lambda probe, f=f: probe.fault(f),
-                 f"{f.fault.dependency} {f.fault.mode} for {f.seconds:g} s: the service behaves as its contract says",
-                 (path_of(f.loc),))
-            for f in contract.faults]
+    return [Case(contract, "faults", scenario.name, "faults", lambda probe, scenario=scenario: probe.fault(scenario),
+                 f"{scenario.fault.dependency} {scenario.fault.mode} for {scenario.seconds:g} s: the service behaves "
+                 "as its contract says", (path_of(scenario.loc),))
+            for scenario in contract.faults]
 
 
 def _retry_findings(spec: RetrySpec, probe: Probe) -> list[Finding]:

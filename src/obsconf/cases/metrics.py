@@ -45,10 +45,10 @@ def _family_findings(spec: MetricSpec, probe: Probe) -> list[Finding]:
 
 
 def dashboard_cases(contract: Contract) -> list[Case]:
-    return [Case(contract, "dashboards", d.name, "dashboards",
-                 lambda probe, d=d: _dashboard_findings(d, probe),
-                 f"the seed's query {d.expr!r} returns series of the service", (path_of(d.loc),))
-            for d in contract.dashboards]
+    return [Case(contract, "dashboards", spec.name, "dashboards",
+                 lambda probe, spec=spec: _dashboard_findings(spec, probe),
+                 f"the seed's query {spec.expr!r} returns series of the service", (path_of(spec.loc),))
+            for spec in contract.dashboards]
 
 
 def _dashboard_findings(spec: DashboardSpec, probe: Probe) -> list[Finding]:
