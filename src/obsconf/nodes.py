@@ -1,7 +1,7 @@
 """pytest collection nodes for contracts: a contract file is a test file, each of its cases a test item.
 
 ``ContractFile`` loads and validates the contract (a malformed one is a collection error that names file,
-line and key); each ``CaseItem`` runs one :class:`obsconf.suite.Case` against the session's live probe and
+line and key); each ``CaseItem`` runs one :class:`obsconf.cases.case.Case` against the session's live probe and
 fails with the case's findings, rendered for a person.
 """
 
