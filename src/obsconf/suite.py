@@ -17,21 +17,32 @@ from obsconf.cases.logs import logs_cases
 from obsconf.cases.metrics import dashboard_cases, metrics_cases
 from obsconf.cases.service import auth_cases, service_cases, workload_cases
 from obsconf.cases.spans import spans_cases
+from obsconf.casetext import describe_case
 from obsconf.contract.model import Contract
 
-#: One builder per contract section, in the order the cases run.
-SECTION_BUILDERS: tuple[Callable[[Contract], list[Case]], ...] = (
-    service_cases, auth_cases, workload_cases, logs_cases, spans_cases, metrics_cases, dashboard_cases,
-    retries_cases, health_cases, alerts_cases, slo_cases, budget_cases, fault_cases, load_cases,
-)
+#: contract section -> the builder of its cases, in the order the cases run
+SECTION_BUILDERS: dict[str, Callable[[Contract], list[Case]]] = {
+    "service": service_cases,
+    "service.auth": auth_cases,
+    "workload": workload_cases,
+    "logs": logs_cases,
+    "spans": spans_cases,
+    "metrics": metrics_cases,
+    "dashboards": dashboard_cases,
+    "retries": retries_cases,
+    "health": health_cases,
+    "alerts": alerts_cases,
+    "slos": slo_cases,
+    "budgets": budget_cases,
+    "faults": fault_cases,
+    "load": load_cases,
+}
 
 
 def build_cases(contract: Contract) -> list[Case]:
     """Every check the contract asks for, without the kinds it opts out of (``skip``, with a reason)."""
-    from obsconf.casetext import describe_case
-
     cases = []
-    for build in SECTION_BUILDERS:
+    for build in SECTION_BUILDERS.values():
         for case in build(contract):
             if contract.skipped(case.kind) is not None:
                 continue
