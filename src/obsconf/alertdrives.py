@@ -42,6 +42,12 @@ class AlertDrives:
         self._rules_for: Any = None  # the seed instance the rules were loaded for (a restarted one needs them again)
         self._drives: dict[str, DriveRun] = {}
 
+    def alert_drive(self, drive: AlertDrive) -> DriveRun:
+        """What ``drive`` observed; it runs on first use."""
+        if drive.name not in self._drives:
+            self._drives[drive.name] = self._drive(drive)
+        return self._drives[drive.name]
+
     def _load_rules(self, target: Any) -> str:
         """Load a copy of the contract's rules for ``target`` into Prometheus: its own group name, the
         service's job (and the seed's extra scrape jobs) renamed to the instance's, ``for:`` overridden when
@@ -96,12 +102,6 @@ class AlertDrives:
                           if a.get("labels", {}).get("job") in (*jobs, None)]
                 out[rule["name"]] = most_active(states)
         return out
-
-
-    def alert_drive(self, drive: AlertDrive) -> DriveRun:
-        if drive.name not in self._drives:
-            self._drives[drive.name] = self._drive(drive)
-        return self._drives[drive.name]
 
     def _drive(self, drive: AlertDrive) -> DriveRun:
         target = self.runs.seed_instance()
