@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from obsconf.collect import read_logs, seqs_seen
+from obsconf.liveprobe import LiveProbe
 from obsconf.model import LogRecord
-from obsconf.probe import LiveProbe
 from obsconf.readers.jaeger import JaegerReader
 
 TRACE = "a" * 32

@@ -6,6 +6,7 @@ Pure: a description is derived from the contract item a case checks, found by th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,57 +211,86 @@ def _expectations(f: FaultScenarioSpec) -> list[str]:
     return out
 
 
+def _correlation(contract: Contract) -> str:
+    correlation = contract.logs.correlation if contract.logs else None
+    return ("log lines, traces and requests agree on trace ids: each log line's trace exists in Jaeger, "
+            "each request's trace (the id of its traceparent) arrived"
+            + (" and has a log line" if correlation and correlation.request_log_required else ""))
+
+
+def _retry_item(contract: Contract, item: str) -> str | None:
+    spec = next((r for r in contract.retries if r.operation == item), None)
+    return _retry(spec) if spec is not None else None
+
+
+def _health_item(contract: Contract, item: str) -> str | None:
+    spec = next((h for h in contract.health if h.path == item), None)
+    return _health(spec) if spec is not None else None
+
+
+def _alerts(contract: Contract, item: str) -> str | None:
+    alerts = contract.alerts
+    if alerts is None:
+        return None
+    if item == "promtool_test_rules":
+        return f"`promtool test rules` passes {alerts.tests_file.name if alerts.tests_file else ''}"
+    drive = next((d for d in alerts.drives if item == f"drive_{d.name}"), None)
+    if drive is not None:
+        how = ("the service stopped" if drive.stop_service else f"{drive.fault.dependency} {drive.fault.mode}"
+               if drive.fault else "the drive's workload")
+        override = f" ('for' shortened to {alerts.for_override} by the contract)" if alerts.for_override else ""
+        return (f"with {how} on a second instance, {_list(drive.fires)} reach pending or firing on its real "
+                f"series in Prometheus and the other rules stay quiet{override}")
+    rule = next((r for r in alerts.rules if item == f"defect_{r.name}" and r.defect), None)
+    if rule is not None and rule.defect is not None:
+        return (f"seed defect in {rule.name}, reported (not a failure) while promtool proves it "
+                f"({rule.defect.proof.name}): {rule.defect.claim}")
+    return f"{alerts.rules_file.name} defines {_list(r.name for r in alerts.rules)} as the seed states them"
+
+
+def _fault(contract: Contract, item: str) -> str | None:
+    scenario = next((f for f in contract.faults if f.name == item), None)
+    if scenario is None:
+        return None
+    return (f"{scenario.fault.dependency} {scenario.fault.mode} for {scenario.seconds:g} s while the workload runs: "
+            + _list(_expectations(scenario)))
+
+
+def _service(contract: Contract, item: str) -> str | None:
+    if item != "dependencies":
+        return None
+    return "every dependency is called through its Toxiproxy proxy: " + _list(
+        f"{d.name} ({d.env})" for d in contract.service.dependencies)
+
+
+def _slos(contract: Contract, item: str) -> str:
+    slos = contract.slos
+    if item == "env_targets":
+        return ("a second instance started with other values in " + _list(s.env for s in slos if s.env)
+                + " reports those values as the SLOs' targets")
+    if item == "expressions":
+        return "the PromQL of " + _list(s.name for s in slos if s.expression) + " has a value on the real series"
+    return "the service reports " + _list(f"{s.name} ({s.comparison} {s.target:g} {s.unit})" for s in slos)
+
+
+#: section -> its description of an item (None: no contract item to describe; the case's id words are used)
+_DESCRIBERS: dict[str, Callable[[Contract, str], str | None]] = {
+    "workload": lambda contract, item: _workload(contract),
+    "logs": lambda contract, item: _logs(contract, item) if contract.logs is not None else None,
+    "correlation": lambda contract, item: _correlation(contract),
+    "spans": lambda contract, item: _spans(contract, item) if contract.spans is not None else None,
+    "metrics": _metrics,
+    "retries": _retry_item,
+    "health": _health_item,
+    "alerts": _alerts,
+    "faults": _fault,
+    "service": _service,
+    "slos": _slos,
+}
+
+
 def describe_case(contract: Contract, section: str, item: str) -> str:
     """One sentence saying what the case ``<profile>-<section>-<item>`` checks."""
-    c = contract
-    if section == "workload":
-        return _workload(c)
-    if section == "logs" and c.logs is not None:
-        return _logs(c, item)
-    if section == "correlation":
-        return ("log lines, traces and requests agree on trace ids: each log line's trace exists in Jaeger, "
-                "each request's trace (the id of its traceparent) arrived" + (" and has a log line" if c.logs and c.logs.correlation
-                                                   and c.logs.correlation.request_log_required else ""))
-    if section == "spans" and c.spans is not None:
-        return _spans(c, item)
-    if section == "metrics":
-        return _metrics(c, item)
-    if section == "retries":
-        r = next((r for r in c.retries if r.operation == item), None)
-        if r is not None:
-            return _retry(r)
-    if section == "health":
-        h = next((h for h in c.health if h.path == item), None)
-        if h is not None:
-            return _health(h)
-    if section == "alerts" and c.alerts is not None:
-        if item == "promtool_test_rules":
-            return f"`promtool test rules` passes {c.alerts.tests_file.name if c.alerts.tests_file else ''}"
-        drive = next((d for d in c.alerts.drives if item == f"drive_{d.name}"), None)
-        if drive is not None:
-            how = ("the service stopped" if drive.stop_service else f"{drive.fault.dependency} {drive.fault.mode}"
-                   if drive.fault else "the drive's workload")
-            override = f" ('for' shortened to {c.alerts.for_override} by the contract)" if c.alerts.for_override else ""
-            return (f"with {how} on a second instance, {_list(drive.fires)} reach pending or firing on its real "
-                    f"series in Prometheus and the other rules stay quiet{override}")
-        rule = next((r for r in c.alerts.rules if item == f"defect_{r.name}" and r.defect), None)
-        if rule is not None and rule.defect is not None:
-            return (f"seed defect in {rule.name}, reported (not a failure) while promtool proves it "
-                    f"({rule.defect.proof.name}): {rule.defect.claim}")
-        return f"{c.alerts.rules_file.name} defines {_list(r.name for r in c.alerts.rules)} as the seed states them"
-    if section == "faults":
-        f = next((f for f in c.faults if f.name == item), None)
-        if f is not None:
-            return (f"{f.fault.dependency} {f.fault.mode} for {f.seconds:g} s while the workload runs: "
-                    + _list(_expectations(f)))
-    if section == "service" and item == "dependencies":
-        return "every dependency is called through its Toxiproxy proxy: " + _list(
-            f"{d.name} ({d.env})" for d in c.service.dependencies)
-    if section == "slos":
-        if item == "env_targets":
-            return ("a second instance started with other values in " + _list(s.env for s in c.slos if s.env)
-                    + " reports those values as the SLOs' targets")
-        if item == "expressions":
-            return "the PromQL of " + _list(s.name for s in c.slos if s.expression) + " has a value on the real series"
-        return "the service reports " + _list(f"{s.name} ({s.comparison} {s.target:g} {s.unit})" for s in c.slos)
-    return f"{section}: {item}"
+    describe = _DESCRIBERS.get(section)
+    text = describe(contract, item) if describe is not None else None
+    return text if text is not None else f"{section}: {item}"

@@ -97,20 +97,6 @@ class Collected:
         return self.logs + ([] if "console" in sources else self.console) + self.store_records
 
 
-@dataclass
-class RetryRun:
-    """What one retry fault produced: the requests made during the fault and what they left behind."""
-
-    exchanges: list[HttpExchange]
-    spans: list[Span]
-    logs: list[LogRecord]
-    before: list[MetricFamily]
-    after: list[MetricFamily]
-    query: str = ""
-    trace_url: str = ""
-    traffic: int = -1  # connections through the faulted dependency's proxy (-1: not measured)
-
-
 def poll(fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float, interval: float = 0.3,
          progress: Callable[[Any], int] | None = None, quiet: float = 2.0) -> Any:
     """Fetch until ``done``, the deadline, or - with ``progress`` - until what arrived stopped growing for

@@ -167,8 +167,6 @@ def _owner(path: str, sources: Sequence[str]) -> str | None:
 
 def seed_coverage(contract: Contract, *, seed_text: str | None = None) -> SeedCoverage:
     """The coverage of ``contract``'s own seed by ``contract``'s cases (lines of other seeds are left out)."""
-    from obsconf.suite import build_cases
-
     name = contract.seed or ""
     if seed_text is None:
         found = find_seed(name, contract.path.parent) if name else None
@@ -177,8 +175,24 @@ def seed_coverage(contract: Contract, *, seed_text: str | None = None) -> SeedCo
         return SeedCoverage(name, contract.id, {}, [], missing_seed=True)
     text = seed_text.splitlines()
     lines = {n: LineState() for n in statement_lines(seed_text)}
+    _mark_checked(contract, name, lines)
+    for u in contract.untested:
+        if Path(u.ref.file).name != Path(name).name:
+            continue
+        for n in u.ref.lines():
+            if n in lines and not lines[n].reason:
+                lines[n].reason = u.reason
+                lines[n].note = u.note
+    _mark_defects(contract, lines)
+    return SeedCoverage(name, contract.id, lines, text)
+
+
+def _mark_checked(contract: Contract, seed: str, lines: dict[int, LineState]) -> None:
+    """Each line of ``seed`` an item names gets the item's path and the cases that own the item."""
+    from obsconf.suite import build_cases
+
     cases = build_cases(contract)
-    sources = sorted({s for c in cases for s in c.sources})
+    sources = sorted({s for case in cases for s in case.sources})
     by_source: dict[str, list[str]] = {}
     for case in cases:
         for src in case.sources:
@@ -187,29 +201,26 @@ def seed_coverage(contract: Contract, *, seed_text: str | None = None) -> SeedCo
         owner = _owner(path, sources)
         ids = by_source.get(owner, []) if owner is not None else []
         for ref in item.refs:
-            if Path(ref.file).name != Path(name).name:
+            if Path(ref.file).name != Path(seed).name:
                 continue
             for n in ref.lines():
                 if n in lines:
                     lines[n].cases.update(ids)
                     lines[n].paths.add(path)
-    for u in contract.untested:
-        if Path(u.ref.file).name != Path(name).name:
+
+
+def _mark_defects(contract: Contract, lines: dict[int, LineState]) -> None:
+    """The lines of an alert rule the contract proves defective carry the defect's claim."""
+    if contract.alerts is None:
+        return
+    for rule in contract.alerts.rules:
+        item = contract.trace.get(rule.loc.split(" ", 1)[-1])
+        if rule.defect is None or item is None:
             continue
-        for n in u.ref.lines():
-            if n in lines and not lines[n].reason:
-                lines[n].reason = u.reason
-                lines[n].note = u.note
-    if contract.alerts is not None:
-        for rule in contract.alerts.rules:
-            item = contract.trace.get(rule.loc.split(" ", 1)[-1])
-            if rule.defect is None or item is None:
-                continue
-            for ref in item.refs:
-                for n in ref.lines():
-                    if n in lines:
-                        lines[n].defect = f"{rule.name}: {rule.defect.claim}"
-    return SeedCoverage(name, contract.id, lines, text)
+        for ref in item.refs:
+            for n in ref.lines():
+                if n in lines:
+                    lines[n].defect = f"{rule.name}: {rule.defect.claim}"
 
 
 def coverage_document(contracts: Sequence[Contract]) -> dict[str, Any]:

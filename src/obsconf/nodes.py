@@ -1,7 +1,7 @@
 """pytest collection nodes for contracts: a contract file is a test file, each of its cases a test item.
 
 ``ContractFile`` loads and validates the contract (a malformed one is a collection error that names file,
-line and key); each ``CaseItem`` runs one :class:`obsconf.suite.Case` against the session's live probe and
+line and key); each ``CaseItem`` runs one :class:`obsconf.cases.case.Case` against the session's live probe and
 fails with the case's findings, rendered for a person.
 """
 
@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from obsconf.cases.case import SEED_DEFECT, Case
 from obsconf.errors import ContractError, ObsconfError
 from obsconf.model import Finding
-from obsconf.suite import SEED_DEFECT, Case, build_cases
+from obsconf.suite import build_cases
 
 
 class CaseFailed(Exception):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from obsconf.cases.alerts import _defect_findings
+from obsconf.cases.case import SEED_DEFECT
 from obsconf.contract.loader import default_contract_paths, load_contract
-from obsconf.suite import SEED_DEFECT, _defect_findings
 
 PRETHRIFT = load_contract(next(p for p in default_contract_paths() if p.name == "prethrift.yaml"))
 

@@ -68,8 +68,8 @@ def test_check_catches_every_malformed_file_of_the_loader_table_without_starting
         "from obsconf.contract.tools import check_files\n"
         "results = check_files(sys.argv[3:])\n"
         # the schema's profile enum comes from obsconf.reference.config (a table, no app, no process)
-        "heavy = sorted(m for m in sys.modules if m.startswith(('obsconf.stack', 'obsconf.target', 'obsconf.probe',"
-        " 'obsconf.collect', 'obsconf.reference', 'obsconf.readers', 'obsconf.faults', 'testcontainers',"
+        "heavy = sorted(m for m in sys.modules if m.startswith(('obsconf.stack', 'obsconf.target', 'obsconf.liveprobe',"
+        " 'obsconf.seedruns', 'obsconf.alertdrives', 'obsconf.collect', 'obsconf.reference', 'obsconf.readers', 'obsconf.faults', 'testcontainers',"
         " 'locust')) and m not in ('obsconf.reference', 'obsconf.reference.config'))\n"
         "import psutil\n"
         "from obsconf.cli import main\n"

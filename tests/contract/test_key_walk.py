@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from obsconf.contract import schema as S
+from obsconf.contract import schema_parts as P
 from obsconf.contract.kinds import (
     BUDGET_KEYS,
     CASE_KINDS,
@@ -30,50 +31,53 @@ from obsconf.contract.loader import default_contract_paths, load_contract
 from obsconf.contract.model import VALUE_TYPES
 from obsconf.contract.valuetypes import VALUE_TYPE_TESTS
 
-FRAGMENTS = {id(S._STEP): "<step>", id(S._SEED_REF): "<seed>", id(S._TYPED_VALUE): "<typed value>",
-             id(S._METRIC): "<metric family>", id(S._FAULT): "<fault>", id(S._SEMCONV): "<semconv>"}
+FRAGMENTS = {id(P.STEP): "<step>", id(P.SEED_REF): "<seed>", id(P.TYPED_VALUE): "<typed value>",
+             id(S._METRIC): "<metric family>", id(P.FAULT): "<fault>", id(P.SEMCONV): "<semconv>"}
 TRACED = "<traced item>"  # the seed/convention pair every traced object carries
 
 #: object path -> the functions that read its keys (``module:qualname``)
 CONSUMERS: dict[str, list[str]] = {
-    "<contract>": ["obsconf.contract.loader:_build", "obsconf.contract.loader:_explain"],
-    TRACED: ["obsconf.contract.loader:_trace", "obsconf.coverage:seed_coverage"],
+    "<contract>": ["obsconf.contract.loader:_build", "obsconf.contract.schema_errors:explain"],
+    TRACED: ["obsconf.contract.seedtrace:item_traces", "obsconf.coverage:seed_coverage"],
     "<seed>": ["obsconf.contract.seedref:seed_ref"],
-    "<fault>": ["obsconf.probe:LiveProbe._run_fault", "obsconf.faults.inject:inject", "obsconf.seedprobe:SeedCases._drive"],
+    "<fault>": ["obsconf.liveprobe:LiveProbe._run_fault", "obsconf.faults.inject:inject",
+              "obsconf.alertdrives:AlertDrives._hold"],
     "<metric family>": ["obsconf.checks.metrics:check_metric", "obsconf.checks.metrics:_label_findings"],
     "<metric family>.after_workload": ["obsconf.checks.metrics:check_metric", "obsconf.checks.metrics:_selected_sum"],
-    "<semconv>": ["obsconf.suite:_spans_cases", "obsconf.casetext:opt_outs"],
+    "<semconv>": ["obsconf.cases.spans:_semconv_cases", "obsconf.casetext:opt_outs"],
     "<step>": ["obsconf.workload:run_workload", "obsconf.workplan:expand_steps", "obsconf.checks.http:check_expected_status"],
     "<step>.emit": ["obsconf.workload:run_workload", "obsconf.checks.http:check_expected_status"],
     "<step>.request": ["obsconf.workload:run_workload", "obsconf.workplan:expand_steps",
                        "obsconf.checks.http:check_expected_status"],
     "<typed value>": ["obsconf.checks.spans:_attribute_problem"],
-    "alerts": ["obsconf.suite:_alerts_cases", "obsconf.seedprobe:SeedCases._load_rules",
+    "alerts": ["obsconf.cases.alerts:alerts_cases", "obsconf.alertdrives:AlertDrives._load_rules",
                "obsconf.checks.alerts:check_alert_rules"],
-    "alerts.drives[]": ["obsconf.seedprobe:SeedCases._drive", "obsconf.checks.alerts:check_alert_drive",
-                        "obsconf.suite:_drive_findings"],
-    "alerts.rules[]": ["obsconf.checks.alerts:check_alert_rules", "obsconf.suite:_alerts_cases"],
-    "alerts.rules[].defect": ["obsconf.suite:_defect_findings"],
-    "alerts.scrape[]": ["obsconf.seedprobe:SeedCases._load_rules"],
+    "alerts.drives[]": ["obsconf.alertdrives:AlertDrives._drive", "obsconf.alertdrives:AlertDrives._hold",
+                        "obsconf.checks.alerts:check_alert_drive",
+                        "obsconf.cases.alerts:_drive_findings"],
+    "alerts.rules[]": ["obsconf.checks.alerts:check_alert_rules", "obsconf.cases.alerts:alerts_cases"],
+    "alerts.rules[].defect": ["obsconf.cases.alerts:_defect_findings"],
+    "alerts.scrape[]": ["obsconf.alertdrives:AlertDrives._load_rules"],
     "budgets": ["obsconf.budgets:measure_budget", "obsconf.budgets:in_process_ab", "obsconf.budgets:ab_figures"],
-    "dashboards[]": ["obsconf.checks.dashboards:check_dashboard", "obsconf.seedprobe:SeedCases.dashboard"],
+    "dashboards[]": ["obsconf.checks.dashboards:check_dashboard", "obsconf.seedruns:SeedRuns.dashboard"],
     "faults[]": ["obsconf.faults.runner:run_fault_scenario", "obsconf.faults.runner:_run"],
     "faults[].expect": ["obsconf.faults.verdict:judge_fault", "obsconf.faults.runner:_run"],
     "faults[].expect.dropped_metric": ["obsconf.faults.runner:_run"],
     "faults[].expect.duplicates_metric": ["obsconf.faults.runner:_run"],
     "faults[].expect.metrics[]": ["obsconf.faults.verdict:_reaction_findings", "obsconf.faults.runner:_run"],
-    "health[]": ["obsconf.checks.health:check_health", "obsconf.probe:LiveProbe.health"],
-    "load": ["obsconf.load.runner:LoadOptions.plan", "obsconf.suite:_load_cases"],
+    "health[]": ["obsconf.checks.health:check_health", "obsconf.liveprobe:LiveProbe.health"],
+    "load": ["obsconf.load.runner:LoadOptions.plan", "obsconf.cases.load:load_cases"],
     "load.accounting": ["obsconf.load.collect:account_load", "obsconf.load.collect:collect_under_load",
-                        "obsconf.checks.accounting:route_templates", "obsconf.suite:_load_cases"],
+                        "obsconf.checks.accounting:route_templates", "obsconf.cases.load:load_cases"],
     "load.accounting.access_log": ["obsconf.checks.accounting:tally_logs", "obsconf.checks.accounting:is_access_line"],
     "load.accounting.access_log.match": ["obsconf.checks.accounting:is_access_line"],
     "load.accounting.counter": ["obsconf.load.collect:account_load", "obsconf.load.collect:collect_under_load"],
     "load.accounting.histogram": ["obsconf.load.collect:account_load", "obsconf.load.collect:_Reader.__init__"],
     "load.accounting.spans": ["obsconf.checks.accounting:tally_spans"],
     "load.slos": ["obsconf.checks.load_slos:measure_slos", "obsconf.checks.load_slos:_selected"],
-    "logs": ["obsconf.suite:_logs_cases", "obsconf.checks.logs:check_log_schema", "obsconf.checks.logs:check_log_events",
-             "obsconf.checks.logs:_SchemaProblems.read", "obsconf.collect:collect", "obsconf.collect:_collect_logs"],
+    "logs": ["obsconf.cases.logs:logs_cases", "obsconf.cases.logs:_line_cases", "obsconf.checks.logs:check_log_schema",
+             "obsconf.checks.logs:check_log_events", "obsconf.checks.logs:_SchemaProblems.read", "obsconf.collect:collect",
+             "obsconf.collect:_collect_logs"],
     "logs.context": ["obsconf.checks.logs:check_log_context"],
     "logs.correlation": ["obsconf.checks.logs:check_log_trace_ids", "obsconf.checks.correlation:check_correlation",
                          "obsconf.checks.correlation:_request_findings"],
@@ -85,14 +89,14 @@ CONSUMERS: dict[str, list[str]] = {
                    "obsconf.faults.runner:_Sinks.items"],
     "metrics": ["obsconf.contract.loader:_build"],
     "retries[]": ["obsconf.checks.retries:check_retries", "obsconf.checks.retries:span_groups",
-                  "obsconf.probe:LiveProbe._run_fault"],
+                  "obsconf.liveprobe:LiveProbe._run_fault"],
     "retries[].backoff": ["obsconf.contract.model:BackoffSpec.expected_ms", "obsconf.contract.model:BackoffSpec.window_ms"],
     "retries[].errors_metric": ["obsconf.checks.retries:check_retries", "obsconf.checks.retries:_errors_counted"],
     "retries[].log": ["obsconf.checks.retries:log_groups", "obsconf.checks.retries:_retry_lines",
                       "obsconf.checks.retries:_log_field_findings"],
     "retries[].metric": ["obsconf.checks.retries:_metric_delta"],
     "service": ["obsconf.target:plan_target", "obsconf.target:start_target", "obsconf.contract.model:ServiceSpec.probe_path",
-                "obsconf.probe:LiveProbe.slo_report"],
+                "obsconf.liveprobe:LiveProbe.slo_report"],
     "service.auth": ["obsconf.target:start_target", "obsconf.contract.model:AuthSpec.covers",
                      "obsconf.checks.auth:check_auth"],
     "service.dependencies[]": ["obsconf.target.proxies:proxy_dependencies", "obsconf.target.proxies:dependency_env",
@@ -101,12 +105,15 @@ CONSUMERS: dict[str, list[str]] = {
     "skip[]": ["obsconf.contract.model:Contract.skipped", "obsconf.casetext:opt_outs"],
     "slos[]": ["obsconf.checks.slos:check_slos", "obsconf.checks.slos:check_slo_env",
                "obsconf.checks.slos:check_slo_expressions", "obsconf.checks.slos:env_targets"],
-    "spans": ["obsconf.suite:_spans_cases"],
+    "spans": ["obsconf.cases.spans:spans_cases", "obsconf.cases.spans:_operation_cases",
+              "obsconf.cases.spans:_status_cases", "obsconf.cases.spans:_resource_cases",
+              "obsconf.cases.spans:_sampling_cases", "obsconf.cases.spans:_semconv_cases",
+              "obsconf.cases.spans:_header_cases"],
     "spans.operations[]": ["obsconf.checks.spans:check_span_presence", "obsconf.checks.spans:_parent_problem",
                            "obsconf.checks.spans:check_span_kinds", "obsconf.checks.spans:check_span_attributes"],
     "spans.resource": ["obsconf.checks.spans:check_span_resource"],
     "spans.sampling": ["obsconf.checks.sampling:check_sampling", "obsconf.checks.sampling:_always_sampled_findings",
-                       "obsconf.seedprobe:SeedCases._sample", "obsconf.seedprobe:SeedCases.seed_env"],
+                       "obsconf.seedruns:SeedRuns._sample", "obsconf.seedruns:SeedRuns.seed_env"],
     "spans.status_rules[]": ["obsconf.checks.spans:check_span_status", "obsconf.checks.spans:_present_rule",
                              "obsconf.checks.spans:_status_code"],
     "untested[]": ["obsconf.coverage:seed_coverage"],
@@ -151,7 +158,7 @@ def objects(schema: dict[str, Any], path: str, out: dict[str, set[str]]) -> None
     if props:
         own = out.setdefault(path or "<contract>", set())
         for key, sub in props.items():
-            if key in S._TRACE and sub is S._TRACE[key]:
+            if key in P.TRACE and sub is P.TRACE[key]:
                 out.setdefault(TRACED, set()).add(key)
                 objects(sub, f"{path}.{key}", out)
                 continue
@@ -202,13 +209,13 @@ def test_enums_come_from_the_code_tables() -> None:
     from obsconf.faults.inject import TOXICS
     from obsconf.reference.config import PROFILES
 
-    assert _enum(S._VALUE_TYPE) == list(VALUE_TYPES) == list(VALUE_TYPE_TESTS)
+    assert _enum(P.VALUE_TYPE) == list(VALUE_TYPES) == list(VALUE_TYPE_TESTS)
     assert _enum(S._SPAN_KIND) == list(SPAN_KINDS)
     assert _enum(S._METRIC["properties"]["type"]) == list(METRIC_TYPES)
     assert _enum(S._SLO["properties"]["unit"]) == list(SLO_UNITS)
-    assert _enum(S._FAULT["properties"]["mode"]) == list(FAULT_MODES) and set(FAULT_MODES) == set(TOXICS)
+    assert _enum(P.FAULT["properties"]["mode"]) == list(FAULT_MODES) and set(FAULT_MODES) == set(TOXICS)
     assert _enum(S._UNTESTED["properties"]["reason"]) == list(UNTESTED_REASONS)
-    assert set(S._BUDGETS["properties"]) - set(S._TRACE) == set(BUDGET_KEYS)
+    assert set(S._BUDGETS["properties"]) - set(P.TRACE) == set(BUDGET_KEYS)
     service = S.CONTRACT_SCHEMA["properties"]["service"]["properties"]
     assert _enum(service["profile"]) == list(PROFILES)
     skip = S.CONTRACT_SCHEMA["properties"]["skip"]["items"]["properties"]["check"]

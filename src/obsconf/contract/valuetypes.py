@@ -50,3 +50,16 @@ def type_ok(value: Any, wanted: str) -> bool:
     if test is None:
         raise ValueError(f"unknown value type {wanted!r}; known: {', '.join(VALUE_TYPE_TESTS)}")
     return test(value)
+
+
+#: JSON Schema type names and their Python types, in the order that tells them apart (a bool is an int too)
+_JSON_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("null", type(None)), ("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list),
+    ("object", dict),
+)
+
+
+def json_type(value: Any) -> str | None:
+    """The JSON Schema type name of a parsed JSON or YAML value (``null``, ``boolean``, ``integer``, ``number``,
+    ``string``, ``array``, ``object``), or None for a value JSON has no type for (a YAML date, a tuple)."""
+    return next((name for name, kind in _JSON_TYPES if isinstance(value, kind)), None)

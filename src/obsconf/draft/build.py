@@ -12,6 +12,7 @@ import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from obsconf.contract.model import EmitStep, RequestStep, Step
 from obsconf.contract.schema import SCHEMA_FILE
@@ -141,6 +142,14 @@ def _service(obs: Observation) -> Block:
     return block
 
 
+def _section_or_why_not(doc: Block, key: str, value: Any, why_not: tuple[str, ...]) -> None:
+    """The drafted section, or the comment lines saying why it was not drafted."""
+    if value is not None:
+        doc.add(key, value)
+    else:
+        doc.entries.append(Entry("", Comments(why_not)))
+
+
 def draft_contract(obs: Observation, *, repo_schema: Path | None = None) -> Draft:
     """The drafted contract for what ``obs`` shows, as text that ``obsconf contract check`` accepts."""
     req = obs.request
@@ -153,22 +162,13 @@ def draft_contract(obs: Observation, *, repo_schema: Path | None = None) -> Draf
                                         "W3C traceparent")
     logs = logs_section(obs)
     warnings += logs.warnings
-    if logs.block is not None:
-        doc.add("logs", logs.block)
-    else:
-        doc.entries.append(Entry("", Comments(logs.why_not)))
+    _section_or_why_not(doc, "logs", logs.block, logs.why_not)
     spans = spans_section(obs)
     warnings += spans.warnings
-    if spans.block is not None:
-        doc.add("spans", spans.block)
-    else:
-        doc.entries.append(Entry("", Comments(spans.why_not)))
+    _section_or_why_not(doc, "spans", spans.block, spans.why_not)
     metrics = metrics_section(got.metrics_after, got.metrics_before, obs.promtool, req.metrics_path,
                               req.ready_path)
-    if metrics.value is not None:
-        doc.add("metrics", metrics.value)
-    else:
-        doc.entries.append(Entry("", Comments(metrics.why_not)))
+    _section_or_why_not(doc, "metrics", metrics.value, metrics.why_not)
     health, health_notes = health_section(obs.health)
     if health is not None:
         doc.add("health", health, above=tuple(health_notes))

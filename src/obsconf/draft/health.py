@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from obsconf.contract.valuetypes import json_type
 from obsconf.draft.yamltext import Block, Entry, Item, Items
 from obsconf.model import HttpExchange
 
@@ -17,19 +18,7 @@ _WORD = re.compile(r"^[A-Za-z_]{1,16}$")
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    return json_type(value) or "object"
 
 
 def infer_schema(values: Sequence[Any], key: str = "") -> dict[str, Any]:

@@ -244,13 +244,7 @@ def _events(obs: Observation, src: _Sources, message_field: str | None, level_fi
         if name in names:
             name = f"{name} ({level})"
         names.add(name)
-        fields = {}
-        for key in recs[0].fields:
-            if key in skip or key in (message_field, level_field, trace_field) or not all(key in r.fields for r in recs):
-                continue
-            kind = common_type(r.fields[key] for r in recs)
-            if kind is not None:
-                fields[key] = kind
+        fields = _event_fields(recs, {*skip, message_field, level_field, trace_field})
         requests = {str(get_field(r.fields, trace_field)).lower() for r in recs} if trace_field else set()
         where = f", in {len(requests)} of {len(obs.collected.exchanges)} requests" if trace_field else ""
         ev = Block([Entry("name", name, f"logged {len(recs)} time(s){where}")])
@@ -270,6 +264,18 @@ def _events(obs: Observation, src: _Sources, message_field: str | None, level_fi
             notes.append("events: lines outside the requests are left out (their count depends on timing): "
                          + ", ".join(repr(m[:40]) for m in outside[:5]))
     return items, notes
+
+
+def _event_fields(recs: list[LogRecord], skip: set[str | None]) -> dict[str, str]:
+    """The fields every line of an event carries (but ``skip``), with the value type they share."""
+    fields = {}
+    for key in recs[0].fields:
+        if key in skip or not all(key in r.fields for r in recs):
+            continue
+        kind = common_type(r.fields[key] for r in recs)
+        if kind is not None:
+            fields[key] = kind
+    return fields
 
 
 def _redaction(obs: Observation, src: _Sources) -> tuple[Block, list[str]]:

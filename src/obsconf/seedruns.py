@@ -11,58 +11,25 @@ backends; the verdicts are the pure checks' (:mod:`obsconf.checks`).
 from __future__ import annotations
 
 import math
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from obsconf.checks.alerts import ACTIVE, most_active, parse_rules
+from obsconf.alertdrives import AlertDrives
+from obsconf.caseinputs import DriveRun, SamplingRun
 from obsconf.checks.binomial import requests_needed
 from obsconf.checks.budgets import Measurement, Unmeasurable
 from obsconf.checks.slos import env_targets
 from obsconf.collect import poll
 from obsconf.contract.model import AlertDrive, Contract, DashboardSpec, RequestStep, Step
 from obsconf.errors import ObsconfError, UsageError
-from obsconf.faults.inject import inject
 from obsconf.model import Finding, HttpExchange, Series, Span
-from obsconf.workload import expand_steps, run_workload
+from obsconf.workload import run_workload
 
 SEED_SUFFIX = "-seed"
 SEED_INSTANCE_ID = "obsconf-seed-instance"
-#: How long a drive waits, beyond its own seconds, for Prometheus to evaluate the rules on the new samples
-#: (scrape 1 s + evaluation 1 s + the rate() window's second sample).
-DRIVE_GRACE_S = 6.0
-
-
-@dataclass
-class SamplingRun:
-    """The requests of a sampling run and the server spans found for them."""
-
-    exchanges: list[HttpExchange]
-    spans: list[Span]
-    rate: float
-    query: str = ""
-    findings: list[Finding] = field(default_factory=list)
-
-
-@dataclass
-class DriveRun:
-    """What one alert drive observed: each rule's state before it and the most active state during it."""
-
-    job: str
-    rule_names: list[str]
-    before: dict[str, str]
-    seen: dict[str, str]
-    passes: list[list[HttpExchange]] = field(default_factory=list)
-    query: str = ""
-    link: str = ""
-    findings: list[Finding] = field(default_factory=list)
 
 
 def _sampled_steps(contract: Contract) -> tuple[Step, ...]:
@@ -71,17 +38,17 @@ def _sampled_steps(contract: Contract) -> tuple[Step, ...]:
     return tuple(s for s in steps if isinstance(s, RequestStep))
 
 
-class SeedCases:
-    """The extra live data of one contract's probe (``probe``: a :class:`obsconf.probe.LiveProbe`)."""
+class SeedRuns:
+    """The runs of one contract beyond its main workload (``probe``: its :class:`obsconf.liveprobe.LiveProbe`):
+    the seed instance and what runs on it (sampling, alert drives), SLO targets, dashboards, budgets, indexes."""
 
     def __init__(self, probe: Any) -> None:
         self.probe = probe
         self.contract: Contract = probe.contract
         self._seed: Any = None
         self._seed_lock = threading.Lock()
-        self._rules_loaded: str | None = None
         self._sampling: SamplingRun | None = None
-        self._drives: dict[str, DriveRun] = {}
+        self._alert_drives = AlertDrives(self, SEED_SUFFIX)
         self._budgets: dict[str, Measurement | Unmeasurable] = {}
         self._rates_ready = False
 
@@ -145,7 +112,6 @@ class SeedCases:
                                      "second instance of the service, which obsconf can start only for a service it "
                                      "starts itself; give service.command or --obsconf-target-cmd")
                 self._seed = runtime.start_service(self.contract, env=self.seed_env(), suffix=SEED_SUFFIX)
-                self._rules_loaded = None
             return self._seed
 
     # ---- sampling ------------------------------------------------------------------------------------------
@@ -234,141 +200,9 @@ class SeedCases:
         time.sleep(0.8)  # the batch span processor's delay, and the tail keeps of slow requests
         return list(poll(fetch, lambda _: False, timeout=10.0, interval=0.4, progress=len, quiet=1.2))
 
-    # ---- alerts ----------------------------------------------------------------------------------------------
-    def _load_rules(self, target: Any) -> str:
-        """Load a copy of the contract's rules for ``target`` into Prometheus: its own group name, the
-        service's job (and the seed's extra scrape jobs) renamed to the instance's, ``for:`` overridden when
-        the contract says so. Returns the group name."""
-        alerts = self.contract.alerts
-        assert alerts is not None
-        group = f"obsconf-{self.contract.id}{SEED_SUFFIX}"
-        if self._rules_loaded == group:
-            return group
-        stack = self.probe.runtime.stack()
-        for job in alerts.scrape:
-            stack.add_scrape_target(f"{job.job}{SEED_SUFFIX}", target.address, job.path)
-            target.scraped = (*target.scraped, f"{job.job}{SEED_SUFFIX}")
-        renames = {self.contract.service.name: target.job, **{j.job: f"{j.job}{SEED_SUFFIX}" for j in alerts.scrape}}
-        data = yaml.safe_load(alerts.rules_file.read_text(encoding="utf-8")) or {}
-        rules = []
-        for grp in data.get("groups", []) if isinstance(data, dict) else []:
-            for rule in grp.get("rules", []) or []:
-                if not isinstance(rule, dict) or "alert" not in rule:
-                    continue
-                rule = dict(rule)
-                expr = str(rule.get("expr", ""))
-                for old, new in renames.items():
-                    expr = expr.replace(f'job="{old}"', f'job="{new}"').replace(f"job='{old}'", f"job='{new}'")
-                rule["expr"] = expr
-                if alerts.for_override is not None:
-                    rule["for"] = alerts.for_override
-                rules.append(rule)
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False, prefix="obsconf-rules-") as fh:
-            yaml.safe_dump({"groups": [{"name": group, "interval": "1s", "rules": rules}]}, fh, sort_keys=False)
-            copy = Path(fh.name)
-        try:
-            stack.add_rules(group, copy)
-        finally:
-            copy.unlink(missing_ok=True)
-        prom = self.probe.prometheus
-        poll(lambda: [g for g in prom.rule_groups() if g.get("name") == group], bool, timeout=10.0, interval=0.2)
-        self._rules_loaded = group
-        return group
-
-    def _states(self, group: str, jobs: Sequence[str]) -> dict[str, str]:
-        """Each rule of ``group``: the most active state of its alerts for one of ``jobs`` (the instance's own
-        scrape jobs), or with no job label (a rule that aggregates the job away)."""
-        out: dict[str, str] = {}
-        for grp in self.probe.prometheus.rule_groups():
-            if grp.get("name") != group:
-                continue
-            for rule in grp.get("rules", []):
-                if rule.get("type") != "alerting":
-                    continue
-                states = [a.get("state", "inactive") for a in rule.get("alerts", [])
-                          if a.get("labels", {}).get("job") in (*jobs, None)]
-                out[rule["name"]] = most_active(states)
-        return out
-
+    # ---- alerts (obsconf.alertdrives) -------------------------------------------------------------------------
     def alert_drive(self, drive: AlertDrive) -> DriveRun:
-        if drive.name not in self._drives:
-            self._drives[drive.name] = self._drive(drive)
-        return self._drives[drive.name]
-
-    def _drive(self, drive: AlertDrive) -> DriveRun:
-        target = self.seed_instance()
-        group = self._load_rules(target)
-        prom = self.probe.prometheus
-        prom.wait_for_target_up(target.job, timeout=15)
-        jobs = tuple(dict.fromkeys((target.job, *target.scraped)))
-        before = self._states(group, jobs)
-        names = list(before) or (list(parse_rules(self.contract.alerts.rules_file.read_text()))
-                                 if self.contract.alerts else [])
-        seen: dict[str, list[str]] = {n: [before.get(n, "inactive")] for n in names}
-        passes: list[tuple[float, float, list[HttpExchange]]] = []
-        halt = threading.Event()
-
-        def load() -> None:
-            i = 0
-            while not halt.is_set() and drive.workload:
-                began = time.monotonic()
-                try:
-                    got = run_workload(target.base_url, drive.workload,
-                                       variables={"run_id": f"drive-{drive.name}-{i}"}, timeout=10.0,
-                                       auth=target.auth_headers)
-                    passes.append((began, time.monotonic(), got))
-                except ObsconfError:
-                    pass  # a request the fault broke: no complete pass to judge
-                i += 1
-                halt.wait(0.05)
-
-        def watch(until: Callable[[], bool], deadline: float) -> None:
-            while time.monotonic() < deadline:
-                now = self._states(group, jobs)
-                for name in names:
-                    seen.setdefault(name, []).append(now.get(name, "inactive"))
-                if until():
-                    return
-                time.sleep(0.3)
-
-        def fired() -> bool:
-            return all(most_active(seen.get(n, [])) in ACTIVE for n in drive.fires)
-
-        worker = threading.Thread(target=load, name=f"obsconf-drive-{drive.name}", daemon=True)
-        window = [0.0, 0.0]  # when the drive's condition held: passes inside it are judged
-        try:
-            if drive.fault is not None:
-                dep = target.proxies.get(drive.fault.dependency)
-                if dep is None or self.probe.toxiproxy is None:
-                    raise UsageError(f"{drive.loc or drive.name}: the fault on {drive.fault.dependency!r} needs the "
-                                     "dependency behind a Toxiproxy proxy (declare it in service.dependencies)")
-                with inject(self.probe.toxiproxy, dep.proxy, drive.fault.mode, drive.fault.attributes):
-                    window[0] = began = time.monotonic()
-                    worker.start()
-                    watch(lambda: time.monotonic() - began >= drive.seconds and fired(),
-                          began + drive.seconds + DRIVE_GRACE_S)
-                    halt.set()
-                    window[1] = time.monotonic()  # a pass still in flight ends after the fault: not judged
-            elif drive.stop_service:
-                # the process only: its scrape job stays, so Prometheus records the failed scrapes (up == 0)
-                if target.process is not None:
-                    target.process.stop()
-                window[0] = began = time.monotonic()
-                watch(fired, began + drive.seconds + DRIVE_GRACE_S)
-            else:
-                window[0] = began = time.monotonic()
-                worker.start()
-                watch(lambda: time.monotonic() - began >= drive.seconds and fired(),
-                      began + drive.seconds + DRIVE_GRACE_S)
-                window[1] = time.monotonic()
-        finally:
-            halt.set()
-        steps = len(expand_steps(drive.workload))
-        judged = [got for began, ended, got in passes
-                  if len(got) == steps and began >= window[0] and (not window[1] or ended <= window[1])]
-        query = f"GET {prom.url}/api/v1/rules (group {group}, jobs {', '.join(jobs)})"
-        return DriveRun(target.job, names, before, {n: most_active(v) for n, v in seen.items()}, judged,
-                        query=query, link=f"{prom.url}/alerts")
+        return self._alert_drives.alert_drive(drive)
 
     # ---- SLOs ------------------------------------------------------------------------------------------------
     def slo_env_report(self) -> tuple[Any, str]:

@@ -1,4 +1,6 @@
-"""The live :class:`~obsconf.suite.Probe`: reads real backends for one contract's target, lazily and once."""
+"""The live :class:`~obsconf.cases.case.Probe`: what the cases of one contract ask for, read from its target and
+the real backends, lazily and once (the workload run, retry faults, health and auth requests, SLO report,
+series, fault scenarios). The runs beyond the main workload are :mod:`obsconf.seedruns`'."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from typing import Any
 
 import requests
 
+from obsconf.caseinputs import RetryRun
 from obsconf.checks.auth import probe_paths
-from obsconf.collect import Collected, RetryRun, collect, read_console, read_logs, read_traces
+from obsconf.collect import Collected, collect, read_console, read_logs, read_traces
 from obsconf.contract.model import Contract, FaultScenarioSpec, MetricSpec, RequestStep, RetrySpec
 from obsconf.errors import ObsconfError, TargetUnreachable, UsageError
 from obsconf.faults.inject import inject
@@ -40,7 +43,7 @@ class LiveProbe:
         self._health: list[HttpExchange] | None = None
         self._scraped = False
         self.fault_results: list[Any] = []  # obsconf.faults.runner.FaultRun of each scenario run
-        self._seed_cases: Any = None  # obsconf.seedprobe.SeedCases, made on first use
+        self._seed_runs: Any = None  # obsconf.seedruns.SeedRuns, made on first use
         self.load_result: Any = None  # obsconf.load.collect.LoadResult, under --obsconf-load locust
 
     def collected(self) -> Collected:
@@ -119,13 +122,13 @@ class LiveProbe:
                                     wrong_token=wrong))
         return out
 
-    # ---- the cases of obsconf.seedprobe: a seed instance, alert drives, SLO env, budgets, indexes ----
+    # ---- the runs of obsconf.seedruns: a seed instance, alert drives, SLO env, budgets, indexes ----
     def _seed(self) -> Any:
-        if self._seed_cases is None:
-            from obsconf.seedprobe import SeedCases
+        if self._seed_runs is None:
+            from obsconf.seedruns import SeedRuns
 
-            self._seed_cases = SeedCases(self)
-        return self._seed_cases
+            self._seed_runs = SeedRuns(self)
+        return self._seed_runs
 
     def series_ready(self) -> None:
         """Wait until Prometheus scrapes this target (the PromQL cases read its series)."""
