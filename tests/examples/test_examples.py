@@ -9,6 +9,7 @@ drives it, and reads the real backends. One run is made from a directory outside
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
@@ -84,8 +85,6 @@ def test_the_examples_own_locustfile_drives_it_under_load(tmp_path: Path) -> Non
     """The inventory team's own Locust test (``examples/flask_inventory/locustfile.py``, named by the
     contract's ``load`` section) is the workload: every case passes on what it produced, and the request
     counter, the server spans and the requests sent agree per route."""
-    import json
-
     run = run_suite([str(EXAMPLES / "flask_inventory" / "contract.yaml"), "--obsconf-stack=process",
                      "--obsconf-load", "locust", "--obsconf-load-seconds", "10"],
                     report_dir=tmp_path / "report", timeout=400)
@@ -95,3 +94,21 @@ def test_the_examples_own_locustfile_drives_it_under_load(tmp_path: Path) -> Non
     assert report["plan"]["user_class"] == "InventoryUser" and report["accounting"]["exact"]
     routes = {row["route"] for row in report["accounting"]["rows"]}
     assert {"/items/<sku>", "/items/<sku>/reservations", "/items/<sku>/forecast"} <= routes
+
+
+def test_overhead_of_the_shop_example_is_reported_with_an_interval(tmp_path: Path) -> None:
+    """``obsconf overhead --target-cmd`` measures a user's service A/B (its OpenTelemetry SDK switched off by
+    the standard OTEL_SDK_DISABLED for B) and reports the added CPU with an interval; no limit is held."""
+    cmd = f"{shlex.quote(sys.executable)} app.py --port {{port}}"
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("obsconf")), "overhead", "--target-cmd", cmd, "--path", "/products/sku-mug",
+         "--discard-sinks", "--rounds", "3", "--round-seconds", "1", "--warmup-seconds", "0.5",
+         "--capacity-seconds", "1", "--no-micro", "--out-dir", str(tmp_path)],
+        cwd=EXAMPLES / "fastapi_shop", capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    doc = json.loads((tmp_path / "overhead.json").read_text())
+    assert doc["config"]["target_cmd"] == cmd
+    assert all(r["errors"] == 0 and r["requests"] > 0 for r in doc["rounds"])
+    cpu = doc["comparison"]["cpu_us_per_request"]
+    assert cpu["diff_ci_low"] <= cpu["diff_median"] <= cpu["diff_ci_high"]
+    assert "added CPU in bare requests" in (tmp_path / "overhead.md").read_text()
