@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from obsconf.checks.metrics import metric_value
-from obsconf.collect import poll, read_traces
+from obsconf.collect import read_traces
 from obsconf.contract.model import FaultScenarioSpec, Step
 from obsconf.errors import ObsconfError, UsageError
 from obsconf.faults.accounting import Latency
@@ -26,6 +26,7 @@ from obsconf.faults.inject import inject
 from obsconf.model import LogRecord, get_field
 from obsconf.readers.console import console_records
 from obsconf.readers.metrics_text import scrape
+from obsconf.waiting import poll
 from obsconf.workload import expand_steps, run_workload
 
 BEFORE_S = 1.0  # steady load before the fault starts
@@ -337,15 +338,15 @@ def _delta(before: dict[str, Any], after: dict[str, Any], name: str, selector: d
 def _wait_recovered(requests: list[Request], since: float, within_s: float) -> float | None:
     """Seconds from the end of the fault to the first request of an unbroken run of three answered as
     expected; None when that did not happen within ``within_s``."""
-    deadline = since + within_s
-    while time.monotonic() < deadline:
-        after = [r for r in requests if r.at >= since]
-        last_bad = max((i for i, r in enumerate(after) if not r.ok), default=-1)
-        good = after[last_bad + 1:]
-        if len(good) >= 3:
-            return round(good[0].at - since, 2)
-        time.sleep(0.1)
-    return None
+    return poll(lambda: _recovered_after(requests, since), lambda after_s: after_s is not None,
+                timeout=max(0.0, since + within_s - time.monotonic()), interval=0.1)
+
+
+def _recovered_after(requests: list[Request], since: float) -> float | None:
+    after = [r for r in requests if r.at >= since]
+    last_bad = max((i for i, r in enumerate(after) if not r.ok), default=-1)
+    good = after[last_bad + 1:]
+    return round(good[0].at - since, 2) if len(good) >= 3 else None
 
 
 def _terminate(target: Any, wait_s: float) -> tuple[float, bool]:

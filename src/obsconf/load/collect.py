@@ -2,7 +2,7 @@
 middle of it), then read everything the run window left in every backend into the :class:`Collected`
 snapshot the cases read, and count each signal per route and status class for the accounting.
 
-Readings wait for arrivals to settle (:func:`obsconf.collect.poll`), never for a fixed time: the counter
+Readings wait for arrivals to settle (:func:`obsconf.waiting.poll`), never for a fixed time: the counter
 until its increase equals the requests answered or stops changing over three scrapes, the log store and
 the trace store until every request's trace id arrived or their counts stop growing.
 """
@@ -33,7 +33,7 @@ from obsconf.checks.accounting import (
     tally_spans,
 )
 from obsconf.checks.load_slos import SloMeasure, measure_slos
-from obsconf.collect import Collected, logged_trace_ids, poll, read_store, read_traces
+from obsconf.collect import Collected, logged_trace_ids, read_store, read_traces
 from obsconf.contract.model import AccountingSpec, Contract, EmitStep
 from obsconf.errors import ObsconfError
 from obsconf.load.runner import LoadPlan, LoadRun, run_load
@@ -44,6 +44,7 @@ from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.readers.prometheus import PrometheusReader
+from obsconf.waiting import poll
 from obsconf.workload import run_workload
 
 if TYPE_CHECKING:

@@ -36,7 +36,9 @@ from obsconf.errors import ObsconfError, UsageError
 from obsconf.faults import Delivery, account, percentile
 from obsconf.model import MetricFamily
 from obsconf.ports import LOOPBACK
+from obsconf.sequence import global_seq
 from obsconf.stack.endpoints import Endpoints
+from obsconf.waiting import poll
 
 PROFILE = "syncd"  # the only profile with POST /logs/emit (numbered lines)
 SERVICE = "sync-daemon"
@@ -178,22 +180,6 @@ def account_lines(sink: str, sent: Sequence[int], arrived: Sequence[int], *, emi
     wanted = set(sent)
     delays = delays_s(emitted_ns, {s: t for s, t in first_seen_ns.items() if s in wanted})
     return LogDelivery(counts, sum(1 for d in delays if d > late_after_s), late_after_s, DelayStats.of(delays))
-
-
-def global_seq(run: str, record: Mapping[str, Any], lines_per_request: int) -> int | None:
-    """``i * lines_per_request + seq`` of a syncd line (or PocketBase record) whose ``fields.tag`` is
-    ``<run>-<i>``; None for any other line."""
-    inner = record.get("fields")
-    if not isinstance(inner, dict):
-        return None
-    tag, seq = str(inner.get("tag", "")), inner.get("seq")
-    prefix = f"{run}-"
-    if not tag.startswith(prefix) or not isinstance(seq, int) or not 0 <= seq < lines_per_request:
-        return None
-    try:
-        return int(tag[len(prefix):]) * lines_per_request + seq
-    except ValueError:
-        return None
 
 
 def telemetry_counters(families: Iterable[MetricFamily]) -> dict[str, float]:
@@ -411,14 +397,17 @@ class _Poller(threading.Thread):
         self.join(15)
 
 
-def _settle(poll: Callable[[], int], complete: Callable[[], bool], timeout: float) -> None:
+def _settle(poll_new: Callable[[], int], complete: Callable[[], bool], timeout: float) -> None:
     """Poll until ``complete()``, or nothing new for :data:`SETTLE_S`, or ``timeout``."""
-    deadline = time.monotonic() + timeout
-    changed = time.monotonic()
-    while not complete() and time.monotonic() < deadline and time.monotonic() - changed < SETTLE_S:
-        if poll():
-            changed = time.monotonic()
-        time.sleep(POLL_EVERY_S)
+    news = [1]  # polls that brought something new, plus one: a run where nothing arrives settles too
+
+    def step() -> bool:
+        if complete():
+            return True
+        news[0] += 1 if poll_new() else 0
+        return False
+
+    poll(step, bool, timeout=timeout, interval=POLL_EVERY_S, progress=lambda _: news[0], quiet=SETTLE_S)
 
 
 class _Traces:
