@@ -237,7 +237,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 ""]
     if doc.get("delivery"):
         # imported here: reading a report without a delivery section needs none of the network code
-        from obsconf.overhead.delivery import render_markdown as delivery_markdown
+        from obsconf.overhead.delivery_report import render_markdown as delivery_markdown
 
         out += delivery_markdown(doc["delivery"])
     if doc["warnings"]:

@@ -44,13 +44,13 @@ from obsconf import __version__
 from obsconf.errors import ObsconfError, UsageError
 from obsconf.overhead import figures, procstat
 from obsconf.overhead.apps import APPS
-from obsconf.overhead.delivery import (
+from obsconf.overhead.delivery import endpoints_from_json, run_delivery
+from obsconf.overhead.delivery_result import (
     DEFAULT_LATE_AFTER_S,
     DEFAULT_LINE_RATE,
     DEFAULT_SECONDS,
     DEFAULT_SPAN_RATE,
-    endpoints_from_json,
-    run_delivery,
+    DeliveryPlan,
 )
 from obsconf.overhead.loadgen import LoadResult, run_fixed_rate, run_saturated
 from obsconf.overhead.plots import latency_histogram, write_plots
@@ -475,9 +475,10 @@ def _against_baseline(path: Path, doc: dict[str, Any], figs: dict[str, Any]) -> 
 
 def _delivery(args: argparse.Namespace, endpoints: Endpoints) -> dict[str, Any]:
     """The report's ``delivery`` section, measured against ``endpoints`` (see :mod:`obsconf.overhead.delivery`)."""
-    result = run_delivery(endpoints, span_rate=args.delivery_span_rate, line_rate=args.delivery_line_rate,
-                          seconds=args.delivery_seconds, late_after_s=args.delivery_late_s, log_dir=args.out_dir,
-                          module=args.module, connections=args.connections, progress=_progress)
+    plan = DeliveryPlan(span_rate=args.delivery_span_rate, line_rate=args.delivery_line_rate,
+                        seconds=args.delivery_seconds, late_after_s=args.delivery_late_s, module=args.module,
+                        connections=args.connections)
+    result = run_delivery(endpoints, plan, log_dir=args.out_dir, progress=_progress)
     return result.to_dict()
 
 
