@@ -12,7 +12,7 @@ import pytest
 
 from obsconf.errors import ContractError, UsageError
 from obsconf.faults.accounting import DelayStats, delays_s
-from obsconf.overhead import runner
+from obsconf.overhead import options
 from obsconf.overhead.delivery import endpoints_from_json
 from obsconf.overhead.delivery_report import render_markdown
 from obsconf.overhead.delivery_result import (
@@ -229,20 +229,20 @@ def test_render_without_spans_shows_only_lines() -> None:
 
 def _args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    runner.add_arguments(parser)
+    options.add_arguments(parser)
     return parser.parse_args(list(argv))
 
 
 def test_delivery_needs_backends() -> None:
     with pytest.raises(UsageError, match="--with-stack"):
-        runner._validate(_args("--delivery"))
-    runner._validate(_args("--delivery", "--with-stack"))
+        options.validate(_args("--delivery"))
+    options.validate(_args("--delivery", "--with-stack"))
 
 
 def test_delivery_rates() -> None:
     with pytest.raises(UsageError, match="not both 0"):
-        runner._validate(_args("--delivery", "--with-stack", "--delivery-span-rate", "0", "--delivery-line-rate", "0"))
-    runner._validate(_args("--delivery", "--with-stack", "--delivery-span-rate", "0"))
+        options.validate(_args("--delivery", "--with-stack", "--delivery-span-rate", "0", "--delivery-line-rate", "0"))
+    options.validate(_args("--delivery", "--with-stack", "--delivery-span-rate", "0"))
 
 
 def test_endpoints_json_errors_name_the_file(tmp_path: Path) -> None:
