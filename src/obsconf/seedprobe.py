@@ -26,11 +26,11 @@ from obsconf.checks.alerts import ACTIVE, most_active, parse_rules
 from obsconf.checks.binomial import requests_needed
 from obsconf.checks.budgets import Measurement, Unmeasurable
 from obsconf.checks.slos import env_targets
-from obsconf.collect import poll
 from obsconf.contract.model import AlertDrive, Contract, DashboardSpec, RequestStep, Step
 from obsconf.errors import ObsconfError, UsageError
 from obsconf.faults.inject import inject
 from obsconf.model import Finding, HttpExchange, Series, Span
+from obsconf.waiting import poll
 from obsconf.workload import expand_steps, run_workload
 
 SEED_SUFFIX = "-seed"
