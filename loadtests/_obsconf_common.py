@@ -47,6 +47,7 @@ import logging
 import random
 import secrets
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from _obsconf_guard import (
@@ -94,6 +95,15 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
     environment.user_classes[:] = chosen
 
 
+def get_task(*paths: str, weight: int, tags: tuple[str, ...] = ("normal",)) -> Callable[[Any], None]:
+    """A task of weight ``weight`` (tagged ``tags``) that GETs one of ``paths``, picked at random."""
+
+    def get(user: Any) -> None:
+        user.expect("GET", paths[0] if len(paths) == 1 else random.choice(paths))
+
+    return tag(*tags)(task(weight)(get))
+
+
 def traceparent() -> tuple[str, str]:
     """A fresh sampled W3C ``traceparent`` header and its trace id."""
     trace_id = secrets.token_hex(16)
@@ -135,15 +145,8 @@ class ObsconfUser(FastHttpUser):
     def traced(self) -> dict[str, str]:
         return {"traceparent": traceparent()[0]}
 
-    @tag("normal")
-    @task(10)
-    def ok(self) -> None:
-        self.expect("GET", "/api/ok")
-
-    @tag("normal")
-    @task(1)
-    def scrape_metrics(self) -> None:
-        self.expect("GET", "/metrics")
+    ok = get_task("/api/ok", weight=10)
+    scrape_metrics = get_task("/metrics", weight=1)
 
     @tag("slow")
     @task(2)

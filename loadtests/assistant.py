@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 
-from _obsconf_common import ObsconfUser
+from _obsconf_common import ObsconfUser, get_task
 from locust import tag, task
 
 PROMPTS = ("explain this stack trace", "write a unit test", "summarise the diff", "why is CI red")
@@ -24,12 +24,5 @@ class AssistantUser(ObsconfUser):
         body = {"message": random.choice(PROMPTS), "conversation_id": self.conversation}
         self.expect("POST", "/api/chat", json=body, headers=self.traced())
 
-    @tag("normal")
-    @task(3)
-    def reads(self) -> None:
-        self.expect("GET", random.choice(("/api/agents", "/api/memory")))
-
-    @tag("normal")
-    @task(1)
-    def health(self) -> None:
-        self.expect("GET", "/health")
+    reads = get_task("/api/agents", "/api/memory", weight=3)
+    health = get_task("/health", weight=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from _obsconf_common import ObsconfUser
+from _obsconf_common import ObsconfUser, get_task
 from locust import tag, task
 
 WORDS = ("jacket", "vintage", "denim", "lamp", "chair", "boots", "record", "camera")
@@ -19,12 +19,5 @@ class PrethriftUser(ObsconfUser):
         query = "+".join(random.sample(WORDS, random.randint(1, 3)))
         self.expect("GET", f"/api/search?q={query}", headers=self.traced(), name="/api/search?q=[q]")
 
-    @tag("normal")
-    @task(3)
-    def probes(self) -> None:
-        self.expect("GET", random.choice(("/health/live", "/health/ready")))
-
-    @tag("normal")
-    @task(1)
-    def health(self) -> None:
-        self.expect("GET", "/health")
+    probes = get_task("/health/live", "/health/ready", weight=3)
+    health = get_task("/health", weight=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from _obsconf_common import ObsconfUser
+from _obsconf_common import ObsconfUser, get_task
 from locust import tag, task
 
 
@@ -19,10 +19,7 @@ class SyncdUser(ObsconfUser):
         self.expect("POST", f"/sync/jobs/{job}", headers=self.traced(), name="/sync/jobs/[job]",
                     json={"create_files": 5, "file_size": 2048})
 
-    @tag("normal")
-    @task(3)
-    def status(self) -> None:
-        self.expect("GET", "/telemetry/status")
+    status = get_task("/telemetry/status", weight=3)
 
     @tag("normal")
     @task(2)

@@ -25,6 +25,8 @@ from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
+from obsconf.sequence import seqs_seen
+from obsconf.waiting import poll
 from obsconf.workload import run_workload
 from obsconf.workplan import expand_steps
 
@@ -97,25 +99,6 @@ class Collected:
         return self.logs + ([] if "console" in sources else self.console) + self.store_records
 
 
-def poll(fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float, interval: float = 0.3,
-         progress: Callable[[Any], int] | None = None, quiet: float = 2.0) -> Any:
-    """Fetch until ``done``, the deadline, or - with ``progress`` - until what arrived stopped growing for
-    ``quiet`` seconds (data that will never come, e.g. a request the service does not trace, ends the wait
-    early; the checks then report what is missing)."""
-    deadline = time.monotonic() + timeout
-    last_size, last_change = -1, time.monotonic()
-    while True:
-        value = fetch()
-        now = time.monotonic()
-        if done(value) or now >= deadline:
-            return value
-        if progress is not None:
-            size = progress(value)
-            if size != last_size:
-                last_size, last_change = size, now
-            elif size > 0 and now - last_change >= quiet:
-                return value
-        time.sleep(interval)
 
 
 def read_traces(jaeger: JaegerReader, service: str, trace_ids: list[str], *, timeout: float) -> dict[str, list[Span]]:
@@ -161,16 +144,6 @@ def traces_in_window(jaeger: JaegerReader, service: str, start_ns: int, *, timeo
         return out
 
     return dict(poll(fetch, lambda f: expected > 0 and len(f) >= expected, timeout=timeout, progress=len))
-
-
-def seqs_seen(records: list[LogRecord], seq_field: str) -> set[int]:
-    """The integer ``seq_field`` values (dotted path) of ``records``: which numbered lines arrived."""
-    out = set()
-    for rec in records:
-        value = get_field(rec.fields, seq_field) if rec.fields else None
-        if isinstance(value, int) and not isinstance(value, bool):
-            out.add(value)
-    return out
 
 
 def logged_trace_ids(records: list[LogRecord], trace_id_field: str) -> set[str]:

@@ -59,7 +59,7 @@ class LiveProbe:
 
     def _collect_under_load(self, options: Any) -> Collected:
         """The contract's Locust load is the workload: every case reads what it produced."""
-        from obsconf.load.collect import collect_under_load
+        from obsconf.load.collect import Backends, collect_under_load
         from obsconf.load.report import write_locust_html
         from obsconf.target import sample_rate
 
@@ -70,8 +70,8 @@ class LiveProbe:
                             registry=runtime.settings.run_dir, auth_paths=auth.paths if auth else (),
                             auth_token=self.target.token)
         got, self.load_result = collect_under_load(
-            self.contract, self.target, plan, jaeger=self.jaeger, logs=self.logs, prometheus=self.prometheus,
-            pocketbase=self.pocketbase, progress=lambda line: runtime.progress(f"{self.contract.name}: {line}"),
+            self.contract, self.target, plan, Backends(self.jaeger, self.logs, self.prometheus, self.pocketbase),
+            progress=lambda line: runtime.progress(f"{self.contract.name}: {line}"),
             run_id=runtime.run_id, auth=self.target.auth_headers)
         self.load_result.html_path = str(write_locust_html(self.load_result, runtime.report_dir))
         return got

@@ -22,10 +22,10 @@ from obsconf.caseinputs import DriveRun, SamplingRun
 from obsconf.checks.binomial import requests_needed
 from obsconf.checks.budgets import Measurement, Unmeasurable
 from obsconf.checks.slos import env_targets
-from obsconf.collect import poll
 from obsconf.contract.model import AlertDrive, Contract, DashboardSpec, RequestStep, Step
 from obsconf.errors import ObsconfError, UsageError
 from obsconf.model import Finding, HttpExchange, Series, Span
+from obsconf.waiting import poll
 from obsconf.workload import run_workload
 
 SEED_SUFFIX = "-seed"

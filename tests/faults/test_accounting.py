@@ -8,8 +8,8 @@ from obsconf.contract.kinds import FAULT_MODES
 from obsconf.contract.model import FaultExpectation, FaultScenarioSpec, FaultSpec, MetricReaction
 from obsconf.faults import Latency, account, percentile
 from obsconf.faults.inject import TOXICS
+from obsconf.faults.observations import FaultRun, Request, SinkCount, count_sink
 from obsconf.faults.report import render_json, render_markdown
-from obsconf.faults.runner import FaultRun, Request, SinkCount, _count
 from obsconf.faults.verdict import judge_fault
 
 
@@ -54,7 +54,7 @@ def _req(label: str, trace: str, ok: bool = True, seconds: float = 0.005, phase:
 def test_items_are_counted_per_request_against_the_baseline() -> None:
     reqs = [_req("emit", "a"), _req("emit", "b"), _req("emit", "c")]
     found = {"a": ["l1", "l2"], "b": ["l1", "l1", "l2"], "c": ["l1"]}
-    got = _count("logs", reqs, found, {"emit": 2})
+    got = count_sink("logs", reqs, found, {"emit": 2})
     assert (got.expected, got.received, got.lost, got.duplicated) == (6, 5, 1, 1)
 
 

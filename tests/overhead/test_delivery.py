@@ -11,23 +11,24 @@ from typing import Any
 import pytest
 
 from obsconf.errors import ContractError, UsageError
-from obsconf.overhead import runner
-from obsconf.overhead.delivery import (
-    DelayStats,
+from obsconf.faults.accounting import DelayStats, delays_s
+from obsconf.overhead import options
+from obsconf.overhead.delivery import endpoints_from_json
+from obsconf.overhead.delivery_report import render_markdown
+from obsconf.overhead.delivery_result import (
+    DeliveryPlan,
     DeliveryResult,
+    SpanLoad,
     account_lines,
     account_traces,
     counter_increase,
-    delays_s,
-    endpoints_from_json,
     first_seen_update,
-    global_seq,
-    render_markdown,
     telemetry_counters,
 )
 from obsconf.overhead.report import render_markdown as report_markdown
 from obsconf.overhead.schema import validate_report
 from obsconf.readers.metrics_text import parse_metrics
+from obsconf.sequence import global_seq
 from tests.overhead.synthetic import make_report
 
 S = 1_000_000_000  # ns per second
@@ -36,11 +37,11 @@ T = [f"{i:032x}" for i in range(1, 11)]  # ten trace ids
 
 def _traces(**overrides: Any) -> Any:
     kwargs: dict[str, Any] = dict(
-        rate_rps=10.0, seconds=1.0, duration_s=1.01, requests_sent=10, request_errors=0,
         sent_ns={t: i * S for i, t in enumerate(T)}, span_counts={t: 2 for t in T},
         first_seen_ns={t: i * S + S // 2 for i, t in enumerate(T)}, expected_spans=2, late_after_s=5.0)
     kwargs.update(overrides)
-    return account_traces(**kwargs)
+    load = SpanLoad(rate_rps=10.0, seconds=1.0, duration_s=1.01, requests_sent=10, request_errors=0)
+    return account_traces(load, **kwargs)
 
 
 # --- spans -------------------------------------------------------------------------------------------------
@@ -228,20 +229,20 @@ def test_render_without_spans_shows_only_lines() -> None:
 
 def _args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    runner.add_arguments(parser)
+    options.add_arguments(parser)
     return parser.parse_args(list(argv))
 
 
 def test_delivery_needs_backends() -> None:
     with pytest.raises(UsageError, match="--with-stack"):
-        runner._validate(_args("--delivery"))
-    runner._validate(_args("--delivery", "--with-stack"))
+        options.validate(_args("--delivery"))
+    options.validate(_args("--delivery", "--with-stack"))
 
 
 def test_delivery_rates() -> None:
     with pytest.raises(UsageError, match="not both 0"):
-        runner._validate(_args("--delivery", "--with-stack", "--delivery-span-rate", "0", "--delivery-line-rate", "0"))
-    runner._validate(_args("--delivery", "--with-stack", "--delivery-span-rate", "0"))
+        options.validate(_args("--delivery", "--with-stack", "--delivery-span-rate", "0", "--delivery-line-rate", "0"))
+    options.validate(_args("--delivery", "--with-stack", "--delivery-span-rate", "0"))
 
 
 def test_endpoints_json_errors_name_the_file(tmp_path: Path) -> None:
@@ -275,7 +276,8 @@ def test_real_delivery_counts_everything_and_sees_a_loss(process_stack: Any, tmp
     from obsconf.overhead.delivery import run_delivery
 
     e = process_stack.endpoints
-    ok = run_delivery(e, span_rate=100, line_rate=500, seconds=2, log_dir=tmp_path / "ok", progress=lambda _: None)
+    ok = run_delivery(e, DeliveryPlan(span_rate=100, line_rate=500, seconds=2), log_dir=tmp_path / "ok",
+                      progress=lambda _: None)
     sp = ok.spans
     assert sp is not None and sp.requests_answered == sp.requests_sent == 200
     assert (sp.traces_received, sp.traces_lost, sp.traces_incomplete, sp.spans_not_exported) == (200, 0, 0, 0)
@@ -285,8 +287,8 @@ def test_real_delivery_counts_everything_and_sees_a_loss(process_stack: Any, tmp
         assert (d.counts.sent, d.counts.received, d.counts.lost, d.counts.duplicated) == (1000, 1000, 0, 0), d
 
     small = {"OBSCONF_LOGS_BUFFER_MAX": "50", "SYNCD_LOG_BUFFER_MAX_ENTRIES": "50"}
-    lossy = run_delivery(e, span_rate=0, line_rate=2000, seconds=1, log_dir=tmp_path / "lossy", env=small,
-                         progress=lambda _: None)
+    lossy = run_delivery(e, DeliveryPlan(span_rate=0, line_rate=2000, seconds=1, env=small),
+                         log_dir=tmp_path / "lossy", progress=lambda _: None)
     assert lossy.spans is None
     for d in lossy.logs:
         assert d.counts.lost > 0, d

@@ -14,7 +14,7 @@ def test_measure_divides_each_sample_by_its_batch() -> None:
     ticks: Iterator[int] = iter(range(0, 10**9, 5_000))  # each clock read advances 5 us
 
     result = micro.measure("op", "d", lambda: None, ops_per_sample=10, samples=4, warmup=0,
-                           clock=lambda: next(ticks), budget_us=1.0, budget_source="test")
+                           clock=lambda: next(ticks), budget=micro.Budget(1.0, "test"))
     assert result.samples == 4 and result.ops_per_sample == 10
     assert result.median_us == pytest.approx(0.5)  # 5 us per sample / 10 calls
     assert result.within_budget is True
@@ -22,7 +22,7 @@ def test_measure_divides_each_sample_by_its_batch() -> None:
 
 def test_budget_verdict() -> None:
     result = micro.measure("op", "d", lambda: None, ops_per_sample=1, samples=3, warmup=0,
-                           clock=iter(range(0, 10**9, 2_000_000)).__next__, budget_us=100.0)
+                           clock=iter(range(0, 10**9, 2_000_000)).__next__, budget=micro.Budget(100.0))
     assert result.median_us == pytest.approx(2000.0)
     assert result.within_budget is False
 

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from obsconf.errors import UsageError
-from obsconf.overhead import runner
+from obsconf.overhead import options
 from obsconf.overhead.service import fill_port
 from obsconf.overhead.targetcmd import (
     DEFAULT_OFF_ENV,
@@ -79,7 +79,7 @@ def test_variant_a_never_inherits_the_off_switch() -> None:
 
 def _args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    runner.add_arguments(parser)
+    options.add_arguments(parser)
     return parser.parse_args(list(argv))
 
 
@@ -97,5 +97,5 @@ def _args(*argv: str) -> argparse.Namespace:
 ])
 def test_impossible_combinations_are_refused_with_the_fix(argv: list[str], message: str) -> None:
     with pytest.raises(UsageError) as err:
-        runner._validate(_args(*argv))
+        options.validate(_args(*argv))
     assert message in str(err.value)

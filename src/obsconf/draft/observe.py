@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from obsconf.collect import Collected, collect, logged_trace_ids, poll, read_traces
+from obsconf.collect import Collected, collect, logged_trace_ids, read_traces
 from obsconf.contract.model import RequestStep
 from obsconf.draft.logs import TRACE_FIELD_HINTS
 from obsconf.draft.observation import DraftRequest, Observation
@@ -27,6 +27,7 @@ from obsconf.readers.console import console_records
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
 from obsconf.settings import Settings
+from obsconf.waiting import poll
 
 STORE_WAIT_S = 10.0
 HEALTH_CALLS = 3

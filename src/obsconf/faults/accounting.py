@@ -1,4 +1,5 @@
-"""Pure delivery accounting: what arrived in a sink compared with what was sent, and request latencies.
+"""Pure delivery accounting: what arrived in a sink compared with what was sent, arrival delays, and request
+latencies.
 
 Used by the fault scenarios and by delivery-under-load measurements; nothing here touches the network, so
 every rule is unit-tested on good and bad data.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,15 @@ def account(sink: str, sent: Sequence[int], arrived: Sequence[int], *,
     missing = sorted(wanted - seen)
     delay: float | None = None
     if emitted_ns is not None and first_seen_ns is not None:
-        delays = [(first_seen_ns[s] - emitted_ns[s]) / 1e9 for s in seen if s in first_seen_ns and s in emitted_ns]
+        delays = delays_s(emitted_ns, {s: first_seen_ns[s] for s in seen if s in first_seen_ns})
         delay = round(max(delays), 3) if delays else None
     return Delivery(sink, len(wanted), len(seen), len(missing), duplicated, out_of_order, delay,
                     tuple(missing[:10]), unexpected)
+
+
+def delays_s(sent_ns: Mapping[Any, int], first_seen_ns: Mapping[Any, int]) -> list[float]:
+    """Seconds from sending to first sight, for every key present in both (never negative)."""
+    return [max(0.0, (first_seen_ns[k] - sent_ns[k]) / 1e9) for k in first_seen_ns if k in sent_ns]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -80,3 +87,18 @@ class Latency:
                    round(percentile(seconds, 0.95) * 1000, 1), round(max(seconds, default=0.0) * 1000, 1))
 
 
+@dataclass(frozen=True)
+class DelayStats:
+    """Arrival delays (seconds) of the items that arrived: count, median, 95th percentile and worst."""
+
+    count: int
+    p50_s: float | None
+    p95_s: float | None
+    max_s: float | None
+
+    @classmethod
+    def of(cls, delays: Sequence[float]) -> DelayStats:
+        if not delays:
+            return cls(0, None, None, None)
+        return cls(len(delays), round(percentile(delays, 0.50), 3), round(percentile(delays, 0.95), 3),
+                   round(max(delays), 3))

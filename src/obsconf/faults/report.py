@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from obsconf.faults.runner import FaultRun
+from obsconf.faults.observations import FaultRun
 
 
 def render_json(runs: Sequence[FaultRun]) -> str:

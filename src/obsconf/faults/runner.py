@@ -12,79 +12,22 @@ import signal
 import subprocess
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from obsconf.checks.metrics import metric_value
-from obsconf.collect import poll, read_traces
+from obsconf.collect import read_traces
 from obsconf.contract.model import FaultScenarioSpec, Step
 from obsconf.errors import ObsconfError, UsageError
-from obsconf.faults.accounting import Latency
 from obsconf.faults.inject import inject
+from obsconf.faults.observations import FaultRun, Request, count_sink
 from obsconf.model import LogRecord, get_field
 from obsconf.readers.console import console_records
 from obsconf.readers.metrics_text import scrape
+from obsconf.waiting import poll
 from obsconf.workload import expand_steps, run_workload
 
 BEFORE_S = 1.0  # steady load before the fault starts
-
-
-@dataclass
-class Request:
-    """One request of the scenario's load."""
-
-    phase: str  # before | during | after
-    label: str  # the step's name or METHOD path
-    ok: bool  # answered with one of the step's expected statuses
-    status: int  # 0: no answer
-    seconds: float
-    trace_id: str
-    at: float  # monotonic time it was sent
-
-
-@dataclass
-class SinkCount:
-    """One sink's items of the scenario's requests: expected from the baseline, received, lost, duplicated."""
-
-    sink: str
-    requests: int
-    expected: int
-    received: int
-    lost: int
-    duplicated: int
-    per_request: dict[str, int] = field(default_factory=dict)  # baseline items per request label
-
-
-@dataclass
-class FaultRun:
-    """What one fault scenario produced; judged by :func:`obsconf.faults.verdict.judge_fault`."""
-
-    contract: str
-    name: str
-    dependency: str
-    mode: str
-    seconds: float
-    requests: list[Request] = field(default_factory=list)
-    dependent_s: list[float] = field(default_factory=list)
-    recovered_after_s: float | None = None
-    traffic: int = -1
-    sinks: list[SinkCount] = field(default_factory=list)
-    dropped_counted: float | None = None
-    duplicates_counted: float | None = None
-    metrics: list[dict[str, Any]] = field(default_factory=list)  # per reaction: name, before, peak, after
-    shutdown_s: float | None = None
-    exited_by_itself: bool | None = None
-    duration_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-    def during(self) -> list[Request]:
-        return [r for r in self.requests if r.phase == "during"]
-
-    def latency(self) -> Latency:
-        during = self.during()
-        return Latency.of([r.seconds for r in during], sum(not r.ok for r in during))
 
 
 def _label(step: Step) -> str:
@@ -211,20 +154,6 @@ def _baseline(base: str, steps: Sequence[Step], sinks: _Sinks, names: Sequence[s
     return out
 
 
-def _count(sink: str, requests: Sequence[Request], found: dict[str, list[str]], per_label: dict[str, int]) -> SinkCount:
-    expected = received = lost = duplicated = 0
-    for r in requests:
-        want = per_label.get(r.label, 0)
-        items = found.get(r.trace_id, [])
-        copies = Counter(items)
-        distinct = len(copies)
-        expected += want
-        received += distinct
-        lost += max(0, want - distinct)
-        duplicated += sum(n - 1 for n in copies.values())
-    return SinkCount(sink, len(requests), expected, received, lost, duplicated, dict(per_label))
-
-
 def run_fault_scenario(spec: FaultScenarioSpec, probe: Any) -> FaultRun:
     """Run ``spec`` on ``probe``'s service (or a fresh instance of it) and return the observations."""
     contract = probe.contract
@@ -247,14 +176,8 @@ def run_fault_scenario(spec: FaultScenarioSpec, probe: Any) -> FaultRun:
 
 
 def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> None:
-    dep = target.proxies.get(spec.fault.dependency)
-    if dep is None or probe.toxiproxy is None:
-        raise UsageError(
-            f"{spec.loc or spec.name}: the fault on {spec.fault.dependency!r} needs the service's traffic to go through "
-            f"a Toxiproxy proxy, which obsconf sets up only for a service it starts ({target.plan.describe()} was "
-            "not); give service.command or --obsconf-target-cmd")
-    contract = probe.contract
-    steps = spec.workload or contract.workload
+    dep = _faulted_proxy(spec, probe, target)
+    steps = spec.workload or probe.contract.workload
     if not steps:
         raise UsageError(f"{spec.loc or spec.name}: no workload to run during the fault: give the scenario a "
                          "workload, or the contract one")
@@ -263,12 +186,36 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
     start_ns, console_mark = time.time_ns(), target.stdout_size()
     sinks = _Sinks(probe, target, start_ns, console_mark)
     per_label = _baseline(target.base_url, steps, sinks, ex.delivered, run_id) if ex.delivered else {}
-    metrics_url = target.base_url + contract.service.metrics_path
+    metrics_url = target.base_url + probe.contract.service.metrics_path
     before = _scrape_quietly(metrics_url)
+    sampler = _Sampler(metrics_url, ex.metrics)
+    dependent = _drive(spec, probe.toxiproxy, target, dep.proxy, steps, run_id, run, sampler)
+    run.dependent_s = [r.seconds for r in dependent if r.phase == "during"] if spec.dependent else []
+    _count_sinks(run, sinks, per_label, ex.delivered)
+    run.traffic = target.traffic().get(spec.fault.dependency, 0)
+    after = _scrape_quietly(metrics_url) if run.shutdown_s is None else {}
+    _read_counters(run, spec, before, after, sampler)
+
+
+def _faulted_proxy(spec: FaultScenarioSpec, probe: Any, target: Any) -> Any:
+    """The Toxiproxy proxy in front of the faulted dependency; a UsageError when the service has none."""
+    dep = target.proxies.get(spec.fault.dependency)
+    if dep is None or probe.toxiproxy is None:
+        raise UsageError(
+            f"{spec.loc or spec.name}: the fault on {spec.fault.dependency!r} needs the service's traffic to go through "
+            f"a Toxiproxy proxy, which obsconf sets up only for a service it starts ({target.plan.describe()} was "
+            "not); give service.command or --obsconf-target-cmd")
+    return dep
+
+
+def _drive(spec: FaultScenarioSpec, toxiproxy: Any, target: Any, proxy: Any, steps: Sequence[Step], run_id: str,
+           run: FaultRun, sampler: _Sampler) -> list[Request]:
+    """The load before, during and after the fault (and SIGTERM in it, when the scenario says so); every
+    request labelled with its phase. Returns the requests of the scenario's ``dependent`` load."""
+    ex = spec.expect
     state = {"phase": "before"}
     load = _Load(target.base_url, steps, spec.pace_ms / 1000, run_id, lambda: state["phase"], run.requests)
     dependent = _Load(target.base_url, spec.dependent, 0.0, f"{run_id}-dep", lambda: state["phase"], [])
-    sampler = _Sampler(metrics_url, ex.metrics)
     threads = [load, sampler] + ([dependent] if spec.dependent else [])
     for t in threads:
         t.start()
@@ -276,7 +223,7 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
         time.sleep(BEFORE_S)
         state["phase"] = "during"
         fault_began = time.monotonic()
-        with inject(probe.toxiproxy, dep.proxy, spec.fault.mode, spec.fault.attributes):
+        with inject(toxiproxy, proxy, spec.fault.mode, spec.fault.attributes):
             if ex.shutdown_within_s is not None:
                 time.sleep(spec.seconds / 2)
                 load.stop()
@@ -294,10 +241,15 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
     # fault (started just before) is the clearest sign the fault reached request handling
     for r in [*run.requests, *dependent.sink]:
         r.phase = "before" if r.at + r.seconds < fault_began else ("after" if r.at > ended else "during")
-    run.dependent_s = [r.seconds for r in dependent.sink if r.phase == "during"] if spec.dependent else []
+    return dependent.sink
+
+
+def _count_sinks(run: FaultRun, sinks: _Sinks, per_label: dict[str, dict[str, int]], delivered: Sequence[str]
+                 ) -> None:
+    """Each sink of ``expect.delivered``: the items of the requests answered, read until complete or settled."""
     answered = [r for r in run.requests if r.ok and r.trace_id]
     wanted = {r.trace_id for r in answered}
-    for sink in ex.delivered:
+    for sink in delivered:
         labels = per_label.get(sink, {})
 
         def complete(found: dict[str, list[str]], labels: dict[str, int] = labels) -> bool:
@@ -306,9 +258,13 @@ def _run(spec: FaultScenarioSpec, probe: Any, target: Any, run: FaultRun) -> Non
 
         found = poll(lambda sink=sink: sinks.items(sink, wanted), complete, timeout=15.0, interval=0.5,
                      progress=lambda f: sum(map(len, f.values())), quiet=3.0)
-        run.sinks.append(_count(sink, answered, found, labels))
-    run.traffic = target.traffic().get(spec.fault.dependency, 0)
-    after = _scrape_quietly(metrics_url) if run.shutdown_s is None else {}
+        run.sinks.append(count_sink(sink, answered, found, labels))
+
+
+def _read_counters(run: FaultRun, spec: FaultScenarioSpec, before: dict[str, Any], after: dict[str, Any],
+                   sampler: _Sampler) -> None:
+    """What the service counted: dropped and duplicated items, and each metric reaction's before/peak/after."""
+    ex = spec.expect
     if ex.dropped_metric:
         run.dropped_counted = _delta(before, after, ex.dropped_metric, ex.dropped_selector)
     if ex.duplicates_metric:
@@ -337,15 +293,15 @@ def _delta(before: dict[str, Any], after: dict[str, Any], name: str, selector: d
 def _wait_recovered(requests: list[Request], since: float, within_s: float) -> float | None:
     """Seconds from the end of the fault to the first request of an unbroken run of three answered as
     expected; None when that did not happen within ``within_s``."""
-    deadline = since + within_s
-    while time.monotonic() < deadline:
-        after = [r for r in requests if r.at >= since]
-        last_bad = max((i for i, r in enumerate(after) if not r.ok), default=-1)
-        good = after[last_bad + 1:]
-        if len(good) >= 3:
-            return round(good[0].at - since, 2)
-        time.sleep(0.1)
-    return None
+    return poll(lambda: _recovered_after(requests, since), lambda after_s: after_s is not None,
+                timeout=max(0.0, since + within_s - time.monotonic()), interval=0.1)
+
+
+def _recovered_after(requests: list[Request], since: float) -> float | None:
+    after = [r for r in requests if r.at >= since]
+    last_bad = max((i for i, r in enumerate(after) if not r.ok), default=-1)
+    good = after[last_bad + 1:]
+    return round(good[0].at - since, 2) if len(good) >= 3 else None
 
 
 def _terminate(target: Any, wait_s: float) -> tuple[float, bool]:

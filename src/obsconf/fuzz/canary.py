@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 PREFIX = "cnry"
 DIGITS = 20
@@ -77,35 +78,46 @@ def scan(sink: str, text: str, placements: Mapping[str, Placement]) -> list[Leak
     its other forms); one leak per canary and sink."""
     if not placements or not text:
         return []
-    fragments: dict[str, str] = {}
-    for c in placements:
-        digits = c[len(PREFIX):]
-        for i in range(len(digits) - FRAGMENT + 1):
-            fragments[digits[i:i + FRAGMENT]] = c
     found: dict[str, Leak] = {}
+    hits = chain(_prefixed_hits(text, placements), _fragment_hits(text, placements), _form_hits(text, placements))
+    for canary, start, end in hits:
+        if canary not in found:
+            found[canary] = Leak(sink, canary, placements.get(canary), text[start:end], _mask(text, start, end))
+    return list(found.values())
 
-    def hit(c: str, start: int, end: int) -> None:
-        if c not in found:
-            found[c] = Leak(sink, c, placements.get(c), text[start:end], _mask(text, start, end))
 
+def _prefixed_hits(text: str, placements: Mapping[str, Placement]) -> Iterator[tuple[str, int, int]]:
+    """(canary, start, end) of each prefixed token that is a canary, or a truncated one."""
     for m in _PREFIXED.finditer(text):
         token = m.group(0)
-        for c in placements:
-            if c.startswith(token) or token.startswith(c):
-                hit(c, m.start(), m.end())
+        for canary in placements:
+            if canary.startswith(token) or token.startswith(canary):
+                yield canary, m.start(), m.end()
+
+
+def _fragment_hits(text: str, placements: Mapping[str, Placement]) -> Iterator[tuple[str, int, int]]:
+    """(canary, start, end) of the first fragment of a canary's digits in each run of hex digits."""
+    fragments: dict[str, str] = {}
+    for canary in placements:
+        digits = canary[len(PREFIX):]
+        for i in range(len(digits) - FRAGMENT + 1):
+            fragments[digits[i:i + FRAGMENT]] = canary
     for m in _HEX_RUN.finditer(text):
         run = m.group(0)
         for i in range(len(run) - FRAGMENT + 1):
-            c = fragments.get(run[i:i + FRAGMENT])
-            if c is not None:
-                hit(c, m.start() + i, m.start() + i + FRAGMENT)
+            canary = fragments.get(run[i:i + FRAGMENT])
+            if canary is not None:
+                yield canary, m.start() + i, m.start() + i + FRAGMENT
                 break
-    for c, p in placements.items():
-        for form in p.forms:
+
+
+def _form_hits(text: str, placements: Mapping[str, Placement]) -> Iterator[tuple[str, int, int]]:
+    """(canary, start, end) of the first occurrence of each other form of a canary (encoded, escaped, ...)."""
+    for canary, placement in placements.items():
+        for form in placement.forms:
             at = text.find(form)
             if at >= 0:
-                hit(c, at, at + len(form))
-    return list(found.values())
+                yield canary, at, at + len(form)
 
 
 def scan_all(texts: Iterable[tuple[str, str]], placements: Mapping[str, Placement]) -> list[Leak]:

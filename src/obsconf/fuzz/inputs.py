@@ -244,23 +244,41 @@ def plans(draw: st.DrawFn, ops: Sequence[Operation], *, max_value: int = 200_000
     """One hostile request for one of ``ops``."""
     op = draw(st.sampled_from(list(ops)))
     slots = _Slots()
+    path, query = _path_and_query(draw, op, slots)
+    headers = _headers(draw, slots)
+    body, raw = (None, None)
+    if op.has_body:
+        body, raw = draw(_body(op, slots, max_value))
+    return Plan(op, path, tuple(query), tuple(headers), body, raw, tuple(slots.slots))
+
+
+def _path_and_query(draw: st.DrawFn, op: Operation, slots: _Slots) -> tuple[str, list[tuple[str, str]]]:
+    """The route with its path parameters filled, and the query: parameters (secrets in some string ones)
+    and secret-named keys."""
     path = op.route
     query: list[tuple[str, str]] = []
-    for p in op.params:
-        if p.where == "path":
-            if p.schema.get("type", "string") == "string" and draw(st.booleans()):
-                value = draw(_secret_value(slots, "path", f"path {{{p.name}}}", 200))
+    for param in op.params:
+        is_string = param.schema.get("type", "string") == "string"
+        if param.where == "path":
+            if is_string and draw(st.booleans()):
+                value = draw(_secret_value(slots, "path", f"path {{{param.name}}}", 200))
             else:
-                value = draw(_param_value(p.schema, p.name).filter(bool)) if p.schema.get("type") != "string" \
+                value = draw(_param_value(param.schema, param.name).filter(bool)) \
+                    if param.schema.get("type") != "string" \
                     else draw(_TEXT.filter(lambda t: t.strip("./") != "")) or "x"
-            path = path.replace("{" + p.name + "}", value)
+            path = path.replace("{" + param.name + "}", value)
         elif draw(st.integers(0, 2)):
-            if p.schema.get("type", "string") == "string" and draw(st.booleans()):
-                query.append((p.name, draw(_secret_value(slots, "query", f"query {p.name}", 2000))))
+            if is_string and draw(st.booleans()):
+                query.append((param.name, draw(_secret_value(slots, "query", f"query {param.name}", 2000))))
             else:
-                query.append((p.name, draw(_param_value(p.schema, p.name))))
+                query.append((param.name, draw(_param_value(param.schema, param.name))))
     for key in draw(st.lists(st.sampled_from(SECRET_KEYS), max_size=3, unique=True)):
         query.append((key, slots.add("query-key", f"query {key}", "{c}")))
+    return path, query
+
+
+def _headers(draw: st.DrawFn, slots: _Slots) -> list[tuple[str, str]]:
+    """Credentials (Authorization, Cookie, an API key header) and secrets in headers a service may echo."""
     headers: list[tuple[str, str]] = []
     auth = draw(st.sampled_from(("Bearer {c}", "Basic", "{c}", "Token {c}", None)))
     if auth == "Basic":
@@ -276,10 +294,7 @@ def plans(draw: st.DrawFn, ops: Sequence[Operation], *, max_value: int = 200_000
         shape = draw(st.sampled_from(SECRET_SHAPES))
         noise = draw(_HEADER_TEXT)
         headers.append((name, (noise + " " if noise else "") + slots.add("header", f"header {name}", shape)))
-    body, raw = (None, None)
-    if op.has_body:
-        body, raw = draw(_body(op, slots, max_value))
-    return Plan(op, path, tuple(query), tuple(headers), body, raw, tuple(slots.slots))
+    return headers
 
 
 def _fill(text: str, canaries: Sequence[str], slots: Sequence[Slot]) -> str:

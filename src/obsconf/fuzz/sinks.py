@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import requests
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader
 from obsconf.readers.prometheus import PrometheusReader
+from obsconf.waiting import settle
 
 
 @dataclass
@@ -36,22 +36,6 @@ class SinkSources:
     pocketbase_filter: str = ""  # e.g. daemon_id = '...' (empty: the service writes no records)
     trace_api: bool = False  # aurum's /v1/observability/traces
     headers: Mapping[str, str] = field(default_factory=dict)  # for the service's own endpoints
-
-
-def settle(count: Callable[[], int], *, timeout: float, quiet: float = 2.5, interval: float = 0.5) -> int:
-    """Poll ``count`` until it stops growing for ``quiet`` seconds (or ``timeout``); the last count."""
-    deadline = time.monotonic() + timeout
-    last, since = -1, time.monotonic()
-    while True:
-        n = count()
-        now = time.monotonic()
-        if n != last:
-            last, since = n, now
-        elif n > 0 and now - since >= quiet:
-            return n
-        if now >= deadline:
-            return n
-        time.sleep(interval)
 
 
 def _rotated(path: Path) -> list[tuple[str, str]]:

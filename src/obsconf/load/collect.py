@@ -2,7 +2,7 @@
 middle of it), then read everything the run window left in every backend into the :class:`Collected`
 snapshot the cases read, and count each signal per route and status class for the accounting.
 
-Readings wait for arrivals to settle (:func:`obsconf.collect.poll`), never for a fixed time: the counter
+Readings wait for arrivals to settle (:func:`obsconf.waiting.poll`), never for a fixed time: the counter
 until its increase equals the requests answered or stops changing over three scrapes, the log store and
 the trace store until every request's trace id arrived or their counts stop growing.
 """
@@ -33,7 +33,7 @@ from obsconf.checks.accounting import (
     tally_spans,
 )
 from obsconf.checks.load_slos import SloMeasure, measure_slos
-from obsconf.collect import Collected, logged_trace_ids, poll, read_store, read_traces
+from obsconf.collect import Collected, logged_trace_ids, read_store, read_traces
 from obsconf.contract.model import AccountingSpec, Contract, EmitStep
 from obsconf.errors import ObsconfError
 from obsconf.load.runner import LoadPlan, LoadRun, run_load
@@ -44,6 +44,7 @@ from obsconf.readers.logs import LogReader, selector
 from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.readers.prometheus import PrometheusReader
+from obsconf.waiting import poll
 from obsconf.workload import run_workload
 
 if TYPE_CHECKING:
@@ -116,8 +117,17 @@ def client_overhead_ms(exchanges: Sequence[Any], spans: Sequence[Span]) -> float
     return extra[min(len(extra) - 1, int(0.95 * len(extra)))] if extra else 0.0
 
 
-def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, jaeger: JaegerReader,
-                       logs: LogReader, prometheus: PrometheusReader, pocketbase: PocketBaseClient | None,
+@dataclass(frozen=True)
+class Backends:
+    """The readers of every backend a load's signals land in."""
+
+    jaeger: JaegerReader
+    logs: LogReader
+    prometheus: PrometheusReader
+    pocketbase: PocketBaseClient | None
+
+
+def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, backends: Backends, *,
                        progress: Callable[[str], None], run_id: str | None = None,
                        timeout: float = READ_TIMEOUT_S,
                        auth: Callable[[str], dict[str, str]] | None = None) -> tuple[Collected, LoadResult]:
@@ -130,7 +140,6 @@ def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, ja
     accounting = spec.accounting
     rate = sample_rate(contract)
     sampling = contract.spans.sampling if contract.spans else None
-    service, job = contract.service.name, target.job
     run_id = run_id or uuid.uuid4().hex[:10]
     base_url = target.base_url
     metrics_url = base_url.rstrip("/") + contract.service.metrics_path
@@ -140,12 +149,8 @@ def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, ja
     metrics_headers = auth(contract.service.metrics_path) if auth is not None else None
     _, got.metrics_before = scrape(metrics_url, headers=metrics_headers)
     console_mark = target.stdout_size()
-    prometheus.wait_for_target_up(job, timeout=15)
-    reader = _Reader(prometheus, accounting, job)
-    # a scrape after this instant holds every request made before it (the start-up probe, say); the wait
-    # ends at that scrape (60 s allows a user's Prometheus a slow scrape interval)
-    _wait_for_scrape(prometheus, job, time.time(), timeout=60)
-    before = reader.read()
+    reader = _Reader(backends.prometheus, accounting, target.job)
+    before = _counter_before(backends.prometheus, reader, target.job)
 
     def workload() -> list[Any]:
         if not contract.workload:
@@ -164,73 +169,20 @@ def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, ja
     got.scripted = len(run.scripted)
     answered = _sent_paths(got.exchanges, exclude)
 
-    # the counter: until its increase (outside excluded routes) equals the requests answered, or settles
     mark = time.monotonic()
     progress(f"load: waiting for the signals of {len(got.exchanges)} requests to arrive")
-
-    def counted(values: dict[str, Deltas]) -> int:
-        return round(sum(v for labels, v in counter_deltas(before["counter"], values["counter"])
-                         if labels.get(accounting.counter.route_label) not in exclude))
-
-    # the service counts a request once it has answered it: half a second after the last answer, it has
-    _wait_for_scrape(prometheus, job, run.ended_ns / 1e9 + 0.5, timeout=60)
-    after = poll(reader.read, lambda v: counted(v) == answered, timeout=timeout, interval=0.5,
-                 progress=counted, quiet=SETTLE_S)
+    after = _counter_after(backends.prometheus, reader, target.job, run, before, accounting, answered, timeout)
     timings["counter"] = time.monotonic() - mark
 
-    sent_ids = [x.trace_id for x in got.exchanges if x.trace_id]
-    logs_spec = contract.logs
-    trace_field = logs_spec.correlation.trace_id_field if logs_spec and logs_spec.correlation else ""
-    sources = logs_spec.sources if logs_spec else ()
-    access = accounting.access_log
-
-    def logs_done(lines: list[LogRecord]) -> bool:
-        if access is not None and sum(1 for r in lines if is_access_line(r, access)) < answered:
-            return False
-        return not trace_field or set(sent_ids) <= logged_trace_ids(lines, trace_field)
-
     mark = time.monotonic()
-    window_end = run.ended_ns + 2_000_000_000
-    if target.stdout_path is not None:
-        got.queries["console"] = f"stdout of the service ({target.stdout_path})"
-        if "console" in sources:
-            got.console = list(poll(lambda: console_records(target.stdout_since(console_mark)), logs_done,
-                                    timeout=timeout, interval=0.5, progress=len, quiet=SETTLE_S))
-        else:
-            got.console = console_records(target.stdout_since(console_mark))
-    if logs_spec is not None and "loki" in sources:
-        query = selector(logs_spec.stream, None, logs.dialect)
-        got.logs = list(poll(lambda: logs.window(query, run.started_ns, window_end), logs_done, timeout=timeout,
-                             interval=0.5, progress=len, quiet=SETTLE_S))
-        got.queries["logs"] = f"{query} over the load's window"
-        got.links["logs"] = logs.link(query)
-    if logs_spec is not None and "console" in sources:
-        got.logs = got.logs + got.console
-        got.queries.setdefault("logs", got.queries.get("console", "stdout"))
+    _read_load_logs(got, contract, target, backends.logs, run, answered, console_mark, timeout)
     timings["logs"] = time.monotonic() - mark
-
     mark = time.monotonic()
-    got.traces = _read_window_traces(jaeger, service, run.started_ns, window_end, sent_ids, answered,
-                                     timeout=timeout)
-    if trace_field:
-        extra = sorted(logged_trace_ids(got.logs, trace_field) - got.traces.keys())[:50]
-        if extra:
-            got.traces.update(read_traces(jaeger, service, extra, timeout=5.0))
-    got.queries["traces"] = f"GET {jaeger.url}/api/traces?service={service} over the load's window"
-    got.links["traces"] = jaeger.search_link(service)
+    _read_load_traces(got, contract, backends.jaeger, run, answered, timeout)
     timings["traces"] = time.monotonic() - mark
-
-    store = logs_spec.store if logs_spec else None
-    if store is not None and pocketbase is not None:
-        mark = time.monotonic()
-        delivery = logs_spec.delivery if logs_spec else None
-        emitted = sum(s.n for s in contract.workload if isinstance(s, EmitStep))
-        seqs = set(range(emitted)) if delivery is not None and "pocketbase" in delivery.sinks else set()
-        got.store_records = read_store(pocketbase, store.collection, run.started_ns, timeout=timeout,
-                                       seq_field=delivery.seq_field if delivery else "", seqs=seqs)
-        got.queries["store"] = f"GET {pocketbase.url}/api/collections/{store.collection}/records"
-        got.links["store"] = pocketbase.record_link(store.collection)
-        timings["store"] = time.monotonic() - mark
+    store_s = _read_load_store(got, contract, backends.pocketbase, run, timeout)
+    if store_s is not None:
+        timings["store"] = store_s
 
     got.metrics_text, got.metrics_after = scrape(metrics_url, headers=metrics_headers)
     got.queries["metrics"] = f"GET {metrics_url}"
@@ -244,6 +196,102 @@ def collect_under_load(contract: Contract, target: Target, plan: LoadPlan, *, ja
     result.queries.update({k: f"{q} at the start and the end of the load" for k, q in reader.queries.items()})
     result.timings.update(timings)
     return got, result
+
+
+def _counter_before(prometheus: PrometheusReader, reader: _Reader, job: str) -> dict[str, Deltas]:
+    """The counter (and histogram) as Prometheus holds them before the load."""
+    prometheus.wait_for_target_up(job, timeout=15)
+    # a scrape after this instant holds every request made before it (the start-up probe, say); the wait
+    # ends at that scrape (60 s allows a user's Prometheus a slow scrape interval)
+    _wait_for_scrape(prometheus, job, time.time(), timeout=60)
+    return reader.read()
+
+
+def _counter_after(prometheus: PrometheusReader, reader: _Reader, job: str, run: LoadRun,
+                   before: dict[str, Deltas], accounting: AccountingSpec, answered: int, timeout: float
+                   ) -> dict[str, Deltas]:
+    """The counter after the load: until its increase (outside excluded routes) equals the requests
+    answered, or settles."""
+    exclude = set(accounting.exclude)
+
+    def counted(values: dict[str, Deltas]) -> int:
+        return round(sum(v for labels, v in counter_deltas(before["counter"], values["counter"])
+                         if labels.get(accounting.counter.route_label) not in exclude))
+
+    # the service counts a request once it has answered it: half a second after the last answer, it has
+    _wait_for_scrape(prometheus, job, run.ended_ns / 1e9 + 0.5, timeout=60)
+    return poll(reader.read, lambda v: counted(v) == answered, timeout=timeout, interval=0.5,
+                progress=counted, quiet=SETTLE_S)
+
+
+def _read_load_logs(got: Collected, contract: Contract, target: Target, logs: LogReader, run: LoadRun,
+                    answered: int, console_mark: int, timeout: float) -> None:
+    """The service's stdout and the log store over the load's window, until every access line and every
+    request's trace id arrived, or the count settles."""
+    sent_ids = [x.trace_id for x in got.exchanges if x.trace_id]
+    logs_spec = contract.logs
+    trace_field = logs_spec.correlation.trace_id_field if logs_spec and logs_spec.correlation else ""
+    sources = logs_spec.sources if logs_spec else ()
+    access = contract.load.accounting.access_log if contract.load and contract.load.accounting else None
+
+    def logs_done(lines: list[LogRecord]) -> bool:
+        if access is not None and sum(1 for r in lines if is_access_line(r, access)) < answered:
+            return False
+        return not trace_field or set(sent_ids) <= logged_trace_ids(lines, trace_field)
+
+    if target.stdout_path is not None:
+        got.queries["console"] = f"stdout of the service ({target.stdout_path})"
+        if "console" in sources:
+            got.console = list(poll(lambda: console_records(target.stdout_since(console_mark)), logs_done,
+                                    timeout=timeout, interval=0.5, progress=len, quiet=SETTLE_S))
+        else:
+            got.console = console_records(target.stdout_since(console_mark))
+    if logs_spec is not None and "loki" in sources:
+        query = selector(logs_spec.stream, None, logs.dialect)
+        window_end = run.ended_ns + 2_000_000_000
+        got.logs = list(poll(lambda: logs.window(query, run.started_ns, window_end), logs_done, timeout=timeout,
+                             interval=0.5, progress=len, quiet=SETTLE_S))
+        got.queries["logs"] = f"{query} over the load's window"
+        got.links["logs"] = logs.link(query)
+    if logs_spec is not None and "console" in sources:
+        got.logs = got.logs + got.console
+        got.queries.setdefault("logs", got.queries.get("console", "stdout"))
+
+
+def _read_load_traces(got: Collected, contract: Contract, jaeger: JaegerReader, run: LoadRun, answered: int,
+                      timeout: float) -> None:
+    """Every trace of the load's window, plus the traces its log lines name that the window missed."""
+    service = contract.service.name
+    sent_ids = [x.trace_id for x in got.exchanges if x.trace_id]
+    got.traces = _read_window_traces(jaeger, service, run.started_ns, run.ended_ns + 2_000_000_000, sent_ids,
+                                     answered, timeout=timeout)
+    logs_spec = contract.logs
+    trace_field = logs_spec.correlation.trace_id_field if logs_spec and logs_spec.correlation else ""
+    if trace_field:
+        extra = sorted(logged_trace_ids(got.logs, trace_field) - got.traces.keys())[:50]
+        if extra:
+            got.traces.update(read_traces(jaeger, service, extra, timeout=5.0))
+    got.queries["traces"] = f"GET {jaeger.url}/api/traces?service={service} over the load's window"
+    got.links["traces"] = jaeger.search_link(service)
+
+
+def _read_load_store(got: Collected, contract: Contract, pocketbase: PocketBaseClient | None, run: LoadRun,
+                     timeout: float) -> float | None:
+    """The log store's records (PocketBase) since the load began, every numbered line when the contract
+    counts delivery there; the seconds it took, None when the contract has no store."""
+    logs_spec = contract.logs
+    store = logs_spec.store if logs_spec else None
+    if store is None or pocketbase is None:
+        return None
+    mark = time.monotonic()
+    delivery = logs_spec.delivery if logs_spec else None
+    emitted = sum(s.n for s in contract.workload if isinstance(s, EmitStep))
+    seqs = set(range(emitted)) if delivery is not None and "pocketbase" in delivery.sinks else set()
+    got.store_records = read_store(pocketbase, store.collection, run.started_ns, timeout=timeout,
+                                   seq_field=delivery.seq_field if delivery else "", seqs=seqs)
+    got.queries["store"] = f"GET {pocketbase.url}/api/collections/{store.collection}/records"
+    got.links["store"] = pocketbase.record_link(store.collection)
+    return time.monotonic() - mark
 
 
 def _read_window_traces(jaeger: JaegerReader, service: str, start_ns: int, end_ns: int, sent_ids: list[str],

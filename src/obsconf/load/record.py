@@ -120,8 +120,10 @@ class Recorder:
         self.records: list[dict[str, Any]] = []
 
     def on_request(self, request_type: str, name: str, response_time: float, response_length: int,
-                   response: Any = None, context: dict[str, Any] | None = None, exception: Any = None,
-                   start_time: float | None = None, url: str | None = None, **_kwargs: Any) -> None:
+                   **event: Any) -> None:
+        """Locust's ``request`` event; ``event`` holds its other arguments (response, context, exception,
+        start_time, url, ...)."""
+        response, exception = event.get("response"), event.get("exception")
         status = getattr(response, "status_code", 0) or 0
         raw = getattr(response, "headers", None) or {}
         try:
@@ -129,8 +131,9 @@ class Recorder:
         except AttributeError:
             headers = {}
         self.records.append({
-            "m": request_type, "n": name, "u": url or name, "s": int(status), "ms": float(response_time or 0.0),
-            "t": float(start_time or 0.0), "tid": (context or {}).get(TRACE_KEY, ""), "h": headers,
+            "m": request_type, "n": name, "u": event.get("url") or name, "s": int(status),
+            "ms": float(response_time or 0.0), "t": float(event.get("start_time") or 0.0),
+            "tid": (event.get("context") or {}).get(TRACE_KEY, ""), "h": headers,
             "e": "" if exception is None else f"{type(exception).__name__}: {exception}"[:200],
         })
 

@@ -108,7 +108,6 @@ def run_load(plan: LoadPlan, *, progress: Callable[[str], None],
     import gevent
     from locust import events
     from locust.env import Environment
-    from locust.html import get_html_report
     from locust.stats import stats_history
 
     user_class = traced_class(load_user_class(plan.locustfile, plan.user_class), plan.propagate,
@@ -128,21 +127,8 @@ def run_load(plan: LoadPlan, *, progress: Callable[[str], None],
     greenlets: list[Any] = []
     scripted: list[HttpExchange] = []
     failure: list[BaseException] = []
-    script = None
     try:
-        if plan.worker_count:
-            from obsconf.ports import LOOPBACK, free_port
-
-            port = plan.master_port or free_port()
-            runner = env.create_master_runner(master_bind_host=LOOPBACK, master_bind_port=port)
-            if plan.remote_workers:
-                progress(f"load: waiting for {plan.remote_workers} workers at {LOOPBACK}:{port}: "
-                         f"{' '.join(worker_argv(plan, LOOPBACK, port))}")
-            workers = _start_workers(plan, port)
-            ids = _wait_for_workers(runner, plan, workers)
-        else:
-            runner = env.create_local_runner()
-            ids = []
+        runner, ids = _create_runner(env, plan, progress, workers)
         env.events.init.fire(environment=env, runner=runner, web_ui=None)
         greenlets.append(gevent.spawn(stats_history, runner))
         began = time.monotonic()
@@ -150,34 +136,14 @@ def run_load(plan: LoadPlan, *, progress: Callable[[str], None],
         progress(f"load: {plan.describe()} against {plan.host}")
         greenlets.append(gevent.spawn(_progress_loop, runner, plan, began, progress))
         runner.start(plan.users, spawn_rate=plan.spawn_rate)
-        if during is not None:
-            # once every user runs (the ramp-up), so the scripted requests meet the full load
-            gevent.sleep(min(plan.users / plan.spawn_rate, plan.seconds / 2))
-
-            def scripted_run() -> None:
-                try:
-                    scripted.extend(during())
-                except BaseException as exc:  # noqa: BLE001 - re-raised below, after the load stopped
-                    failure.append(exc)
-
-            script = gevent.spawn(scripted_run)
+        script = _start_scripted(plan, during, scripted, failure)
         gevent.sleep(max(0.0, plan.seconds - (time.monotonic() - began)))
         runner.stop()
         if plan.worker_count:
             _wait_for_finals(ids, finals)
         if script is not None:
             script.join(timeout=60)
-        ended_ns = time.time_ns()
-        total = runner.stats.total
-        progress(f"load done: {total.num_requests} requests, {total.num_failures} failures in "
-                 f"{(ended_ns - started_ns) / 1e9:.1f} s")
-        stats = stats_summary(runner.stats)
-        html = get_html_report(env, show_download_link=False)
-        exceptions = [f"{row['msg']} ({row['count']}x)\n{row['traceback']}" for row in runner.exceptions.values()]
-        for worker_id in ids:
-            # a stopped worker has left the master's client list, so the master's quit would not reach it
-            runner.send_message("quit", client_id=worker_id)
-        runner.quit()
+        ended_ns, stats, html, exceptions = _wind_down(env, runner, ids, started_ns, progress)
     finally:
         for g in greenlets:
             g.kill(block=False)
@@ -187,6 +153,61 @@ def run_load(plan: LoadPlan, *, progress: Callable[[str], None],
     if failure:
         raise failure[0]
     return LoadRun(plan, started_ns, ended_ns, recorder.records, stats, html, scripted, exceptions)
+
+
+def _create_runner(env: Any, plan: LoadPlan, progress: Callable[[str], None], workers: list[Any]
+                   ) -> tuple[Any, list[str]]:
+    """A local runner, or a master with its workers connected (started into ``workers``); and the workers' ids."""
+    if not plan.worker_count:
+        return env.create_local_runner(), []
+    from obsconf.ports import LOOPBACK, free_port
+
+    port = plan.master_port or free_port()
+    runner = env.create_master_runner(master_bind_host=LOOPBACK, master_bind_port=port)
+    if plan.remote_workers:
+        progress(f"load: waiting for {plan.remote_workers} workers at {LOOPBACK}:{port}: "
+                 f"{' '.join(worker_argv(plan, LOOPBACK, port))}")
+    workers.extend(_start_workers(plan, port))
+    return runner, _wait_for_workers(runner, plan, workers)
+
+
+def _start_scripted(plan: LoadPlan, during: Callable[[], list[HttpExchange]] | None, scripted: list[HttpExchange],
+                    failure: list[BaseException]) -> Any:
+    """Once every user runs (the ramp-up), ``during`` in a greenlet, so the scripted requests meet the full
+    load; its exchanges go to ``scripted``, an error it raises to ``failure``. None without ``during``."""
+    import gevent
+
+    if during is None:
+        return None
+    gevent.sleep(min(plan.users / plan.spawn_rate, plan.seconds / 2))
+
+    def scripted_run() -> None:
+        try:
+            scripted.extend(during())
+        except BaseException as exc:  # noqa: BLE001 - re-raised by run_load, after the load stopped
+            failure.append(exc)
+
+    return gevent.spawn(scripted_run)
+
+
+def _wind_down(env: Any, runner: Any, ids: list[str], started_ns: int, progress: Callable[[str], None]
+               ) -> tuple[int, dict[str, Any], str, list[str]]:
+    """After the stop: (end of the window, Locust's statistics, its HTML report, the user code's errors);
+    then every worker and the runner quit."""
+    from locust.html import get_html_report
+
+    ended_ns = time.time_ns()
+    total = runner.stats.total
+    progress(f"load done: {total.num_requests} requests, {total.num_failures} failures in "
+             f"{(ended_ns - started_ns) / 1e9:.1f} s")
+    stats = stats_summary(runner.stats)
+    html = get_html_report(env, show_download_link=False)
+    exceptions = [f"{row['msg']} ({row['count']}x)\n{row['traceback']}" for row in runner.exceptions.values()]
+    for worker_id in ids:
+        # a stopped worker has left the master's client list, so the master's quit would not reach it
+        runner.send_message("quit", client_id=worker_id)
+    runner.quit()
+    return ended_ns, stats, html, exceptions
 
 
 # ---- workers (distributed mode) -------------------------------------------------------------------------

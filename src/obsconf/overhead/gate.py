@@ -35,8 +35,9 @@ from typing import Any
 
 from obsconf.errors import ContractError
 from obsconf.overhead import figures
+from obsconf.overhead.entry import standalone
 from obsconf.overhead.schema import VARIANT_KEYS, config_differences, load_baseline, load_report, pair_values
-from obsconf.overhead.stats import compare_pairs, ratio_change
+from obsconf.overhead.stats import PairedComparison, compare_pairs, ratio_change
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
@@ -91,11 +92,31 @@ class GateResult:
         return "\n".join(lines)
 
 
-def decide_limit(
-    name: str, point: float, low: float, high: float, limit: float, unit: str, detection: float,
-    more_rounds_hint: str, fmt: str = "+.1f",
-) -> Check:
+@dataclass(frozen=True)
+class Estimate:
+    """A figure with its 95% interval, and the smallest change the run resolves."""
+
+    point: float
+    low: float
+    high: float
+    detection: float
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits a gate run applies (None: not checked)."""
+
+    max_overhead_pct: float | None = None
+    max_overhead_us: float | None = None
+    max_overhead_ratio: float | None = None
+    max_p99_ratio: float | None = None
+    max_regression_pct: float | None = None
+
+
+def decide_limit(name: str, estimate: Estimate, limit: float, unit: str, more_rounds_hint: str, fmt: str = "+.1f"
+                 ) -> Check:
     """Pass when the upper bound is within ``limit``, fail when the lower bound exceeds it, else undecided."""
+    point, low, high = estimate.point, estimate.low, estimate.high
     interval = (f"median {point:{fmt}}{unit}, 95% CI [{low:{fmt}}, {high:{fmt}}]{unit}, limit {limit:g}{unit}")
     if high <= limit:
         return Check(name, PASS, f"{interval}: upper bound within the limit")
@@ -104,7 +125,7 @@ def decide_limit(
     return Check(
         name, UNDECIDED,
         f"{interval}: the interval straddles the limit (this run resolves changes of about "
-        f"{detection:{fmt.lstrip('+')}}{unit}); {more_rounds_hint}",
+        f"{estimate.detection:{fmt.lstrip('+')}}{unit}); {more_rounds_hint}",
     )
 
 
@@ -130,37 +151,20 @@ def _usability(doc: dict[str, Any], source: str, variants: set[str]) -> list[Che
     return checks
 
 
-def evaluate(
-    doc: dict[str, Any],
-    *,
-    baseline: list[float] | None = None,
-    max_overhead_pct: float | None = None,
-    max_overhead_us: float | None = None,
-    max_overhead_ratio: float | None = None,
-    max_p99_ratio: float | None = None,
-    max_regression_pct: float | None = None,
-    variant: str = "A",
-    baseline_config: dict[str, Any] | None = None,
-) -> GateResult:
-    """Decide on a validated report (and the per-block A/B ratios of a baseline). Pure: no files, no clock."""
+def evaluate(doc: dict[str, Any], *, baseline: list[float] | None = None, variant: str = "A",
+             baseline_config: dict[str, Any] | None = None, **limits: float | None) -> GateResult:
+    """Decide on a validated report (and the per-block A/B ratios of a baseline). Pure: no files, no clock.
+    ``limits``: the fields of :class:`Limits` (``max_overhead_us=100``, ...); with none and no baseline, the
+    report's goals apply."""
+    given = Limits(**limits)
     result = GateResult()
     if variant not in doc["variants"]:
         result.checks.append(Check("variant", UNDECIDED, f"the report has no variant {variant!r} (it has "
                                    f"{', '.join(sorted(doc['variants']))})"))
         return result
-    has_bare = "bare" in doc["variants"]
-    if baseline is None and all(x is None for x in (max_overhead_pct, max_overhead_us, max_overhead_ratio,
-                                                     max_p99_ratio, max_regression_pct)):
-        goal = doc["goal"]
-        if has_bare:
-            max_overhead_ratio = float(goal["max_overhead_bare_units"])
-        else:
-            max_overhead_us = float(goal["max_overhead_us_per_request"])
-        max_p99_ratio = float(goal["max_p99_ratio"])
-        applied = (f"--max-overhead-ratio {max_overhead_ratio:g}" if has_bare else
-                   f"--max-overhead-us {max_overhead_us:g}") + f" --max-p99-ratio {max_p99_ratio:g}"
-        result.notes.append(f"no limit given: applying the report's goals {applied}")
-    used = {variant, "B"} | ({"bare"} if max_overhead_ratio is not None else set())
+    if baseline is None and given == Limits():
+        given = _goals(doc, result)
+    used = {variant, "B"} | ({"bare"} if given.max_overhead_ratio is not None else set())
     result.checks += _usability(doc, "report", used)
     a, b = pair_values(doc, a=variant)
     if not a:
@@ -168,49 +172,78 @@ def evaluate(
         return result
     cmp = compare_pairs(a, b)
     hint = _more_rounds_hint(cmp.pairs)
-    name = "overhead CPU per request" if variant == "A" else f"overhead CPU per request of {variant}"
-    if max_overhead_us is not None:
-        result.checks.append(decide_limit(
-            name, cmp.diff_median, cmp.diff_ci_low, cmp.diff_ci_high, max_overhead_us, " us",
-            cmp.detection_limit_abs, hint))
-    if max_overhead_pct is not None:
-        result.checks.append(decide_limit(
-            f"{name} (relative to B)", cmp.pct_median, cmp.pct_ci_low, cmp.pct_ci_high, max_overhead_pct, "%",
-            cmp.detection_limit_pct, hint))
-    if max_overhead_ratio is not None:
-        units = figures.bare_units(doc, variant) if has_bare else None
-        if units is None:
-            result.checks.append(Check(f"{name} in bare requests", UNDECIDED,
-                                       "the report has no bare calibration request (run `obsconf overhead` without "
-                                       "--no-bare), so added CPU cannot be read in bare-request units"))
-        else:
-            result.checks.append(decide_limit(
-                f"{name} in bare requests", units.median, units.ci_low, units.ci_high, max_overhead_ratio, "x bare",
-                units.detection_limit, hint, fmt=".3f"))
-    if max_p99_ratio is not None:
-        p99 = figures.ratio(doc, variant, "B", figures.P99)
-        if p99 is not None:
-            result.checks.append(decide_limit(
-                f"latency p99 {variant}/B at {doc['config']['rate']:g} req/s", p99.median, p99.ci_low, p99.ci_high,
-                max_p99_ratio, "x", p99.detection_limit, hint, fmt=".3f"))
+    result.checks += _cpu_checks(doc, variant, given, cmp, hint)
     result.notes.append(
         f"{cmp.pairs} blocks; {variant} {cmp.a_median:.1f} us vs B {cmp.b_median:.1f} us CPU per request "
         f"(medians); smallest change this run can see: about {cmp.detection_limit_abs:.1f} us "
         f"({cmp.detection_limit_pct:.1f}%)")
     if baseline is not None:
-        limit = DEFAULT_MAX_REGRESSION_PCT if max_regression_pct is None else max_regression_pct
-        change = ratio_change([x / y for x, y in zip(a, b, strict=True)], baseline)
-        result.checks.append(decide_limit(
-            f"regression of the {variant}/B CPU ratio vs baseline", change.change_pct, change.ci_low_pct,
-            change.ci_high_pct, limit, "%", change.resolution_pct, hint))
-        result.notes.append(f"{variant}/B {change.new_median:.3f} now vs A/B {change.baseline_median:.3f} in the "
-                            f"baseline; this comparison resolves about {change.resolution_pct:.1f}%")
-        for difference in config_differences(doc["config"], baseline_config or {}):
-            result.notes.append(f"measured differently, so the ratios may differ: {difference}")
-    elif max_regression_pct is not None:
+        _baseline_check(result, doc, variant, [x / y for x, y in zip(a, b, strict=True)], baseline,
+                        given.max_regression_pct, baseline_config, hint)
+    elif given.max_regression_pct is not None:
         result.notes.append("--max-regression-pct needs --baseline OLD_REPORT: regression was not checked")
     _saturation_notes(doc, result, used)
     return result
+
+
+def _goals(doc: dict[str, Any], result: GateResult) -> Limits:
+    """No limit given: the report's goals (in bare-request units when the run has the bare calibration)."""
+    goal = doc["goal"]
+    p99 = float(goal["max_p99_ratio"])
+    if "bare" in doc["variants"]:
+        limits = Limits(max_overhead_ratio=float(goal["max_overhead_bare_units"]), max_p99_ratio=p99)
+        applied = f"--max-overhead-ratio {limits.max_overhead_ratio:g}"
+    else:
+        limits = Limits(max_overhead_us=float(goal["max_overhead_us_per_request"]), max_p99_ratio=p99)
+        applied = f"--max-overhead-us {limits.max_overhead_us:g}"
+    result.notes.append(f"no limit given: applying the report's goals {applied} --max-p99-ratio {p99:g}")
+    return limits
+
+
+def _cpu_checks(doc: dict[str, Any], variant: str, given: Limits, cmp: PairedComparison, hint: str) -> list[Check]:
+    """The limits on added CPU (us, % of B, bare-request units) and on the p99 ratio."""
+    checks = []
+    name = "overhead CPU per request" if variant == "A" else f"overhead CPU per request of {variant}"
+    if given.max_overhead_us is not None:
+        checks.append(decide_limit(name, Estimate(cmp.diff_median, cmp.diff_ci_low, cmp.diff_ci_high,
+                                                  cmp.detection_limit_abs), given.max_overhead_us, " us", hint))
+    if given.max_overhead_pct is not None:
+        checks.append(decide_limit(f"{name} (relative to B)", Estimate(cmp.pct_median, cmp.pct_ci_low,
+                                                                       cmp.pct_ci_high, cmp.detection_limit_pct),
+                                   given.max_overhead_pct, "%", hint))
+    if given.max_overhead_ratio is not None:
+        units = figures.bare_units(doc, variant) if "bare" in doc["variants"] else None
+        if units is None:
+            checks.append(Check(f"{name} in bare requests", UNDECIDED,
+                                "the report has no bare calibration request (run `obsconf overhead` without "
+                                "--no-bare), so added CPU cannot be read in bare-request units"))
+        else:
+            checks.append(decide_limit(
+                f"{name} in bare requests", Estimate(units.median, units.ci_low, units.ci_high, units.detection_limit),
+                given.max_overhead_ratio, "x bare", hint, fmt=".3f"))
+    if given.max_p99_ratio is not None:
+        p99 = figures.ratio(doc, variant, "B", figures.P99)
+        if p99 is not None:
+            checks.append(decide_limit(
+                f"latency p99 {variant}/B at {doc['config']['rate']:g} req/s",
+                Estimate(p99.median, p99.ci_low, p99.ci_high, p99.detection_limit), given.max_p99_ratio, "x", hint,
+                fmt=".3f"))
+    return checks
+
+
+def _baseline_check(result: GateResult, doc: dict[str, Any], variant: str, ratios: list[float],
+                    baseline: list[float], max_regression_pct: float | None, baseline_config: dict[str, Any] | None,
+                    hint: str) -> None:
+    """The regression of this run's ratio against the baseline's, and how the two runs were measured."""
+    limit = DEFAULT_MAX_REGRESSION_PCT if max_regression_pct is None else max_regression_pct
+    change = ratio_change(ratios, baseline)
+    result.checks.append(decide_limit(
+        f"regression of the {variant}/B CPU ratio vs baseline",
+        Estimate(change.change_pct, change.ci_low_pct, change.ci_high_pct, change.resolution_pct), limit, "%", hint))
+    result.notes.append(f"{variant}/B {change.new_median:.3f} now vs A/B {change.baseline_median:.3f} in the "
+                        f"baseline; this comparison resolves about {change.resolution_pct:.1f}%")
+    for difference in config_differences(doc["config"], baseline_config or {}):
+        result.notes.append(f"measured differently, so the ratios may differ: {difference}")
 
 
 def _saturation_notes(doc: dict[str, Any], result: GateResult, variants: set[str]) -> None:
@@ -261,13 +294,8 @@ def run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point until the ``obsconf`` CLI wires this subcommand: ``python -m obsconf.overhead.gate``."""
-    parser = argparse.ArgumentParser(prog="obsconf gate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
+#: ``python -m obsconf.overhead.gate``, as ``obsconf gate``
+main = standalone("obsconf gate", __doc__, add_arguments, run)
 
 if __name__ == "__main__":
     raise SystemExit(main())

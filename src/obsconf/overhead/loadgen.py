@@ -153,9 +153,20 @@ async def _run(host: str, port: int, path: str, rate: float, seconds: float, con
             # at least one timer tick: event loops round shorter sleeps to 0 ms (uvloop, libuv) and the
             # dispatcher would spin, eating the generator's core; requests due meanwhile go out together
             await asyncio.sleep(max(MIN_SLEEP_S, start + sent / rate - clock()))
+    await _drain(workers, queue, result)
+    result.duration_s = clock() - start
+    for conn in conns:
+        conn.close()
+    return result
+
+
+async def _drain(workers: list[asyncio.Task[None]], queue: asyncio.Queue[tuple[float, float] | None],
+                 result: LoadResult) -> None:
+    """After the last request was dispatched: stop the workers once the queue is empty, waiting at most
+    :data:`DRAIN_TIMEOUT_S` for their last answers; what was never answered or sent is an error."""
     for _ in workers:
         queue.put_nowait(None)
-    done, pending = await asyncio.wait(workers, timeout=DRAIN_TIMEOUT_S)
+    _done, pending = await asyncio.wait(workers, timeout=DRAIN_TIMEOUT_S)
     for task in pending:
         task.cancel()
     if pending:
@@ -163,10 +174,6 @@ async def _run(host: str, port: int, path: str, rate: float, seconds: float, con
     while not queue.empty():  # requests never sent because every connection hung
         if queue.get_nowait() is not None:
             result._error("never sent: every connection was stuck")
-    result.duration_s = clock() - start
-    for conn in conns:
-        conn.close()
-    return result
 
 
 async def _saturate(host: str, port: int, path: str, seconds: float, connections: int) -> LoadResult:

@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -38,6 +38,13 @@ SEED_BUDGET_METRIC = "seed 002: metric < 0.05 ms"
 GOAL_SOURCE = "obsconf goal: <= 100 us per request (seed 003 allows 1-3 ms)"
 
 
+class Budget(NamedTuple):
+    """A per-call budget in microseconds, and where it comes from (a seed line or a goal)."""
+
+    us: float
+    source: str = ""
+
+
 def measure(
     name: str,
     description: str,
@@ -46,8 +53,7 @@ def measure(
     ops_per_sample: int,
     samples: int = 30,
     warmup: int = 2,
-    budget_us: float | None = None,
-    budget_source: str = "",
+    budget: Budget | None = None,
     clock: Callable[[], int] = time.process_time_ns,
 ) -> MicroResult:
     """Time ``op`` in ``samples`` batches of ``ops_per_sample`` calls; per-call microseconds with spread."""
@@ -61,8 +67,8 @@ def measure(
         per_call.append((clock() - start) / 1000.0 / ops_per_sample)
     s = spread(per_call)
     return MicroResult(name=name, description=description, median_us=s.median, q1_us=s.q1, q3_us=s.q3,
-                       p5_us=s.p5, p95_us=s.p95, samples=s.n, ops_per_sample=ops_per_sample, budget_us=budget_us,
-                       budget_source=budget_source)
+                       p5_us=s.p5, p95_us=s.p95, samples=s.n, ops_per_sample=ops_per_sample,
+                       budget_us=budget.us if budget else None, budget_source=budget.source if budget else "")
 
 
 def bench_metrics(samples: int) -> list[MicroResult]:
@@ -76,12 +82,12 @@ def bench_metrics(samples: int) -> list[MicroResult]:
     return [
         measure("counter.labels().inc()", "prometheus_client counter, labels looked up per call",
                 lambda: counter.labels("GET", "/api/ok", "200").inc(), ops_per_sample=2000, samples=samples,
-                budget_us=BUDGET_METRIC_US, budget_source=SEED_BUDGET_METRIC),
+                budget=Budget(BUDGET_METRIC_US, SEED_BUDGET_METRIC)),
         measure("counter.inc() (bound child)", "prometheus_client counter, child bound once", bound.inc,
-                ops_per_sample=5000, samples=samples, budget_us=BUDGET_METRIC_US, budget_source=SEED_BUDGET_METRIC),
+                ops_per_sample=5000, samples=samples, budget=Budget(BUDGET_METRIC_US, SEED_BUDGET_METRIC)),
         measure("histogram.labels().observe()", "prometheus_client histogram, default buckets",
                 lambda: hist.labels("GET", "/api/ok").observe(0.0042), ops_per_sample=2000, samples=samples,
-                budget_us=BUDGET_METRIC_US, budget_source=SEED_BUDGET_METRIC),
+                budget=Budget(BUDGET_METRIC_US, SEED_BUDGET_METRIC)),
     ]
 
 
@@ -108,8 +114,7 @@ def bench_span(samples: int) -> MicroResult:
 
     try:
         return measure("span start+end", "OTel SDK span with 2 attributes, BatchSpanProcessor, dropping exporter",
-                       op, ops_per_sample=500, samples=samples, budget_us=BUDGET_SPAN_US,
-                       budget_source=SEED_BUDGET_SPAN)
+                       op, ops_per_sample=500, samples=samples, budget=Budget(BUDGET_SPAN_US, SEED_BUDGET_SPAN))
     finally:
         provider.shutdown()
 
@@ -132,7 +137,7 @@ def bench_log(samples: int) -> MicroResult:
         log = core.bind("obsconf_micro")
         return measure("log line (reference logger)", "obsconf.reference.logs.Logger: format, redact, orjson, "
                        "null sink", lambda: log.info("snapshot saved", key="k-1", bytes=1234, elapsed_ms=3.2),
-                       ops_per_sample=1000, samples=samples, budget_us=BUDGET_LOG_US, budget_source=SEED_BUDGET_LOG)
+                       ops_per_sample=1000, samples=samples, budget=Budget(BUDGET_LOG_US, SEED_BUDGET_LOG))
     return bench_stdlib_log(samples)
 
 
@@ -154,8 +159,7 @@ def bench_stdlib_log(samples: int) -> MicroResult:
         try:
             return measure("log line (stdlib + orjson)", "stdlib logging, orjson formatter, /dev/null",
                            lambda: logger.info("snapshot saved", extra={"fields": {"key": "k-1", "bytes": 1234}}),
-                           ops_per_sample=1000, samples=samples, budget_us=BUDGET_LOG_US,
-                           budget_source=SEED_BUDGET_LOG)
+                           ops_per_sample=1000, samples=samples, budget=Budget(BUDGET_LOG_US, SEED_BUDGET_LOG))
         finally:
             logger.removeHandler(handler)
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from obsconf.overhead.delivery_report import render_markdown as delivery_markdown
 from obsconf.overhead.schema import validate_report
 
 JSON_NAME = "overhead.json"
@@ -114,35 +115,12 @@ def _figure_rows(doc: dict[str, Any]) -> list[str]:
     return rows
 
 
-def render_markdown(doc: dict[str, Any]) -> str:
-    """The human report of a validated overhead document."""
-    cfg = doc["config"]
+def _result_lines(doc: dict[str, Any]) -> list[str]:
+    """The headline result (added CPU, the goal, the detection limit) and the machine-independent figures."""
     cpu = doc["comparison"].get("cpu_us_per_request")
     figs = doc.get("figures") or {}
     goal = doc["goal"]["max_overhead_us_per_request"]
-    subject = f"`{cfg['target_cmd']}`" if cfg.get("target_cmd") else f"profile `{cfg['profile']}`"
-    out = [
-        f"# Instrumentation overhead: {subject}",
-        "",
-        f"Generated {doc['created_utc']} by obsconf {doc.get('obsconf_version', '?')} "
-        f"(report schema {doc['schema_version']}).",
-        "",
-        *[f"- {key} = {label}" for key, label in doc["variants"].items()],
-        f"- {cfg['rounds']} blocks of one round per variant, forward then reverse order (ABBA), "
-        f"{cfg['round_seconds']:g} s each, fixed arrival rate {cfg['rate']:g} req/s "
-        f"({cfg.get('rate_source') or 'fixed'}) on `GET {cfg['path']}` over {cfg.get('connections', '?')} keep-alive "
-        f"connections; warm-up {cfg.get('warmup_seconds', '?')} s per variant; sinks: {cfg.get('sinks', '?')}.",
-        f"- service pinned to core {doc['machine'].get('service_core', '?')}, load generator to core "
-        f"{doc['machine'].get('loadgen_core', '?')}; {doc['machine'].get('cpus', '?')} CPUs.",
-    ]
-    received = (cfg.get("sink_received") or {}).get("requests")
-    if received:
-        out.append("- the discarding sink received " + ", ".join(f"{n} POSTs to `{path}`" for path, n in received.items())
-                   + " (the instrumented variants exported).")
-    if cfg.get("burn_us"):
-        out.append(f"- **test hook active**: variant burn burns {cfg['burn_us']} us of extra CPU per request "
-                   f"({cfg.get('burn_source', '')}).")
-    out.append("")
+    out: list[str] = []
     if cpu:
         verdict = "within" if cpu["diff_ci_high"] <= goal else (
             "over" if cpu["diff_ci_low"] > goal else "undecided against")
@@ -175,6 +153,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
                     f"ratio this run tells reliably from noise is about **{figs['regression_resolution_pct']:.1f}%**; "
                     f"`--max-regression-pct {figs['suggested_max_regression_pct']:g}` fits this run length (an "
                     "unchanged service passes it, a regression of one and a half limits fails it).", ""]
+    return out
+
+
+def _baseline_lines(doc: dict[str, Any]) -> list[str]:
+    """This run's A/B ratio (and the burn's) against the baseline's; nothing without a baseline."""
+    out: list[str] = []
     base = doc.get("baseline")
     if base:
         ch = base["A_vs_baseline"]
@@ -187,6 +171,58 @@ def render_markdown(doc: dict[str, Any]) -> str:
             out.append(f"The burn variant against the same baseline: **{bw['change_pct']:+.1f}%** (95% CI "
                        f"{bw['ci_low_pct']:+.1f}% to {bw['ci_high_pct']:+.1f}%).")
         out.append("")
+    return out
+
+
+def _micro_lines(doc: dict[str, Any]) -> list[str]:
+    """The micro-benchmarks table; nothing when none ran."""
+    out: list[str] = []
+    if doc["micro"]:
+        out += [
+            "## Micro-benchmarks (per operation, in-process, one core)",
+            "",
+            "| operation | median us | IQR us | p5 - p95 us | budget us | within budget |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for m in doc["micro"]:
+            budget = "-" if m.get("budget_us") is None else f"{m['budget_us']:g} ({m.get('budget_source', '')})"
+            within = {True: "yes", False: "**NO**", None: "-"}[m.get("within_budget")]
+            out.append(
+                f"| {m['name']} | {m['median_us']:.2f} | {m['q1_us']:.2f} - {m['q3_us']:.2f} | "
+                f"{m['p5_us']:.2f} - {m['p95_us']:.2f} | {budget} | {within} |"
+            )
+        out += ["", "Each row: many samples of a batch of calls; the median and spread are per call.", ""]
+    return out
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """The human report of a validated overhead document."""
+    cfg = doc["config"]
+    subject = f"`{cfg['target_cmd']}`" if cfg.get("target_cmd") else f"profile `{cfg['profile']}`"
+    out = [
+        f"# Instrumentation overhead: {subject}",
+        "",
+        f"Generated {doc['created_utc']} by obsconf {doc.get('obsconf_version', '?')} "
+        f"(report schema {doc['schema_version']}).",
+        "",
+        *[f"- {key} = {label}" for key, label in doc["variants"].items()],
+        f"- {cfg['rounds']} blocks of one round per variant, forward then reverse order (ABBA), "
+        f"{cfg['round_seconds']:g} s each, fixed arrival rate {cfg['rate']:g} req/s "
+        f"({cfg.get('rate_source') or 'fixed'}) on `GET {cfg['path']}` over {cfg.get('connections', '?')} keep-alive "
+        f"connections; warm-up {cfg.get('warmup_seconds', '?')} s per variant; sinks: {cfg.get('sinks', '?')}.",
+        f"- service pinned to core {doc['machine'].get('service_core', '?')}, load generator to core "
+        f"{doc['machine'].get('loadgen_core', '?')}; {doc['machine'].get('cpus', '?')} CPUs.",
+    ]
+    received = (cfg.get("sink_received") or {}).get("requests")
+    if received:
+        out.append("- the discarding sink received " + ", ".join(f"{n} POSTs to `{path}`" for path, n in received.items())
+                   + " (the instrumented variants exported).")
+    if cfg.get("burn_us"):
+        out.append(f"- **test hook active**: variant burn burns {cfg['burn_us']} us of extra CPU per request "
+                   f"({cfg.get('burn_source', '')}).")
+    out.append("")
+    out += _result_lines(doc)
+    out += _baseline_lines(doc)
     out += [
         "## A vs B (medians over blocks; paired difference and ratio with bootstrap 95% CI)",
         "",
@@ -217,28 +253,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"{_f(r.get('cpu_us_per_request_ticks'))} | {_f(r['rss_bytes'] / 2**20)} | {r.get('late_sends', '-')} |"
         )
     out.append("")
-    if doc["micro"]:
-        out += [
-            "## Micro-benchmarks (per operation, in-process, one core)",
-            "",
-            "| operation | median us | IQR us | p5 - p95 us | budget us | within budget |",
-            "|---|---:|---:|---:|---:|---|",
-        ]
-        for m in doc["micro"]:
-            budget = "-" if m.get("budget_us") is None else f"{m['budget_us']:g} ({m.get('budget_source', '')})"
-            within = {True: "yes", False: "**NO**", None: "-"}[m.get("within_budget")]
-            out.append(
-                f"| {m['name']} | {m['median_us']:.2f} | {m['q1_us']:.2f} - {m['q3_us']:.2f} | "
-                f"{m['p5_us']:.2f} - {m['p95_us']:.2f} | {budget} | {within} |"
-            )
-        out += ["", "Each row: many samples of a batch of calls; the median and spread are per call.", ""]
+    out += _micro_lines(doc)
     if doc.get("latency_histogram"):
         out += ["## Plots", "", f"![latency A vs B]({PLOT_LATENCY})", "", f"![CPU per request by round]({PLOT_CPU})",
                 ""]
     if doc.get("delivery"):
-        # imported here: reading a report without a delivery section needs none of the network code
-        from obsconf.overhead.delivery import render_markdown as delivery_markdown
-
         out += delivery_markdown(doc["delivery"])
     if doc["warnings"]:
         out += ["## Warnings", "", *[f"- {w}" for w in doc["warnings"]], ""]
