@@ -26,8 +26,10 @@ RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 NETWORK = ("requests", "urllib.request", "http.client", "socket", "boto3", "botocore", "subprocess",
            "testcontainers", "locust")
 #: pure modules: collected data in, findings or figures out. Nothing they import, at any depth, may touch the network.
-PURE = ("obsconf.checks", "obsconf.faults.accounting", "obsconf.faults.verdict", "obsconf.overhead.stats",
-        "obsconf.overhead.figures", "obsconf.contract.model")
+PURE = ("obsconf.checks", "obsconf.faults.accounting", "obsconf.faults.observations", "obsconf.faults.verdict",
+        "obsconf.overhead.stats", "obsconf.overhead.figures", "obsconf.overhead.delivery_result",
+        "obsconf.overhead.delivery_report", "obsconf.contract.model", "obsconf.tracecontext", "obsconf.workplan",
+        "obsconf.typenames", "obsconf.sequence", "obsconf.model")
 #: pure modules that run a local tool on purpose (promtool unit tests the rules; it opens no socket)
 PURE_EXCEPTIONS = {("obsconf.checks.promtool", "subprocess")}
 
