@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from obsconf.errors import BackendMissing, BackendNotReady, ObsconfError
+from obsconf.loopback import is_loopback
 from obsconf.ports import LOOPBACK, free_ports
 from obsconf.settings import Settings
 from obsconf.stack.endpoints import Endpoints
@@ -287,7 +288,7 @@ def loopback_only(bindings: Mapping[str, Any] | None) -> list[str]:
     bad = []
     for port, binds in (bindings or {}).items():
         for bind in binds or []:
-            if bind.get("HostIp") != LOOPBACK:
+            if not is_loopback(bind.get("HostIp")):
                 bad.append(f"{port} -> {bind.get('HostIp') or '0.0.0.0'}:{bind.get('HostPort')}")
     return bad
 

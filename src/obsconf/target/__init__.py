@@ -20,6 +20,7 @@ import requests
 
 from obsconf.contract.model import AuthSpec, Contract
 from obsconf.errors import TargetUnreachable, UsageError
+from obsconf.loopback import ensure_loopback
 from obsconf.ports import LOOPBACK, free_port
 from obsconf.stack import Stack
 from obsconf.stack.process import ManagedProcess
@@ -76,8 +77,6 @@ def plan_target(contract: Contract, *, target_url: str | None = None,
 
 def probe_url(url: str, path: str) -> None:
     """Raise TargetUnreachable unless ``url`` answers HTTP (any status) at ``path``; loopback only."""
-    from obsconf.workload import ensure_loopback
-
     ensure_loopback(url)
     try:
         requests.get(url.rstrip("/") + path, timeout=5)
