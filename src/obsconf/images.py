@@ -242,7 +242,7 @@ class Builder:
     """Builds through the engine's API (the engine the container stack uses), else the podman CLI."""
 
     def __init__(self, log: Path) -> None:
-        from obsconf.stack.container import docker_client, engine_available
+        from obsconf.stack.engine import docker_client, engine_available
 
         self.log = log
         self.client: Any = docker_client() if engine_available() else None

@@ -20,13 +20,14 @@ from types import TracebackType
 from obsconf import provision
 from obsconf.errors import BackendNotReady, UsageError
 from obsconf.ports import LOOPBACK, free_ports
-from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.settings import STACK_MODES, Settings
+from obsconf.stack.addresses import build_endpoints, local_url
 from obsconf.stack.endpoints import Endpoints
 from obsconf.stack.jaeger import JaegerPorts, jaeger_process
-from obsconf.stack.logstore import PUSH_PATH, logstore_process
-from obsconf.stack.objectstore import ACCESS_KEY, SECRET_KEY, objectstore_process
-from obsconf.stack.pocketbase import ADMIN_EMAIL, ADMIN_PASSWORD, PocketBaseProcess
+from obsconf.stack.logstore import logstore_process
+from obsconf.stack.objectstore import objectstore_process
+from obsconf.stack.pocketbase import PocketBaseProcess
+from obsconf.stack.pocketbase_admin import PocketBaseAdmin
 from obsconf.stack.process import reap_orphans
 from obsconf.stack.prometheus import PrometheusControl, PrometheusProcess
 from obsconf.stack.readiness import http_ok, wait_ready
@@ -58,13 +59,13 @@ class Stack:
     def toxiproxy(self) -> ToxiproxyClient | None:
         return ToxiproxyClient(self.endpoints.toxiproxy_url) if self.endpoints.toxiproxy_url else None
 
-    def pocketbase(self) -> PocketBaseClient | None:
-        """A superuser client of the stack's PocketBase, or None when this stack runs none."""
-        e = self.endpoints
-        if not e.pocketbase_url:
+    def pocketbase(self) -> PocketBaseAdmin | None:
+        """A superuser client of the stack's PocketBase (it reads records too), or None when this stack runs none."""
+        ends = self.endpoints
+        if not ends.pocketbase_url:
             return None
-        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password,
-                                log_file=self.log_files.get("pocketbase"))
+        return PocketBaseAdmin(ends.pocketbase_url, ends.pocketbase_admin_email, ends.pocketbase_admin_password,
+                               log_file=self.log_files.get("pocketbase"))
 
     def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics", *,
                           bearer_token: str | None = None) -> None:
@@ -112,7 +113,7 @@ class Stack:
 def engine_available() -> bool:
     """True when a Docker-compatible engine answers (DOCKER_HOST or the default socket)."""
     try:
-        from obsconf.stack.container import engine_available as probe
+        from obsconf.stack.engine import engine_available as probe
     except ImportError:
         return False
     return probe()
@@ -133,7 +134,7 @@ def resolve_mode(mode: str, settings: Settings | None = None) -> tuple[str, str]
         return "attach", f"`obsconf stack up` runs a {state.mode} stack (pid {state.owner_pid})"
     if not engine_available():
         return "process", "no container engine answers (`bash scripts/setup-podman` starts one)"
-    from obsconf.stack.container import missing_images
+    from obsconf.stack.container_images import missing_images
 
     missing = missing_images(settings or Settings.from_env())
     if missing:
@@ -211,23 +212,10 @@ def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_
     except BaseException:
         stack.close()
         raise
-    host = f"http://{LOOPBACK}"
-    endpoints = Endpoints(
-        jaeger_query_url=f"{host}:{q_http}",
-        otlp_http_url=f"{host}:{otlp_http}",
-        otlp_grpc_endpoint=f"{LOOPBACK}:{otlp_grpc}",
-        prometheus_url=f"{host}:{prom}",
-        logs_push_url=f"{host}:{logs_port}{PUSH_PATH}",
-        logs_query_url=f"{host}:{logs_port}",
-        logs_dialect="logsql",
-        pocketbase_url=f"{host}:{pb}" if "pocketbase" in needs else "",
-        pocketbase_admin_email=ADMIN_EMAIL if "pocketbase" in needs else "",
-        pocketbase_admin_password=ADMIN_PASSWORD if "pocketbase" in needs else "",
-        toxiproxy_url=f"{host}:{toxi}",
-        s3_url=f"{host}:{s3}" if "s3" in needs else "",
-        s3_access_key=ACCESS_KEY if "s3" in needs else "",
-        s3_secret_key=SECRET_KEY if "s3" in needs else "",
-    )
+    urls = {"jaeger": local_url(q_http), "otlp_http": local_url(otlp_http), "otlp_grpc": f"{LOOPBACK}:{otlp_grpc}",
+            "prometheus": local_url(prom), "logs": local_url(logs_port), "toxiproxy": local_url(toxi)}
+    urls |= {name: local_url(port) for name, port in (("pocketbase", pb), ("s3", s3)) if name in needs}
+    endpoints = build_endpoints(urls)
     return Stack("process", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings, log_files=logs)
 
 
@@ -258,18 +246,9 @@ def _external_stack(settings: Settings, progress: Callable[[str], None], needs: 
         except BackendNotReady as exc:
             raise BackendNotReady(f"{exc}. Check the URL, or use --obsconf-stack=process to start one here.") from None
     email, _, password = ext.get("pocketbase_admin", ":").partition(":")
-    loki = ext["loki"].rstrip("/")
-    endpoints = Endpoints(
-        jaeger_query_url=ext["jaeger"].rstrip("/"),
-        otlp_http_url=ext["otlp_http"].rstrip("/"),
-        otlp_grpc_endpoint=ext.get("otlp_grpc", ""),
-        prometheus_url=ext["prometheus"].rstrip("/"),
-        logs_push_url=f"{loki}/loki/api/v1/push" if dialect == "logql" else f"{loki}{PUSH_PATH}",
-        logs_query_url=loki,
-        logs_dialect=dialect,
-        pocketbase_url=ext.get("pocketbase", "").rstrip("/"),
-        pocketbase_admin_email=email,
-        pocketbase_admin_password=password,
-        toxiproxy_url=ext.get("toxiproxy", ""),
-    )
+    urls = {"jaeger": ext["jaeger"].rstrip("/"), "otlp_http": ext["otlp_http"].rstrip("/"),
+            "otlp_grpc": ext.get("otlp_grpc", ""), "prometheus": ext["prometheus"].rstrip("/"),
+            "logs": ext["loki"].rstrip("/"), "pocketbase": ext.get("pocketbase", "").rstrip("/"),
+            "toxiproxy": ext.get("toxiproxy", "")}
+    endpoints = build_endpoints(urls, dialect=dialect, pocketbase_admin=(email, password))
     return Stack("external", endpoints, ExitStack(), workdir=None)

@@ -264,3 +264,10 @@ def reap_orphans(registry: Path) -> list[str]:
     if reaped:
         time.sleep(0.1)  # let the kernel release their ports
     return reaped
+
+
+def backend_process(name: str, argv: Sequence[str], workdir: Path, *, probe: Callable[[], None], timeout: float,
+                    registry: Path) -> ManagedProcess:
+    """A backend of the process stack: its log is ``workdir/<name>.log``, ready when ``probe`` passes."""
+    return ManagedProcess(name, argv, log_path=workdir / f"{name}.log", probe=probe, ready_timeout=timeout,
+                          registry=registry)

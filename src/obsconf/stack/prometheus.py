@@ -13,7 +13,7 @@ import requests
 
 from obsconf.errors import BackendNotReady
 from obsconf.ports import LOOPBACK
-from obsconf.stack.process import ManagedProcess
+from obsconf.stack.process import backend_process
 from obsconf.stack.readiness import http_ok
 
 SCRAPE_INTERVAL = "1s"  # short: a test sees a new counter value within about two seconds
@@ -155,21 +155,11 @@ class PrometheusProcess(PrometheusControl):
     def __init__(self, binary: Path, port: int, workdir: Path, *, timeout: float, registry: Path) -> None:
         super().__init__(f"http://{LOOPBACK}:{port}", workdir)
         config = self.config
-        self.process = ManagedProcess(
+        self.process = backend_process(
             "prometheus",
-            [
-                str(binary),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
-                f"--web.listen-address={LOOPBACK}:{port}",
-                "--web.enable-lifecycle",
-                "--storage.tsdb.retention.time=1d",
-            ],
-            log_path=workdir / "prometheus.log",
-            probe=http_ok(f"{self.url}/-/ready"),
-            ready_timeout=timeout,
-            registry=registry,
-        )
+            [str(binary), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+             f"--web.listen-address={LOOPBACK}:{port}", "--web.enable-lifecycle", "--storage.tsdb.retention.time=1d"],
+            workdir, probe=http_ok(f"{self.url}/-/ready"), timeout=timeout, registry=registry)
 
     def start(self) -> PrometheusProcess:
         self.process.start()
