@@ -21,6 +21,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -48,6 +49,7 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@dataclass(eq=False, repr=False)  # a handle on a running child: identity, not value
 class ManagedProcess:
     """A child process with a log file, a readiness probe and a stop that takes its whole group.
 
@@ -55,32 +57,23 @@ class ManagedProcess:
     the error carries the tail of its log.
     """
 
-    def __init__(
-        self,
-        name: str,
-        argv: Sequence[str],
-        *,
-        log_path: Path,
-        probe: Callable[[], None] | None = None,
-        ready_timeout: float = 30.0,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
-        registry: Path | None = None,
-        missing_hint: str = "run `obsconf provision`",
-        stderr_path: Path | None = None,
-    ) -> None:
-        self.name = name
-        self.argv = [str(a) for a in argv]
-        self.log_path = log_path
-        self.probe = probe
-        self.ready_timeout = ready_timeout
-        self.env = dict(env) if env is not None else None
-        self.cwd = cwd
-        self.registry = registry
-        self.missing_hint = missing_hint
-        self.stderr_path = stderr_path  # None: stderr goes to log_path too
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.ready_seconds: float | None = None
+    name: str
+    argv: Sequence[str]
+    _: KW_ONLY
+    log_path: Path
+    probe: Callable[[], None] | None = None
+    ready_timeout: float = 30.0
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+    registry: Path | None = None
+    missing_hint: str = "run `obsconf provision`"
+    stderr_path: Path | None = None  # None: stderr goes to log_path too
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    ready_seconds: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.argv = [str(a) for a in self.argv]
+        self.env = dict(self.env) if self.env is not None else None
 
     @property
     def pid(self) -> int:
