@@ -181,7 +181,7 @@ def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)
     timings: dict[str, float] = {}
     logs: dict[str, Path] = {}
-    t = settings.ready_timeout
+    timeout = settings.ready_timeout
     try:
         (otlp_grpc, otlp_http, q_http, q_grpc, health, prom, logs_port, pb, toxi, s3) = free_ports(10)
 
@@ -195,19 +195,19 @@ def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_
             progress(f"  {name} ready in {timings[name]:.2f} s")
 
         jaeger = jaeger_process(bins["jaeger"], JaegerPorts(otlp_grpc, otlp_http, q_http, q_grpc, health), workdir,
-                                timeout=t, registry=registry)
+                                timeout=timeout, registry=registry)
         run("jaeger", jaeger.start, jaeger.stop, jaeger.log_path)
-        prometheus = PrometheusProcess(bins["prometheus"], prom, workdir, timeout=t, registry=registry)
+        prometheus = PrometheusProcess(bins["prometheus"], prom, workdir, timeout=timeout, registry=registry)
         run(f"prometheus {settings.prometheus_version}", prometheus.start, prometheus.stop, prometheus.process.log_path)
-        logstore = logstore_process(bins["victoria-logs"], logs_port, workdir, timeout=t, registry=registry)
+        logstore = logstore_process(bins["victoria-logs"], logs_port, workdir, timeout=timeout, registry=registry)
         run("logs (victoria-logs)", logstore.start, logstore.stop, logstore.log_path)
         if "pocketbase" in needs:
-            pocketbase = PocketBaseProcess(bins["pocketbase"], pb, workdir, timeout=t, registry=registry)
+            pocketbase = PocketBaseProcess(bins["pocketbase"], pb, workdir, timeout=timeout, registry=registry)
             run("pocketbase", pocketbase.start, pocketbase.stop, pocketbase.process.log_path)
-        toxiproxy = toxiproxy_process(bins["toxiproxy-server"], toxi, workdir, timeout=t, registry=registry)
+        toxiproxy = toxiproxy_process(bins["toxiproxy-server"], toxi, workdir, timeout=timeout, registry=registry)
         run("toxiproxy", toxiproxy.start, toxiproxy.stop, toxiproxy.log_path)
         if "s3" in needs:
-            objectstore = objectstore_process(bins["rclone"], s3, workdir, timeout=t, registry=registry)
+            objectstore = objectstore_process(bins["rclone"], s3, workdir, timeout=timeout, registry=registry)
             run("s3 (rclone)", objectstore.start, objectstore.stop, objectstore.log_path)
     except BaseException:
         stack.close()

@@ -99,9 +99,9 @@ def published_port(container: DockerContainer, port: int) -> int:
     """The 127.0.0.1 host port the engine picked for ``port`` of the container."""
     ctr = container.get_wrapped_container()
     mappings = ctr.client.api.port(ctr.id, port) or []
-    for m in mappings:
-        if m.get("HostIp") in (LOOPBACK, "") and m.get("HostPort"):
-            return int(m["HostPort"])
+    for mapping in mappings:
+        if mapping.get("HostIp") in (LOOPBACK, "") and mapping.get("HostPort"):
+            return int(mapping["HostPort"])
     raise BackendNotReady(f"container {ctr.name}: port {port} is not published on {LOOPBACK} (got {mappings})")
 
 
@@ -115,8 +115,8 @@ def make_container(spec: ContainerSpec, *, name: str, labels: dict[str, str], ne
     for port in spec.publish:
         # ("127.0.0.1",) = that host IP, a port the engine picks; docker-py turns it into HostIp/HostPort
         ctr.ports[f"{port}/tcp"] = (LOOPBACK,)  # type: ignore[assignment]
-    for m in spec.mounts:
-        ctr.with_volume_mapping(m.host, m.container, m.mode)
+    for mount in spec.mounts:
+        ctr.with_volume_mapping(mount.host, mount.container, mount.mode)
     kwargs: dict[str, Any] = {"labels": labels}
     if spec.host_network:
         # `network` too: without it testcontainers may attach a network it guesses (DOCKER_HOST unset and
@@ -163,10 +163,11 @@ def start_container_stack(settings: Settings, progress: Callable[[str], None] = 
         prometheus = PrometheusProcess(Path("/bin/prometheus"), ports.prometheus, workdir,
                                        timeout=settings.ready_timeout, registry=settings.run_dir)
         containers = {
-            s.backend: make_container(s, name=f"obsconf-{owner.session}-{s.backend}", labels=labels,
-                                      network=None if s.host_network else network.name, timeout=settings.ready_timeout)
-            for s in container_specs(images, workdir, ports)
-            if s.backend not in OPTIONAL or OPTIONAL[s.backend] in needs
+            spec.backend: make_container(spec, name=f"obsconf-{owner.session}-{spec.backend}", labels=labels,
+                                         network=None if spec.host_network else network.name,
+                                         timeout=settings.ready_timeout)
+            for spec in container_specs(images, workdir, ports)
+            if spec.backend not in OPTIONAL or OPTIONAL[spec.backend] in needs
         }
         stack.callback(_remove_all, list(containers.values()))  # before start: a failed start is removed too
         timings: dict[str, float] = {}
@@ -186,7 +187,7 @@ def start_container_stack(settings: Settings, progress: Callable[[str], None] = 
         stack.close()
         raise
     return Stack("container", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings,
-                 log_readers={b: (lambda c=c: _full_log(c)) for b, c in containers.items()})
+                 log_readers={backend: (lambda ctr=ctr: _full_log(ctr)) for backend, ctr in containers.items()})
 
 
 def _full_log(container: DockerContainer) -> str:
@@ -225,8 +226,8 @@ def _start_all(containers: Mapping[str, DockerContainer], timings: dict[str, flo
 
     progress(f"starting {len(containers)} containers: {', '.join(containers)} ...")
     with ThreadPoolExecutor(max_workers=len(containers)) as pool:
-        futures = [pool.submit(start, b, c) for b, c in containers.items()]
-    errors = [f.exception() for f in futures if f.exception() is not None]
+        futures = [pool.submit(start, backend, ctr) for backend, ctr in containers.items()]
+    errors = [future.exception() for future in futures if future.exception() is not None]
     if errors:
         first = errors[0]
         if isinstance(first, ObsconfError):

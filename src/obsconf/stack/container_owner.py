@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from obsconf.stack.process import process_start_time
+
 if TYPE_CHECKING:
     import docker
 
@@ -21,18 +23,6 @@ LABEL_OWNER_PID = "obsconf.owner_pid"
 LABEL_OWNER_HOST = "obsconf.owner_host"
 LABEL_OWNER_START = "obsconf.owner_start"  # start time of the owner pid (clock ticks since boot)
 LABEL_WORKDIR = "obsconf.workdir"  # host directory of the session's config files, removed with it
-
-
-def process_start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if ``pid`` is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    if fields[0] in ("Z", "X"):  # PID 1 here does not reap zombies: a zombie owner is dead
-        return None
-    return fields[19]
 
 
 @dataclass(frozen=True)

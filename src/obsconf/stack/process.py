@@ -39,14 +39,21 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass  # no prctl here: the registry reaper still covers this child
 
 
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (nobody reaped it, PID 1 here does not) counts as dead."""
+def process_start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if ``pid`` is gone or a zombie."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
+            fields = fh.read().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state not in ("Z", "X")
+        return None
+    if fields[0] in ("Z", "X"):  # PID 1 here does not reap zombies: a zombie is dead
+        return None
+    return fields[19]
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (nobody reaped it, PID 1 here does not) counts as dead."""
+    return process_start_time(pid) is not None
 
 
 @dataclass(eq=False, repr=False)  # a handle on a running child: identity, not value
