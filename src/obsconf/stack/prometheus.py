@@ -141,7 +141,9 @@ class PrometheusControl:
 
     def add_rules(self, name: str, rules_file: Path) -> None:
         """Load a rules file and reload Prometheus (lifecycle API); raise if Prometheus rejects it."""
-        shutil.copy(rules_file, self.rules_dir / f"{name}.yaml")
+        # content only: a rules file written by mkstemp is 0600, which a containerised Prometheus (another
+        # user) cannot read; the stack's directory keeps it private where it is private (process mode)
+        shutil.copyfile(rules_file, self.rules_dir / f"{name}.yaml")
         resp = requests.post(f"{self.url}/-/reload", timeout=10)
         if resp.status_code != 200:
             (self.rules_dir / f"{name}.yaml").unlink(missing_ok=True)
