@@ -51,13 +51,12 @@ from obsconf.stack.engine import (
     engine_available,
     engine_missing_message,
 )
+from obsconf.stack.handle import Stack
 from obsconf.stack.pocketbase_admin import setup_container
 from obsconf.stack.readiness import http_answers, http_ok, wait_ready
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
-
-    from obsconf.stack import Stack
 
 
 def log_tail(container: DockerContainer, lines: int = 25) -> str:
@@ -138,7 +137,6 @@ def start_container_stack(settings: Settings, progress: Callable[[str], None] = 
                           needs: frozenset[str] = frozenset(OPTIONAL.values())) -> Stack:
     """Start every backend (optional ones only if ``needs`` names them) as a container; on any failure
     remove what was created, then raise."""
-    from obsconf.stack import Stack
     from obsconf.stack.prometheus import PrometheusProcess
 
     if not engine_available():
