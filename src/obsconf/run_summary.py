@@ -27,7 +27,7 @@ class RunSummary:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results: list[Any] = []
-        self.cases: dict[str, Any] = {}  # nodeid -> obsconf.suite.Case
+        self.cases: dict[str, Any] = {}  # nodeid -> obsconf.cases.case.Case
         self.opt_outs: dict[str, list[dict[str, str]]] = {}  # contract -> checks it turns off, with reasons
 
     @pytest.hookimpl(trylast=True)
@@ -48,7 +48,7 @@ class RunSummary:
 
         outcome = "passed" if report.passed else ("error" if report.when == "setup" else "failed")
         if hasattr(report, "wasxfail"):
-            outcome = "seed_defect"  # a case that proved a defect of the seed (obsconf.suite.SEED_DEFECT)
+            outcome = "seed_defect"  # a case that proved a defect of the seed (obsconf.cases.case.SEED_DEFECT)
         case = self.cases.get(report.nodeid)
         if case is not None and props["obsconf_contract"] not in self.opt_outs:
             from dataclasses import asdict
