@@ -28,7 +28,7 @@ def real_stack():
 @pytest.mark.stack
 @pytest.mark.parametrize("profile", sorted(USERS))
 def test_locust_headless_against_reference(profile: str, real_stack, tmp_path: Path) -> None:
-    from obsconf.reference.launch import start_reference
+    from obsconf.target.reference import start_reference
 
     port = free_port()
     service = start_reference(profile, port, real_stack.endpoints, log_dir=tmp_path)

@@ -131,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"obsconf {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("provision", help="install or build every backend at pinned versions into the cache")
-    p.add_argument("--check", action="store_true", help="only report each backend's version and path")
-    p.set_defaults(func=_provision)
+    provision = sub.add_parser("provision", help="install or build every backend at pinned versions into the cache")
+    provision.add_argument("--check", action="store_true", help="only report each backend's version and path")
+    provision.set_defaults(func=_provision)
 
     stack = sub.add_parser("stack", help="run the backend stack by hand").add_subparsers(dest="stack_cmd", required=True)
     up = stack.add_parser("up", help="start every backend, print endpoints (JSON on stdout), Ctrl-C stops all")

@@ -218,11 +218,10 @@ def build_context(spec: ImageSpec, binary: Path, version: str, into: Path) -> Pa
     tmp = rootfs / "tmp"
     tmp.mkdir(exist_ok=True)
     tmp.chmod(0o1777)
-    for d in (spec.workdir,):
-        if d not in spec.owned_dirs:
-            (rootfs / d.lstrip("/")).mkdir(parents=True, exist_ok=True)
-    for d in spec.owned_dirs:
-        (into / "owned" / d.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    if spec.workdir not in spec.owned_dirs:
+        (rootfs / spec.workdir.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    for owned in spec.owned_dirs:
+        (into / "owned" / owned.lstrip("/")).mkdir(parents=True, exist_ok=True)
     path = into / "Containerfile"
     path.write_text(containerfile(spec, version))
     return path
@@ -242,7 +241,7 @@ class Builder:
     """Builds through the engine's API (the engine the container stack uses), else the podman CLI."""
 
     def __init__(self, log: Path) -> None:
-        from obsconf.stack.container import docker_client, engine_available
+        from obsconf.stack.engine import docker_client, engine_available
 
         self.log = log
         self.client: Any = docker_client() if engine_available() else None

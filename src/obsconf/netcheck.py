@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from obsconf.loopback import is_loopback
 from obsconf.stack.process import MARKER_ENV
 
 _PROTOCOLS = ("tcp", "tcp6", "udp", "udp6")
@@ -32,9 +33,7 @@ class Listener:
 
     @property
     def loopback(self) -> bool:
-        ip = ipaddress.ip_address(self.address)
-        mapped = getattr(ip, "ipv4_mapped", None)
-        return (mapped or ip).is_loopback
+        return is_loopback(self.address)
 
     def __str__(self) -> str:
         host = f"[{self.address}]" if ":" in self.address else self.address

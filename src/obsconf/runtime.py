@@ -144,13 +144,13 @@ class SessionRuntime:
             from obsconf.readers._http import log_file_of
 
             stack = self.stack()
-            e = stack.endpoints
+            ends = stack.endpoints
             # a backend that dies mid-run is then named with its log file in the failure
             self._probes[key] = LiveProbe(
                 contract, target, runtime=self,
-                jaeger=JaegerReader(e.jaeger_query_url, log_file=log_file_of(stack, "jaeger")),
-                logs=LogReader(e.logs_query_url, e.logs_dialect, log_file=log_file_of(stack, "logs")),
-                prometheus=PrometheusReader(e.prometheus_url, log_file=log_file_of(stack, "prometheus")),
+                jaeger=JaegerReader(ends.jaeger_query_url, log_file=log_file_of(stack, "jaeger")),
+                logs=LogReader(ends.logs_query_url, ends.logs_dialect, log_file=log_file_of(stack, "logs")),
+                prometheus=PrometheusReader(ends.prometheus_url, log_file=log_file_of(stack, "prometheus")),
                 pocketbase=stack.pocketbase(), toxiproxy=stack.toxiproxy)
         return self._probes[key]
 

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from obsconf.reference.launch import reference_env
 from obsconf.stack.endpoints import Endpoints
 from obsconf.stack.process import ManagedProcess
 from obsconf.stack.readiness import http_ok
+from obsconf.target.reference import reference_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def start_broken(profile: str, port: int, endpoints: Endpoints | None, *, breaks: Sequence[str], log_dir: Path,
                  env: Mapping[str, str] | None = None, ready_timeout: float = 20.0,
                  registry: Path | None = None) -> ManagedProcess:
-    """Like :func:`obsconf.reference.launch.start_reference`, but ``python -m tests.broken_target`` with
+    """Like :func:`obsconf.target.reference.start_reference`, but ``python -m tests.broken_target`` with
     ``--break`` (an empty ``breaks`` serves the unbroken reference). Waits for ``GET /api/ok``."""
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -19,24 +19,20 @@ from obsconf.errors import BackendMissing, UsageError
 from obsconf.images import LOCAL_PREFIX, build_context, choose_images, containerfile, image_specs
 from obsconf.ports import LOOPBACK
 from obsconf.settings import IMAGE_BACKENDS, Settings
-from obsconf.stack.container import (
+from obsconf.stack.container import make_container
+from obsconf.stack.container_owner import (
     LABEL_OWNER_HOST,
     LABEL_OWNER_PID,
     LABEL_OWNER_START,
     LABEL_SESSION,
     LABEL_WORKDIR,
-    HostPorts,
     Owner,
-    container_specs,
-    engine_available,
-    engine_missing_message,
-    loopback_only,
-    make_container,
     owner_is_dead,
     process_start_time,
     reap_orphan_containers,
-    write_configs,
 )
+from obsconf.stack.container_specs import HostPorts, container_specs, loopback_only, write_configs
+from obsconf.stack.engine import engine_available, engine_missing_message
 
 HOST = socket.gethostname()
 

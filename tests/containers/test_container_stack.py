@@ -19,15 +19,9 @@ import pytest
 
 from obsconf.errors import BackendMissing, BackendNotReady
 from obsconf.settings import Settings
-from obsconf.stack.container import (
-    LABEL_OWNER_PID,
-    LABEL_SESSION,
-    docker_client,
-    engine_available,
-    engine_missing_message,
-    reap_orphan_containers,
-    start_container_stack,
-)
+from obsconf.stack.container import start_container_stack
+from obsconf.stack.container_owner import LABEL_OWNER_PID, LABEL_SESSION, reap_orphan_containers
+from obsconf.stack.engine import docker_client, engine_available, engine_missing_message
 
 pytestmark = pytest.mark.container
 ROOT = Path(__file__).resolve().parents[2]

@@ -84,9 +84,11 @@ def test_pushed_log_line_is_read_back(obsconf_stack, loki) -> None:
 
 
 def test_record_is_read_back_from_pocketbase(pocketbase) -> None:
-    from obsconf.readers.pocketbase import DAEMON_LOGS_COLLECTION
+    from obsconf.reference.profiles.syncd.migration import migrate_log_collection
 
-    pocketbase.ensure_collection(DAEMON_LOGS_COLLECTION)  # the stack creates none: services migrate their own
+    # the stack creates none: services migrate their own (as syncd does)
+    assert migrate_log_collection(pocketbase.url, pocketbase.email, pocketbase.password, "daemon_logs") \
+        in ("created", "exists")
     marker = uuid.uuid4().hex
     pocketbase.create_record("daemon_logs", {
         "timestamp": "2026-01-01 12:00:00.000Z", "level": "INFO", "message": f"smoke {marker}",

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[object]:
-    from obsconf.reference.profiles.syncd import migrate_log_collection
+    from obsconf.reference.profiles.syncd.migration import migrate_log_collection
     from obsconf.settings import Settings
     from obsconf.stack import start_stack
 

@@ -33,7 +33,8 @@ def container_stack() -> Iterator[object]:
 
 
 def test_every_container_port_and_listener_is_loopback(container_stack: object) -> None:
-    from obsconf.stack.container import LABEL_SESSION, docker_client
+    from obsconf.stack.container_owner import LABEL_SESSION
+    from obsconf.stack.engine import docker_client
 
     session = container_stack.endpoints.extra["container_session"]  # type: ignore[attr-defined]
     client = docker_client()

@@ -103,9 +103,9 @@ class _Service:
     """One reference service for the run, its stdout and stderr in files of their own."""
 
     def __init__(self, stack: Any, profile: str, workdir: Path) -> None:
-        from obsconf.reference.launch import reference_env
         from obsconf.stack.process import ManagedProcess
         from obsconf.stack.readiness import http_ok
+        from obsconf.target.reference import reference_env
 
         self.profile = profile
         self.port = free_port()

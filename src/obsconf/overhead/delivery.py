@@ -89,9 +89,9 @@ def _start_service(endpoints: Endpoints, log_dir: Path, module: str, daemon_id: 
                    extra_env: Mapping[str, str]) -> tuple[Any, str]:
     from obsconf.overhead.service import VariantSpec, variant_argv, variant_env
     from obsconf.ports import free_port
-    from obsconf.reference.launch import reference_env
     from obsconf.stack.process import ManagedProcess
     from obsconf.stack.readiness import http_ok
+    from obsconf.target.reference import reference_env
 
     spec = VariantSpec("D", "instrumented, sinks on the stack (delivery)", instrumentation=True)
     port = free_port()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
-
 from obsconf.model import Span
-from obsconf.readers._http import answering
+from obsconf.readers._http import HttpReader
 
 
 def _tag_value(tag: dict[str, Any]) -> Any:
@@ -47,18 +44,13 @@ def parse_trace(trace: dict[str, Any]) -> list[Span]:
     return spans
 
 
-class JaegerReader:
+class JaegerReader(HttpReader):
     """Reads traces back from Jaeger's query API."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0, log_file: Path | None = None) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-        self.log_file = log_file  # named when Jaeger stops answering
-        self._session = requests.Session()
+    backend = "Jaeger"
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        with answering("Jaeger", f"{self.url}{path}", self.log_file):
-            resp = self._session.get(f"{self.url}{path}", params=params, timeout=self.timeout)
+        resp = self._fetch(path, params)
         if resp.status_code == 404:
             return None
         resp.raise_for_status()
@@ -86,8 +78,7 @@ class JaegerReader:
         event and process tag (what a redaction scan must read, including what :func:`parse_trace` drops)."""
         params = {"service": service, "limit": limit, "lookback": f"{lookback_s}s",
                   "start": int((time.time() - lookback_s) * 1e6), "end": int(time.time() * 1e6)}
-        with answering("Jaeger", f"{self.url}/api/traces", self.log_file):
-            resp = self._session.get(f"{self.url}/api/traces", params=params, timeout=self.timeout)
+        resp = self._fetch("/api/traces", params)
         resp.raise_for_status()
         return resp.text
 

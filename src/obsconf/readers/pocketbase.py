@@ -1,4 +1,5 @@
-"""PocketBase API client: superuser auth, collections, the batch switch and records (PocketBase 0.23+)."""
+"""PocketBase API reader: superuser auth and records (PocketBase 0.23+). Setting PocketBase up and writing to it
+is the stack's :mod:`obsconf.stack.pocketbase_admin`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from obsconf.readers._http import answering
 
 
 class PocketBaseClient:
-    """Reads and sets up a PocketBase server as a superuser. Only readers and launchers use the network."""
+    """Reads a PocketBase server as a superuser. Only readers and launchers use the network."""
 
     def __init__(self, url: str, email: str, password: str, *, timeout: float = 10.0,
                  log_file: Path | None = None) -> None:
@@ -48,18 +49,6 @@ class PocketBaseClient:
             raise BackendNotReady(f"PocketBase {what} failed: {resp.status_code} {resp.text[:500]}")
         return resp.json() if resp.content else None
 
-    def enable_batch(self, max_requests: int = 100) -> None:
-        """The batch API is off by default; the syncd shipper sends batches of up to ``max_requests``."""
-        self._ok(self.request("PATCH", "/api/settings", json={"batch": {"enabled": True, "maxRequests": max_requests}}),
-                 "enabling the batch API")
-
-    def ensure_collection(self, definition: dict[str, Any]) -> None:
-        """Create a collection (``fields`` + ``indexes``, 0.23+ format) unless one of that name exists."""
-        name = definition["name"]
-        if self.request("GET", f"/api/collections/{name}").status_code == 200:
-            return
-        self._ok(self.request("POST", "/api/collections", json=definition), f"creating collection {name!r}")
-
     def records(self, collection: str, *, filter: str = "", sort: str = "", per_page: int = 500) -> list[dict[str, Any]]:
         """All records of ``collection`` matching ``filter`` (PocketBase filter syntax), every page."""
         items: list[dict[str, Any]] = []
@@ -77,35 +66,6 @@ class PocketBaseClient:
                 return items
             page += 1
 
-    def create_record(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
-        return self._ok(self.request("POST", f"/api/collections/{collection}/records", json=record),
-                        f"creating a record in {collection}")
-
     def record_link(self, collection: str) -> str:
         return f"{self.url}/_/#/collections?collection={collection}"
 
-
-# The sync daemon seed's `daemon_logs` collection (seed 001, "PocketBase Schema"), in the 0.23+ format.
-DAEMON_LOGS_COLLECTION: dict[str, Any] = {
-    "name": "daemon_logs",
-    "type": "base",
-    "fields": [
-        {"name": "timestamp", "type": "date", "required": True},
-        {"name": "level", "type": "select", "values": ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], "maxSelect": 1,
-         "required": True},
-        {"name": "message", "type": "text", "required": True},
-        {"name": "target", "type": "text"},
-        {"name": "module_path", "type": "text"},
-        {"name": "file", "type": "text"},
-        {"name": "line", "type": "number"},
-        {"name": "fields", "type": "json"},
-        {"name": "daemon_id", "type": "text", "required": True},
-        {"name": "session_id", "type": "text", "required": True},
-    ],
-    "indexes": [
-        "CREATE INDEX idx_daemon_logs_timestamp ON daemon_logs (timestamp)",
-        "CREATE INDEX idx_daemon_logs_level ON daemon_logs (level)",
-        "CREATE INDEX idx_daemon_logs_daemon_id ON daemon_logs (daemon_id)",
-        "CREATE INDEX idx_daemon_logs_session_id ON daemon_logs (session_id)",
-    ],
-}

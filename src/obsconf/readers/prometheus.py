@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
-
 from obsconf.errors import ObsconfError
 from obsconf.model import Series
-from obsconf.readers._http import answering
+from obsconf.readers._http import HttpReader
 from obsconf.settings import ENV_PROMETHEUS_VERSION
 
 
@@ -46,18 +43,13 @@ def _scrape_hint(error: str) -> str:
     return ""
 
 
-class PrometheusReader:
+class PrometheusReader(HttpReader):
     """Instant and range PromQL queries, scrape targets, rules and alerts."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0, log_file: Path | None = None) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-        self.log_file = log_file  # named when Prometheus stops answering
-        self._session = requests.Session()
+    backend = "Prometheus"
 
     def _api(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        with answering("Prometheus", f"{self.url}/api/v1/{path}", self.log_file):
-            resp = self._session.get(f"{self.url}/api/v1/{path}", params=params, timeout=self.timeout)
+        resp = self._fetch(f"/api/v1/{path}", params)
         try:
             body = resp.json()
         except ValueError:

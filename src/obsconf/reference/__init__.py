@@ -2,7 +2,7 @@
 
 Users copy it; the conformance suite proves itself on it. Run it with
 ``python -m obsconf.reference --profile NAME --port P`` (binds 127.0.0.1), build it in-process with
-:func:`create_app`, or start it as a managed child with :func:`obsconf.reference.launch.start_reference`.
+:func:`create_app`, or start it as a managed child with :func:`obsconf.target.reference.start_reference`.
 Each profile module's docstring lists its routes, JSON shapes, log fields, metrics and env vars in full.
 
 Routes

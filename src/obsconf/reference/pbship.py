@@ -34,7 +34,7 @@ _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _ID = re.compile(r"[a-z0-9]{15}")
 PB_MAX_BATCH = 100  # PocketBase's default settings.batch.maxRequests
 
-# The collection itself (seed 001's `daemon_logs`) is created by the stack: obsconf.readers.pocketbase.
+# The collection itself (seed 001's `daemon_logs`) is the service's own migration: profiles/syncd/migration.py.
 
 
 def pb_timestamp(time_ns: int) -> str:

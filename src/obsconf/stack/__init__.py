@@ -9,28 +9,12 @@ start only when ``needs`` names them (a selected contract uses them).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
 from collections.abc import Callable
-from contextlib import ExitStack
-from pathlib import Path
-from types import TracebackType
 
-from obsconf import provision
-from obsconf.errors import BackendNotReady, UsageError
-from obsconf.ports import LOOPBACK, free_ports
-from obsconf.readers.pocketbase import PocketBaseClient
+from obsconf.errors import UsageError
 from obsconf.settings import STACK_MODES, Settings
 from obsconf.stack.endpoints import Endpoints
-from obsconf.stack.jaeger import JaegerPorts, jaeger_process
-from obsconf.stack.logstore import PUSH_PATH, logstore_process
-from obsconf.stack.objectstore import ACCESS_KEY, SECRET_KEY, objectstore_process
-from obsconf.stack.pocketbase import ADMIN_EMAIL, ADMIN_PASSWORD, PocketBaseProcess
-from obsconf.stack.process import reap_orphans
-from obsconf.stack.prometheus import PrometheusControl, PrometheusProcess
-from obsconf.stack.readiness import http_ok, wait_ready
-from obsconf.stack.toxiproxy import ToxiproxyClient, toxiproxy_process
+from obsconf.stack.handle import Stack
 
 __all__ = ["OPTIONAL_COMPONENTS", "Endpoints", "Stack", "start_stack"]
 
@@ -38,81 +22,10 @@ __all__ = ["OPTIONAL_COMPONENTS", "Endpoints", "Stack", "start_stack"]
 OPTIONAL_COMPONENTS = frozenset({"pocketbase", "s3"})
 
 
-class Stack:
-    """Running backends and the handles a test needs to steer them. Stops everything on exit."""
-
-    def __init__(self, mode: str, endpoints: Endpoints, exit_stack: ExitStack, *, workdir: Path | None,
-                 prometheus: PrometheusControl | None = None, timings: dict[str, float] | None = None,
-                 log_files: dict[str, Path] | None = None,
-                 log_readers: dict[str, Callable[[], str]] | None = None) -> None:
-        self.mode = mode
-        self.endpoints = endpoints
-        self.workdir = workdir
-        self.timings = timings or {}
-        self.log_files = log_files or {}
-        self._log_readers = log_readers or {}
-        self._exit_stack = exit_stack
-        self._prometheus = prometheus
-
-    @property
-    def toxiproxy(self) -> ToxiproxyClient | None:
-        return ToxiproxyClient(self.endpoints.toxiproxy_url) if self.endpoints.toxiproxy_url else None
-
-    def pocketbase(self) -> PocketBaseClient | None:
-        """A superuser client of the stack's PocketBase, or None when this stack runs none."""
-        e = self.endpoints
-        if not e.pocketbase_url:
-            return None
-        return PocketBaseClient(e.pocketbase_url, e.pocketbase_admin_email, e.pocketbase_admin_password,
-                                log_file=self.log_files.get("pocketbase"))
-
-    def add_scrape_target(self, job: str, address: str, metrics_path: str = "/metrics", *,
-                          bearer_token: str | None = None) -> None:
-        """Have Prometheus scrape ``address`` (host:port) as ``job`` from now on (with ``Authorization:
-        Bearer`` when ``bearer_token`` is given)."""
-        if self._prometheus is None:
-            raise UsageError(
-                f"cannot add scrape target {address} to an external Prometheus ({self.endpoints.prometheus_url}); "
-                f"configure it to scrape job {job!r} at {address}{metrics_path} yourself"
-            )
-        self._prometheus.add_target(job, address, metrics_path, bearer_token=bearer_token)
-
-    def remove_scrape_target(self, job: str) -> None:
-        """Stop scraping ``job`` (nothing to do for an external Prometheus, which obsconf never changed)."""
-        if self._prometheus is not None:
-            self._prometheus.remove_target(job)
-
-    def add_rules(self, name: str, rules_file: Path) -> None:
-        if self._prometheus is None:
-            raise UsageError(f"cannot load rules into an external Prometheus; load {rules_file} there yourself")
-        self._prometheus.add_rules(name, rules_file)
-
-    def backend_log(self, name: str) -> str:
-        """What backend ``name`` (e.g. ``toxiproxy``) has logged so far ("" when this stack cannot tell)."""
-        if name in self._log_readers:
-            return self._log_readers[name]()
-        path = self.log_files.get(name)
-        if path is None:
-            return ""
-        try:
-            return path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        self._exit_stack.close()
-
-    def __enter__(self) -> Stack:
-        return self
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
-
-
 def engine_available() -> bool:
     """True when a Docker-compatible engine answers (DOCKER_HOST or the default socket)."""
     try:
-        from obsconf.stack.container import engine_available as probe
+        from obsconf.stack.engine import engine_available as probe
     except ImportError:
         return False
     return probe()
@@ -133,7 +46,7 @@ def resolve_mode(mode: str, settings: Settings | None = None) -> tuple[str, str]
         return "attach", f"`obsconf stack up` runs a {state.mode} stack (pid {state.owner_pid})"
     if not engine_available():
         return "process", "no container engine answers (`bash scripts/setup-podman` starts one)"
-    from obsconf.stack.container import missing_images
+    from obsconf.stack.container_images import missing_images
 
     missing = missing_images(settings or Settings.from_env())
     if missing:
@@ -152,7 +65,9 @@ def start_stack(settings: Settings, *, mode: str | None = None, progress: Callab
     if requested == "auto":
         progress(f"stack mode auto -> {chosen}: {why}")
     if chosen == "external":
-        return _external_stack(settings, progress, needs)
+        from obsconf.stack.external import external_stack
+
+        return external_stack(settings, progress, needs)
     if chosen == "attach":
         from obsconf.stack.attach import attach_stack
 
@@ -161,115 +76,6 @@ def start_stack(settings: Settings, *, mode: str | None = None, progress: Callab
         from obsconf.stack.container import start_container_stack
 
         return start_container_stack(settings, progress=progress, needs=needs)
-    return _process_stack(settings, progress, keep_workdir=keep_workdir, needs=needs)
+    from obsconf.stack.process_stack import start_process_stack
 
-
-def _process_stack(settings: Settings, progress: Callable[[str], None], *, keep_workdir: bool,
-                   needs: frozenset[str]) -> Stack:
-    registry = settings.run_dir
-    reaped = reap_orphans(registry)
-    if reaped:
-        progress(f"reaped {len(reaped)} process(es) left by a dead session: {', '.join(reaped)}")
-    # Resolve every binary first: a missing one fails before anything starts.
-    wanted = ["jaeger", "prometheus", "victoria-logs", "toxiproxy-server"]
-    wanted += [name for name, part in (("pocketbase", "pocketbase"), ("rclone", "s3")) if part in needs]
-    bins = {name: provision.binary(settings, name) for name in wanted}
-    workdir = Path(tempfile.mkdtemp(prefix="obsconf-stack-"))
-    stack = ExitStack()
-    if not keep_workdir:
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-    timings: dict[str, float] = {}
-    logs: dict[str, Path] = {}
-    t = settings.ready_timeout
-    try:
-        (otlp_grpc, otlp_http, q_http, q_grpc, health, prom, logs_port, pb, toxi, s3) = free_ports(10)
-
-        def run(name: str, starter: Callable[[], object], stopper: Callable[[], None], log: Path) -> None:
-            began = time.monotonic()
-            progress(f"starting {name} ...")
-            stack.callback(stopper)  # registered first: a failed start is stopped too
-            starter()
-            timings[name] = time.monotonic() - began
-            logs[name] = log
-            progress(f"  {name} ready in {timings[name]:.2f} s")
-
-        jaeger = jaeger_process(bins["jaeger"], JaegerPorts(otlp_grpc, otlp_http, q_http, q_grpc, health), workdir,
-                                timeout=t, registry=registry)
-        run("jaeger", jaeger.start, jaeger.stop, jaeger.log_path)
-        prometheus = PrometheusProcess(bins["prometheus"], prom, workdir, timeout=t, registry=registry)
-        run(f"prometheus {settings.prometheus_version}", prometheus.start, prometheus.stop, prometheus.process.log_path)
-        logstore = logstore_process(bins["victoria-logs"], logs_port, workdir, timeout=t, registry=registry)
-        run("logs (victoria-logs)", logstore.start, logstore.stop, logstore.log_path)
-        if "pocketbase" in needs:
-            pocketbase = PocketBaseProcess(bins["pocketbase"], pb, workdir, timeout=t, registry=registry)
-            run("pocketbase", pocketbase.start, pocketbase.stop, pocketbase.process.log_path)
-        toxiproxy = toxiproxy_process(bins["toxiproxy-server"], toxi, workdir, timeout=t, registry=registry)
-        run("toxiproxy", toxiproxy.start, toxiproxy.stop, toxiproxy.log_path)
-        if "s3" in needs:
-            objectstore = objectstore_process(bins["rclone"], s3, workdir, timeout=t, registry=registry)
-            run("s3 (rclone)", objectstore.start, objectstore.stop, objectstore.log_path)
-    except BaseException:
-        stack.close()
-        raise
-    host = f"http://{LOOPBACK}"
-    endpoints = Endpoints(
-        jaeger_query_url=f"{host}:{q_http}",
-        otlp_http_url=f"{host}:{otlp_http}",
-        otlp_grpc_endpoint=f"{LOOPBACK}:{otlp_grpc}",
-        prometheus_url=f"{host}:{prom}",
-        logs_push_url=f"{host}:{logs_port}{PUSH_PATH}",
-        logs_query_url=f"{host}:{logs_port}",
-        logs_dialect="logsql",
-        pocketbase_url=f"{host}:{pb}" if "pocketbase" in needs else "",
-        pocketbase_admin_email=ADMIN_EMAIL if "pocketbase" in needs else "",
-        pocketbase_admin_password=ADMIN_PASSWORD if "pocketbase" in needs else "",
-        toxiproxy_url=f"{host}:{toxi}",
-        s3_url=f"{host}:{s3}" if "s3" in needs else "",
-        s3_access_key=ACCESS_KEY if "s3" in needs else "",
-        s3_secret_key=SECRET_KEY if "s3" in needs else "",
-    )
-    return Stack("process", endpoints, stack, workdir=workdir, prometheus=prometheus, timings=timings, log_files=logs)
-
-
-def _external_stack(settings: Settings, progress: Callable[[str], None], needs: frozenset[str]) -> Stack:
-    ext = settings.external
-    needed = {"jaeger": "OBSCONF_JAEGER_URL / --obsconf-jaeger-url", "otlp_http": "OBSCONF_OTLP_HTTP_URL / --obsconf-otlp-url",
-              "prometheus": "OBSCONF_PROMETHEUS_URL / --obsconf-prometheus-url", "loki": "OBSCONF_LOKI_URL / --obsconf-loki-url"}
-    if "pocketbase" in needs:
-        needed["pocketbase"] = "OBSCONF_POCKETBASE_URL / --obsconf-pocketbase-url (a selected contract uses PocketBase)"
-    missing = [f"{k} ({how})" for k, how in needed.items() if not ext.get(k)]
-    if missing:
-        raise UsageError("--obsconf-stack=external needs the URL of every backend; missing: " + "; ".join(missing)
-                         + ". Or use --obsconf-stack=process to start them here.")
-    dialect = ext.get("loki_dialect", "logql")
-    if dialect not in ("logql", "logsql"):
-        raise UsageError(f"--obsconf-loki-dialect {dialect!r}: use logql (Grafana Loki) or logsql (VictoriaLogs)")
-    probes = {
-        "jaeger": f"{ext['jaeger'].rstrip('/')}/api/services",
-        "prometheus": f"{ext['prometheus'].rstrip('/')}/-/ready",
-        "loki": f"{ext['loki'].rstrip('/')}/{'ready' if dialect == 'logql' else 'health'}",
-    }
-    if ext.get("pocketbase"):
-        probes["pocketbase"] = f"{ext['pocketbase'].rstrip('/')}/api/health"
-    for name, url in probes.items():
-        progress(f"checking external {name} at {url}")
-        try:
-            wait_ready(f"external {name} ({url})", http_ok(url), timeout=min(settings.ready_timeout, 10))
-        except BackendNotReady as exc:
-            raise BackendNotReady(f"{exc}. Check the URL, or use --obsconf-stack=process to start one here.") from None
-    email, _, password = ext.get("pocketbase_admin", ":").partition(":")
-    loki = ext["loki"].rstrip("/")
-    endpoints = Endpoints(
-        jaeger_query_url=ext["jaeger"].rstrip("/"),
-        otlp_http_url=ext["otlp_http"].rstrip("/"),
-        otlp_grpc_endpoint=ext.get("otlp_grpc", ""),
-        prometheus_url=ext["prometheus"].rstrip("/"),
-        logs_push_url=f"{loki}/loki/api/v1/push" if dialect == "logql" else f"{loki}{PUSH_PATH}",
-        logs_query_url=loki,
-        logs_dialect=dialect,
-        pocketbase_url=ext.get("pocketbase", "").rstrip("/"),
-        pocketbase_admin_email=email,
-        pocketbase_admin_password=password,
-        toxiproxy_url=ext.get("toxiproxy", ""),
-    )
-    return Stack("external", endpoints, ExitStack(), workdir=None)
+    return start_process_stack(settings, progress, keep_workdir=keep_workdir, needs=needs)

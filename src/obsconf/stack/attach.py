@@ -19,6 +19,7 @@ from typing import Any
 from obsconf.errors import UsageError
 from obsconf.settings import Settings
 from obsconf.stack.endpoints import Endpoints
+from obsconf.stack.handle import Stack
 from obsconf.stack.process import _alive
 from obsconf.stack.prometheus import PrometheusControl
 
@@ -83,8 +84,6 @@ def live_state(settings: Settings) -> StackState | None:
 
 def attach_stack(settings: Settings, progress: Callable[[str], None]) -> Any:
     """A :class:`obsconf.stack.Stack` on the live stack of ``obsconf stack up``; stopping it stops nothing."""
-    from obsconf.stack import Stack
-
     state = live_state(settings)
     if state is None:
         raise UsageError(f"--obsconf-stack=attach: no live stack ({state_path(settings)} is missing or its "

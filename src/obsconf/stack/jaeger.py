@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from obsconf.ports import LOOPBACK
-from obsconf.stack.process import ManagedProcess
+from obsconf.stack.process import ManagedProcess, backend_process
 from obsconf.stack.readiness import http_ok
 
 
@@ -76,11 +76,6 @@ exporters:
 def jaeger_process(binary: Path, ports: JaegerPorts, workdir: Path, *, timeout: float, registry: Path) -> ManagedProcess:
     config = workdir / "jaeger.yaml"
     config.write_text(jaeger_config(ports))
-    return ManagedProcess(
-        "jaeger",
-        [str(binary), "--config", str(config)],
-        log_path=workdir / "jaeger.log",
-        probe=http_ok(f"http://{LOOPBACK}:{ports.query_http}/api/services"),
-        ready_timeout=timeout,
-        registry=registry,
-    )
+    return backend_process("jaeger", [str(binary), "--config", str(config)], workdir,
+                           probe=http_ok(f"http://{LOOPBACK}:{ports.query_http}/api/services"), timeout=timeout,
+                           registry=registry)

@@ -10,25 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from obsconf.ports import LOOPBACK
-from obsconf.stack.process import ManagedProcess
+from obsconf.stack.process import ManagedProcess, backend_process
 from obsconf.stack.readiness import http_ok
 
 PUSH_PATH = "/insert/loki/api/v1/push"
 
 
 def logstore_process(binary: Path, port: int, workdir: Path, *, timeout: float, registry: Path) -> ManagedProcess:
-    return ManagedProcess(
+    return backend_process(
         "victoria-logs",
-        [
-            str(binary),
-            f"-httpListenAddr={LOOPBACK}:{port}",
-            f"-storageDataPath={workdir / 'logs-data'}",
-            "-loki.disableMessageParsing",
-            "-retentionPeriod=1d",
-            "-loggerLevel=WARN",
-        ],
-        log_path=workdir / "victoria-logs.log",
-        probe=http_ok(f"http://{LOOPBACK}:{port}/health"),
-        ready_timeout=timeout,
-        registry=registry,
-    )
+        [str(binary), f"-httpListenAddr={LOOPBACK}:{port}", f"-storageDataPath={workdir / 'logs-data'}",
+         "-loki.disableMessageParsing", "-retentionPeriod=1d", "-loggerLevel=WARN"],
+        workdir, probe=http_ok(f"http://{LOOPBACK}:{port}/health"), timeout=timeout, registry=registry)

@@ -8,35 +8,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import requests
-
 from obsconf.ports import LOOPBACK
-from obsconf.stack.process import ManagedProcess
-from obsconf.stack.readiness import NotReadyYet
+from obsconf.stack.process import ManagedProcess, backend_process
+from obsconf.stack.readiness import http_answers
 
 ACCESS_KEY = "obsconf"
 SECRET_KEY = "obsconf-secret"  # throwaway credentials of a loopback-only server
 BUCKETS = ("obsconf-snapshots",)
 
 
-def _answers(url: str):  # noqa: ANN202 - a probe
-    def probe() -> None:
-        resp = requests.get(url, timeout=2)
-        if resp.status_code >= 500:
-            raise NotReadyYet(f"GET {url} -> {resp.status_code}")
-    return probe
-
-
 def objectstore_process(binary: Path, port: int, workdir: Path, *, timeout: float, registry: Path) -> ManagedProcess:
     root = workdir / "s3"
     for bucket in BUCKETS:  # each subfolder is a bucket
         (root / bucket).mkdir(parents=True, exist_ok=True)
-    return ManagedProcess(
+    return backend_process(
         "rclone-s3",
         [str(binary), "serve", "s3", "--addr", f"{LOOPBACK}:{port}", "--auth-key", f"{ACCESS_KEY},{SECRET_KEY}",
          "--config", "/dev/null", str(root)],
-        log_path=workdir / "rclone-s3.log",
-        probe=_answers(f"http://{LOOPBACK}:{port}/"),
-        ready_timeout=timeout,
-        registry=registry,
-    )
+        workdir, probe=http_answers(f"http://{LOOPBACK}:{port}/"), timeout=timeout, registry=registry)

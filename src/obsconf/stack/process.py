@@ -21,6 +21,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -38,16 +39,24 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass  # no prctl here: the registry reaper still covers this child
 
 
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (nobody reaped it, PID 1 here does not) counts as dead."""
+def process_start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if ``pid`` is gone or a zombie."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
+            fields = fh.read().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state not in ("Z", "X")
+        return None
+    if fields[0] in ("Z", "X"):  # PID 1 here does not reap zombies: a zombie is dead
+        return None
+    return fields[19]
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (nobody reaped it, PID 1 here does not) counts as dead."""
+    return process_start_time(pid) is not None
+
+
+@dataclass(eq=False, repr=False)  # a handle on a running child: identity, not value
 class ManagedProcess:
     """A child process with a log file, a readiness probe and a stop that takes its whole group.
 
@@ -55,32 +64,23 @@ class ManagedProcess:
     the error carries the tail of its log.
     """
 
-    def __init__(
-        self,
-        name: str,
-        argv: Sequence[str],
-        *,
-        log_path: Path,
-        probe: Callable[[], None] | None = None,
-        ready_timeout: float = 30.0,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
-        registry: Path | None = None,
-        missing_hint: str = "run `obsconf provision`",
-        stderr_path: Path | None = None,
-    ) -> None:
-        self.name = name
-        self.argv = [str(a) for a in argv]
-        self.log_path = log_path
-        self.probe = probe
-        self.ready_timeout = ready_timeout
-        self.env = dict(env) if env is not None else None
-        self.cwd = cwd
-        self.registry = registry
-        self.missing_hint = missing_hint
-        self.stderr_path = stderr_path  # None: stderr goes to log_path too
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.ready_seconds: float | None = None
+    name: str
+    argv: Sequence[str]
+    _: KW_ONLY
+    log_path: Path
+    probe: Callable[[], None] | None = None
+    ready_timeout: float = 30.0
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+    registry: Path | None = None
+    missing_hint: str = "run `obsconf provision`"
+    stderr_path: Path | None = None  # None: stderr goes to log_path too
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    ready_seconds: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.argv = [str(a) for a in self.argv]
+        self.env = dict(self.env) if self.env is not None else None
 
     @property
     def pid(self) -> int:
@@ -264,3 +264,10 @@ def reap_orphans(registry: Path) -> list[str]:
     if reaped:
         time.sleep(0.1)  # let the kernel release their ports
     return reaped
+
+
+def backend_process(name: str, argv: Sequence[str], workdir: Path, *, probe: Callable[[], None], timeout: float,
+                    registry: Path) -> ManagedProcess:
+    """A backend of the process stack: its log is ``workdir/<name>.log``, ready when ``probe`` passes."""
+    return ManagedProcess(name, argv, log_path=workdir / f"{name}.log", probe=probe, ready_timeout=timeout,
+                          registry=registry)

@@ -13,7 +13,7 @@ import requests
 
 from obsconf.errors import BackendNotReady
 from obsconf.ports import LOOPBACK
-from obsconf.stack.process import ManagedProcess
+from obsconf.stack.process import backend_process
 from obsconf.stack.readiness import http_ok
 
 SCRAPE_INTERVAL = "1s"  # short: a test sees a new counter value within about two seconds
@@ -141,7 +141,9 @@ class PrometheusControl:
 
     def add_rules(self, name: str, rules_file: Path) -> None:
         """Load a rules file and reload Prometheus (lifecycle API); raise if Prometheus rejects it."""
-        shutil.copy(rules_file, self.rules_dir / f"{name}.yaml")
+        # content only: a rules file written by mkstemp is 0600, which a containerised Prometheus (another
+        # user) cannot read; the stack's directory keeps it private where it is private (process mode)
+        shutil.copyfile(rules_file, self.rules_dir / f"{name}.yaml")
         resp = requests.post(f"{self.url}/-/reload", timeout=10)
         if resp.status_code != 200:
             (self.rules_dir / f"{name}.yaml").unlink(missing_ok=True)
@@ -155,21 +157,11 @@ class PrometheusProcess(PrometheusControl):
     def __init__(self, binary: Path, port: int, workdir: Path, *, timeout: float, registry: Path) -> None:
         super().__init__(f"http://{LOOPBACK}:{port}", workdir)
         config = self.config
-        self.process = ManagedProcess(
+        self.process = backend_process(
             "prometheus",
-            [
-                str(binary),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
-                f"--web.listen-address={LOOPBACK}:{port}",
-                "--web.enable-lifecycle",
-                "--storage.tsdb.retention.time=1d",
-            ],
-            log_path=workdir / "prometheus.log",
-            probe=http_ok(f"{self.url}/-/ready"),
-            ready_timeout=timeout,
-            registry=registry,
-        )
+            [str(binary), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+             f"--web.listen-address={LOOPBACK}:{port}", "--web.enable-lifecycle", "--storage.tsdb.retention.time=1d"],
+            workdir, probe=http_ok(f"{self.url}/-/ready"), timeout=timeout, registry=registry)
 
     def start(self) -> PrometheusProcess:
         self.process.start()

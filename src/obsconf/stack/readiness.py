@@ -28,6 +28,17 @@ def http_ok(url: str, *, expect_status: int = 200, timeout: float = 2.0) -> Call
     return probe
 
 
+def http_answers(url: str, *, timeout: float = 2.0) -> Callable[[], None]:
+    """A probe that passes once GET ``url`` answers below 500 (401 or 403: the server is up, behind auth)."""
+
+    def probe() -> None:
+        resp = requests.get(url, timeout=timeout)
+        if resp.status_code >= 500:
+            raise NotReadyYet(f"GET {url} -> {resp.status_code}")
+
+    return probe
+
+
 def wait_ready(
     what: str,
     probe: Callable[[], None],

@@ -12,19 +12,13 @@ import requests
 
 from obsconf.errors import ObsconfError
 from obsconf.ports import LOOPBACK, free_port
-from obsconf.stack.process import ManagedProcess
+from obsconf.stack.process import ManagedProcess, backend_process
 from obsconf.stack.readiness import http_ok
 
 
 def toxiproxy_process(binary: Path, port: int, workdir: Path, *, timeout: float, registry: Path) -> ManagedProcess:
-    return ManagedProcess(
-        "toxiproxy",
-        [str(binary), "-host", LOOPBACK, "-port", str(port)],
-        log_path=workdir / "toxiproxy.log",
-        probe=http_ok(f"http://{LOOPBACK}:{port}/version"),
-        ready_timeout=timeout,
-        registry=registry,
-    )
+    return backend_process("toxiproxy", [str(binary), "-host", LOOPBACK, "-port", str(port)], workdir,
+                           probe=http_ok(f"http://{LOOPBACK}:{port}/version"), timeout=timeout, registry=registry)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import requests
 
 from obsconf.contract.model import AuthSpec, Contract
 from obsconf.errors import TargetUnreachable, UsageError
+from obsconf.loopback import ensure_loopback
 from obsconf.ports import LOOPBACK, free_port
 from obsconf.stack import Stack
 from obsconf.stack.process import ManagedProcess
@@ -76,8 +77,6 @@ def plan_target(contract: Contract, *, target_url: str | None = None,
 
 def probe_url(url: str, path: str) -> None:
     """Raise TargetUnreachable unless ``url`` answers HTTP (any status) at ``path``; loopback only."""
-    from obsconf.workload import ensure_loopback
-
     ensure_loopback(url)
     try:
         requests.get(url.rstrip("/") + path, timeout=5)
@@ -198,8 +197,8 @@ def start_target(contract: Contract, stack: Stack, plan: TargetPlan, *, log_dir:
             if plan.how == "reference":
                 # the reference's own file sinks (syncd's rotating log) write beside its output
                 ours["OBSCONF_LOG_DIR"] = str(log_dir / "files")
-            ports = {x.name: free_port() for x in svc.listeners}
-            ours.update({x.env: str(ports[x.name]) for x in svc.listeners})
+            ports = {listener.name: free_port() for listener in svc.listeners}
+            ours.update({listener.env: str(ports[listener.name]) for listener in svc.listeners})
             ours.update(svc.env)
             # a fresh token per run, handed over in the variable the contract names, never written anywhere
             token = secrets.token_urlsafe(32) if auth is not None else ""

@@ -1,4 +1,5 @@
-"""Start the reference service as a managed subprocess wired to a stack's backends."""
+"""Start the reference service as a managed subprocess wired to a stack's backends (the launchers' job: the
+reference service itself imports nothing of the stack)."""
 
 from __future__ import annotations
 
