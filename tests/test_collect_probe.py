@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from obsconf.collect import read_logs, seqs_seen
-from obsconf.liveprobe import LiveProbe
+from obsconf.live.collect import read_logs, seqs_seen
+from obsconf.live.probe import LiveProbe
 from obsconf.model import LogRecord
 from obsconf.readers.jaeger import JaegerReader
 
@@ -57,7 +57,7 @@ def test_probe_trace_url_is_a_template_for_one_trace() -> None:
 
 
 def test_logged_trace_ids_keeps_well_formed_ids_only() -> None:
-    from obsconf.collect import logged_trace_ids
+    from obsconf.live.collect import logged_trace_ids
 
     recs = [_line(0), LogRecord(0, "{}", {"trace_id": "not-a-trace"}), LogRecord(0, "{}", {"trace_id": "B" * 32})]
     assert logged_trace_ids(recs, "trace_id") == {TRACE, "b" * 32}

@@ -11,7 +11,7 @@ import pytest
 
 from obsconf.contract.model import EmitStep, RequestStep
 from obsconf.errors import TargetUnreachable, UsageError
-from obsconf.workload import expand_steps, run_workload
+from obsconf.workload.run import expand_steps, run_workload
 
 
 class _Handler(BaseHTTPRequestHandler):

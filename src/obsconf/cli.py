@@ -117,7 +117,7 @@ def _stack_env(args: argparse.Namespace) -> int:
 def _report_html(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from obsconf.report_html import write_html
+    from obsconf.report.html import write_html
 
     source = Path(args.json)
     out = write_html(source, Path(args.output) if args.output else None,

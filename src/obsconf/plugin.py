@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from obsconf.errors import ObsconfError
-from obsconf.keys import RUNTIME
-from obsconf.plugin_config import (
+from obsconf.report.collector import RunSummary
+from obsconf.session.config import (
     add_options,
     configured_contracts,
     load_mode,
@@ -25,7 +25,7 @@ from obsconf.plugin_config import (
     settings_from_config,
     stack_mode,
 )
-from obsconf.run_summary import RunSummary
+from obsconf.session.keys import RUNTIME
 from obsconf.settings import ENV_STACK, STACK_MODES, Settings
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--obsconf-target") and config.getoption("--obsconf-target-cmd"):
         raise pytest.UsageError("--obsconf-target (a running service) and --obsconf-target-cmd (a command obsconf "
                                 "starts) exclude each other: give one")
-    from obsconf.runtime import SessionRuntime
+    from obsconf.session.runtime import SessionRuntime
 
     load = load_options(config)
     if load is not None:
@@ -121,7 +121,7 @@ def _is_contract(file_path: Path, parent: pytest.Collector) -> bool:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if not _is_contract(file_path, parent):
         return None
-    from obsconf.nodes import ContractFile
+    from obsconf.session.nodes import ContractFile
 
     parent.config.stash[_COLLECTED].add(file_path.resolve())
     return ContractFile.from_parent(parent, path=file_path)
@@ -131,7 +131,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     # contracts named by option live anywhere, not only under the paths pytest walked: collect the rest here,
     # before -k and -m select among all items
-    from obsconf.nodes import ContractFile
+    from obsconf.session.nodes import ContractFile
 
     collected = config.stash[_COLLECTED]
     for path in configured_contracts(config):
@@ -142,7 +142,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    from obsconf.nodes import CaseItem
+    from obsconf.session.nodes import CaseItem
 
     contracts = [item.contract for item in session.items if isinstance(item, CaseItem)]
     kinds: dict[Any, set[str]] = {}

@@ -13,13 +13,18 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "obsconf"
 
 #: (importer prefix, forbidden prefixes, why)
 RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("obsconf.checks", ("obsconf.readers", "obsconf.stack", "obsconf.workload", "obsconf.target", "requests"),
+    ("obsconf.checks", ("obsconf.readers", "obsconf.stack", "obsconf.workload.run", "obsconf.target", "obsconf.live",
+                        "obsconf.cases", "requests"),
      "checks are pure: collected data in, findings out"),
-    ("obsconf.reference", ("obsconf.checks", "obsconf.contract", "obsconf.suite", "obsconf.stack"),
+    ("obsconf.cases", ("obsconf.readers", "obsconf.stack", "obsconf.target", "obsconf.live", "obsconf.workload.run"),
+     "cases are pure: they ask a Probe for data and judge it with the checks"),
+    ("obsconf.reference", ("obsconf.checks", "obsconf.contract", "obsconf.cases", "obsconf.live", "obsconf.stack",
+                           "obsconf.target"),
      "the reference service stands alone; starting it is the launchers' job"),
-    ("obsconf.readers", ("obsconf.checks",), "readers turn backend answers into data; they judge nothing"),
-    ("obsconf.stack", ("obsconf.checks",), "the stack runs backends; it judges nothing"),
-    ("obsconf.contract", ("obsconf.stack",), "a contract is data; it starts nothing"),
+    ("obsconf.readers", ("obsconf.checks", "obsconf.cases"), "readers turn backend answers into data; they judge nothing"),
+    ("obsconf.stack", ("obsconf.checks", "obsconf.cases", "obsconf.live"), "the stack runs backends; it judges nothing"),
+    ("obsconf.contract", ("obsconf.stack", "obsconf.target", "obsconf.live", "obsconf.readers"),
+     "a contract is data; it starts and reads nothing"),
 )
 
 #: modules that touch the network (or start processes that do)
@@ -28,8 +33,8 @@ NETWORK = ("requests", "urllib.request", "http.client", "socket", "boto3", "boto
 #: pure modules: collected data in, findings or figures out. Nothing they import, at any depth, may touch the network.
 PURE = ("obsconf.checks", "obsconf.faults.accounting", "obsconf.faults.observations", "obsconf.faults.verdict",
         "obsconf.overhead.stats", "obsconf.overhead.figures", "obsconf.overhead.delivery_result",
-        "obsconf.overhead.delivery_report", "obsconf.contract.model", "obsconf.tracecontext", "obsconf.workplan",
-        "obsconf.typenames", "obsconf.sequence", "obsconf.model")
+        "obsconf.overhead.delivery_report", "obsconf.contract.model", "obsconf.workload.tracecontext",
+        "obsconf.workload.plan", "obsconf.typenames", "obsconf.sequence", "obsconf.model", "obsconf.cases")
 #: pure modules that run a local tool on purpose (promtool unit tests the rules; it opens no socket)
 PURE_EXCEPTIONS = {("obsconf.checks.promtool", "subprocess")}
 

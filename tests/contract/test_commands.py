@@ -11,10 +11,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from obsconf.cases.suite import build_cases
 from obsconf.cli import main
 from obsconf.contract import default_contract_paths, load_contract
 from obsconf.contract.tools import SCHEMA_FILE, SCHEMA_LINE, schema_json
-from obsconf.suite import build_cases
 from tests.contract.test_loader import BASE, MALFORMED
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "fixtures" / "contracts"
@@ -68,8 +68,8 @@ def test_check_catches_every_malformed_file_of_the_loader_table_without_starting
         "from obsconf.contract.tools import check_files\n"
         "results = check_files(sys.argv[3:])\n"
         # the schema's profile enum comes from obsconf.reference.config (a table, no app, no process)
-        "heavy = sorted(m for m in sys.modules if m.startswith(('obsconf.stack', 'obsconf.target', 'obsconf.liveprobe',"
-        " 'obsconf.seedruns', 'obsconf.alertdrives', 'obsconf.collect', 'obsconf.reference', 'obsconf.readers', 'obsconf.faults', 'testcontainers',"
+        "heavy = sorted(m for m in sys.modules if m.startswith(('obsconf.stack', 'obsconf.target', 'obsconf.live.probe',"
+        " 'obsconf.live.seedruns', 'obsconf.live.alertdrives', 'obsconf.live.collect', 'obsconf.reference', 'obsconf.readers', 'obsconf.faults', 'testcontainers',"
         " 'locust')) and m not in ('obsconf.reference', 'obsconf.reference.config'))\n"
         "import psutil\n"
         "from obsconf.cli import main\n"

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from obsconf.cases.suite import build_cases
 from obsconf.contract.loader import default_contract_paths, load_contract
 from obsconf.contract.tools import COVERAGE_BEGIN, COVERAGE_END
-from obsconf.coverage import (
+from obsconf.errors import ContractError
+from obsconf.report.coverage import (
     CHECKED,
     SEED_DEFECT,
     coverage_document,
@@ -19,8 +21,6 @@ from obsconf.coverage import (
     seed_coverage,
     statement_lines,
 )
-from obsconf.errors import ContractError
-from obsconf.suite import build_cases
 
 CONTRACTS = default_contract_paths()
 README = CONTRACTS[0].parent / "README.md"

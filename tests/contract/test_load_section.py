@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from obsconf.cases.suite import build_cases
 from obsconf.contract import default_contract_paths, load_contract
 from obsconf.errors import ContractError
-from obsconf.suite import build_cases
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from obsconf.checks.metrics import find_family
-from obsconf.collect import Collected
 from obsconf.contract.model import Contract, RequestStep
 from obsconf.draft.observation import DraftRequest, Observation
+from obsconf.live.collect import Collected
 from obsconf.model import HttpExchange, LogRecord, MetricFamily, MetricSample, Series, Span
 
 SECRET = "sk_canary_0123456789abcdef"

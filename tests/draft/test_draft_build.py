@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from obsconf.cases.suite import build_cases
 from obsconf.contract.loader import load_contract
 from obsconf.contract.model import Contract
 from obsconf.draft.build import draft_contract
 from obsconf.draft.observation import Observation
 from obsconf.model import Finding, LogRecord, MetricSample, Span
-from obsconf.suite import build_cases
 from tests.draft.observed import SECRET, FixedProbe, observation
 
 

@@ -1,8 +1,8 @@
-"""The one reading of W3C trace context headers (obsconf.tracecontext) on good and malformed values."""
+"""The one reading of W3C trace context headers (obsconf.workload.tracecontext) on good and malformed values."""
 
 from __future__ import annotations
 
-from obsconf.tracecontext import (
+from obsconf.workload.tracecontext import (
     TRACEPARENT,
     header_trace_id,
     header_value,

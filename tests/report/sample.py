@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from obsconf.report import CheckResult, render_json
+from obsconf.report.summary import CheckResult, render_json
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAFElEQVR4nGOUL9/CAANMDEgANwcAQOMBUm1wQEwAAAAASUVORK5CYII=")

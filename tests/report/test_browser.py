@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from obsconf.report_html import Image, render_html
+from obsconf.report.html import Image, render_html
 from tests.report.browser import colour_share, dump_dom, screenshot
 from tests.report.sample import FAILED_IDS, PNG, broken_run_document
 

@@ -12,8 +12,8 @@ import pytest
 
 from obsconf.cli import main
 from obsconf.errors import UsageError
-from obsconf.report import CheckResult, render_json, render_markdown
-from obsconf.report_html import Image, render_html, write_html
+from obsconf.report.html import Image, render_html, write_html
+from obsconf.report.summary import CheckResult, render_json, render_markdown
 from tests.report.sample import FAILED_IDS, PNG, broken_run_document
 
 

@@ -313,7 +313,7 @@ def test_a_target_answering_500_to_everything_fails_with_its_url(failing_target:
     from obsconf.checks.http import check_expected_status
     from obsconf.errors import TargetUnreachable
     from obsconf.readers.metrics_text import scrape
-    from obsconf.workload import run_workload
+    from obsconf.workload.run import run_workload
 
     contract = load_contract(CONTRACTS / "persist.yaml")
     exchanges = run_workload(failing_target, contract.workload, variables={"run_id": "x"})
@@ -327,7 +327,7 @@ def test_a_target_that_hangs_fails_with_its_url_and_the_time_waited(hanging_targ
     from obsconf.contract.model import RequestStep
     from obsconf.errors import TargetUnreachable
     from obsconf.readers.metrics_text import scrape
-    from obsconf.workload import run_workload
+    from obsconf.workload.run import run_workload
 
     with pytest.raises(TargetUnreachable, match=r"did not answer within 1 s"):
         run_workload(hanging_target, [RequestStep("GET", "/api/ok")], timeout=1.0)

@@ -70,7 +70,7 @@ def test_findings_never_carry_the_contracts_secrets() -> None:
 
     from obsconf.contract.model import Contract, LogsSpec, RedactionSpec, ServiceSpec
     from obsconf.model import Finding
-    from obsconf.nodes import scrub_findings
+    from obsconf.session.nodes import scrub_findings
 
     contract = Contract(Path("c.yaml"), None, ServiceSpec("svc"),
                         logs=LogsSpec(redaction=RedactionSpec(values=("tok-123456",), patterns=("sk-[0-9]{4}",))))

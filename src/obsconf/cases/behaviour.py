@@ -14,7 +14,7 @@ from obsconf.checks.slos import check_slo_env, check_slo_expressions, check_slos
 from obsconf.contract.kinds import BUDGET_KEYS
 from obsconf.contract.model import Contract, HealthSpec, RetrySpec
 from obsconf.model import Finding
-from obsconf.workplan import expand_steps
+from obsconf.workload.plan import expand_steps
 
 
 def retries_cases(contract: Contract) -> list[Case]:

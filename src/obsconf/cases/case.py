@@ -1,7 +1,7 @@
 """A case and where it reads from: :class:`Case` (one check of one contract) and :class:`Probe` (its data).
 
 A :class:`Case` is pure: it asks a :class:`Probe` for collected data and hands it to a check in
-:mod:`obsconf.checks`. The plugin's probe (:class:`obsconf.liveprobe.LiveProbe`) reads real backends, lazily,
+:mod:`obsconf.checks`. The plugin's probe (:class:`obsconf.live.probe.LiveProbe`) reads real backends, lazily,
 so ``-k`` selects what is collected; unit tests give a probe built from fixed data. Case ids read
 ``<contract>-<section>-<item>``, e.g. ``persist-spans-save_snapshot``, where ``<contract>`` is
 :attr:`Contract.id`.
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from obsconf.caseinputs import DriveRun, RetryRun, SamplingRun
+from obsconf.cases.inputs import DriveRun, RetryRun, SamplingRun
 from obsconf.contract.model import (
     AlertDrive,
     Contract,
@@ -33,7 +33,7 @@ SEED_DEFECT = "seed.defect"
 class Probe(Protocol):
     """Where cases get their data. Each method is called lazily and its result cached by the implementation."""
 
-    def collected(self) -> Any: ...  # obsconf.collect.Collected
+    def collected(self) -> Any: ...  # obsconf.live.collect.Collected
     def retry(self, spec: RetrySpec) -> RetryRun: ...
     def fault(self, spec: FaultScenarioSpec) -> list[Finding]: ...
     def health(self) -> list[HttpExchange]: ...

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from obsconf.contract.model import AuthSpec, HealthSpec, Step
 from obsconf.model import AuthExchange, Finding
-from obsconf.tracecontext import header_value
+from obsconf.workload.tracecontext import header_value
 
 CHECK = "auth"
 

@@ -14,7 +14,7 @@ from obsconf.checks._common import clip, trace_link
 from obsconf.contract.model import CorrelationSpec
 from obsconf.contract.valuetypes import type_ok
 from obsconf.model import Finding, HttpExchange, LogRecord, Span, get_field, is_missing
-from obsconf.tracecontext import header_trace_id, header_value
+from obsconf.workload.tracecontext import header_trace_id, header_value
 
 
 def header(exchange: HttpExchange, name: str) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from obsconf.contract.model import Step
 from obsconf.model import Finding, HttpExchange
-from obsconf.workplan import expand_steps
+from obsconf.workload.plan import expand_steps
 
 
 def check_expected_status(steps: Sequence[Step], exchanges: Sequence[HttpExchange]) -> list[Finding]:

@@ -45,7 +45,7 @@ def _expand(paths: Iterable[str]) -> list[Path]:
 
 def check_files(paths: Sequence[str]) -> list[tuple[bool, str]]:
     """Validate every file: one (valid, line) per file; an invalid file's line is ``file:line: path: problem``."""
-    from obsconf.suite import build_cases
+    from obsconf.cases.suite import build_cases
 
     files = _expand(paths)
     if not files:
@@ -63,8 +63,8 @@ def check_files(paths: Sequence[str]) -> list[tuple[bool, str]]:
 
 def explain(path: str) -> str:
     """Every case the contract runs, with what it checks in words, then what the contract turns off and why."""
-    from obsconf.casetext import opt_outs
-    from obsconf.suite import build_cases
+    from obsconf.cases.suite import build_cases
+    from obsconf.cases.text import opt_outs
 
     contract = load_contract(path)
     cases = build_cases(contract)
@@ -99,7 +99,7 @@ COVERAGE_END = "<!-- coverage: end -->"
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from obsconf.coverage import render_markdown, render_text, seed_coverage, write_reports
+    from obsconf.report.coverage import render_markdown, render_text, seed_coverage, write_reports
 
     covs = []
     for path in _expand(args.files):

@@ -23,7 +23,7 @@ from obsconf.draft.observation import DraftRequest, Observation
 from obsconf.draft.spans import spans_section
 from obsconf.draft.yamltext import Block, Comments, Entry, Item, Items, render
 from obsconf.model import HttpExchange
-from obsconf.workload import expand_steps
+from obsconf.workload.run import expand_steps
 
 TODO_SECTIONS = (
     "TODO retries: a draft cannot infer them. A retry shows only when a dependency fails, and its backoff is a",

@@ -146,8 +146,8 @@ def request_from_args(args: argparse.Namespace) -> DraftRequest:
 
 def _validate(text: str, output: Path | None) -> int:
     """Load the draft as `obsconf contract check` does; the number of cases it runs."""
+    from obsconf.cases.suite import build_cases
     from obsconf.contract.loader import load_contract
-    from obsconf.suite import build_cases
 
     if output is not None:
         return len(build_cases(load_contract(output)))

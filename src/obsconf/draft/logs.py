@@ -299,7 +299,7 @@ def _redaction(obs: Observation, src: _Sources) -> tuple[Block, list[str]]:
 
 
 def _requests_carrying(obs: Observation, secrets: tuple[str, ...]) -> int:
-    from obsconf.workload import expand_steps
+    from obsconf.workload.run import expand_steps
 
     count = 0
     for step in expand_steps(obs.request.steps):

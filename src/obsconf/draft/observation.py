@@ -11,7 +11,7 @@ from obsconf.contract.model import Contract, DependencySpec, ServiceSpec, Step
 from obsconf.model import Finding, HttpExchange, LogRecord
 
 if TYPE_CHECKING:
-    from obsconf.collect import Collected
+    from obsconf.live.collect import Collected
 
 
 @dataclass(frozen=True)

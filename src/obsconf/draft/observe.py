@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from obsconf.collect import Collected, collect, logged_trace_ids, read_traces
 from obsconf.contract.model import RequestStep
 from obsconf.draft.logs import TRACE_FIELD_HINTS
 from obsconf.draft.observation import DraftRequest, Observation
 from obsconf.errors import BackendMissing, TargetUnreachable, UsageError
+from obsconf.live.collect import Collected, collect, logged_trace_ids, read_traces
 from obsconf.model import LogRecord
 from obsconf.readers.console import console_records
 from obsconf.readers.jaeger import JaegerReader
@@ -67,10 +67,10 @@ def _extra_traces(got: Collected, jaeger: JaegerReader, lines: list[LogRecord]) 
 def observe(req: DraftRequest, settings: Settings, *, progress: Callable[[str], None]) -> Observation:
     """Run ``req``'s workload against the service on the real stack and read back everything that arrived."""
     from obsconf.checks.promtool import promtool_check_metrics
-    from obsconf.runtime import needed_components
+    from obsconf.session.runtime import needed_components
     from obsconf.stack import resolve_mode, start_stack
     from obsconf.target import TargetPlan, probe_url, start_target
-    from obsconf.workload import run_workload
+    from obsconf.workload.run import run_workload
 
     contract = req.launch_contract()
     if req.url:

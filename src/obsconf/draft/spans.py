@@ -12,12 +12,12 @@ from typing import Any
 
 from obsconf.checks.correlation import header
 from obsconf.checks.semconv import check_span_semconv
-from obsconf.collect import BY_TRACEPARENT
 from obsconf.draft.observation import Observation
 from obsconf.draft.patterns import common_type, generalize, is_generalized
 from obsconf.draft.yamltext import Block, Comments, Entry, Item, Items
+from obsconf.live.collect import BY_TRACEPARENT
 from obsconf.model import Finding, Span
-from obsconf.tracecontext import header_trace_id
+from obsconf.workload.tracecontext import header_trace_id
 
 STATUS_ATTRIBUTES = ("http.response.status_code", "http.status_code")
 # what the workload's client or a library release decides, not the service: never pinned with equals

@@ -16,16 +16,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from obsconf.checks.metrics import metric_value
-from obsconf.collect import read_traces
 from obsconf.contract.model import FaultScenarioSpec, Step
 from obsconf.errors import ObsconfError, UsageError
 from obsconf.faults.inject import inject
 from obsconf.faults.observations import FaultRun, Request, count_sink
+from obsconf.live.collect import read_traces
 from obsconf.model import LogRecord, get_field
 from obsconf.readers.console import console_records
 from obsconf.readers.metrics_text import scrape
 from obsconf.waiting import poll
-from obsconf.workload import expand_steps, run_workload
+from obsconf.workload.run import expand_steps, run_workload
 
 BEFORE_S = 1.0  # steady load before the fault starts
 

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from obsconf.fuzz.inputs import Request
-from obsconf.workload import ensure_loopback
+from obsconf.workload.run import ensure_loopback
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ from obsconf.checks.accounting import (
     tally_spans,
 )
 from obsconf.checks.load_slos import SloMeasure, measure_slos
-from obsconf.collect import Collected, logged_trace_ids, read_store, read_traces
 from obsconf.contract.model import AccountingSpec, Contract, EmitStep
 from obsconf.errors import ObsconfError
+from obsconf.live.collect import Collected, logged_trace_ids, read_store, read_traces
 from obsconf.load.runner import LoadPlan, LoadRun, run_load
 from obsconf.model import LogRecord, Span
 from obsconf.readers.console import console_records
@@ -45,7 +45,7 @@ from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.readers.prometheus import PrometheusReader
 from obsconf.waiting import poll
-from obsconf.workload import run_workload
+from obsconf.workload.run import run_workload
 
 if TYPE_CHECKING:
     from obsconf.target import Target

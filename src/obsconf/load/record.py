@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from obsconf.errors import UsageError
 from obsconf.model import HttpExchange
-from obsconf.workload import new_traceparent
+from obsconf.workload.run import new_traceparent
 
 #: the key under which a request's trace id travels in Locust's request ``context``
 TRACE_KEY = "obsconf_trace_id"

@@ -301,7 +301,7 @@ class LoadOptions:
     def plan(self, spec: Any, host: str, *, propagate: bool, log_dir: Path | None = None,
              registry: Path | None = None, auth_paths: tuple[str, ...] = (), auth_token: str = "") -> LoadPlan:
         """The plan for one contract's ``load`` section (a :class:`obsconf.contract.model.LoadSpec`)."""
-        from obsconf.workload import ensure_loopback
+        from obsconf.workload.run import ensure_loopback
 
         ensure_loopback(host)
         return LoadPlan(locustfile=spec.locustfile, user_class=spec.user_class, host=host,

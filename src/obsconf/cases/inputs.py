@@ -1,7 +1,7 @@
 """What the live side hands the cases besides the collected workload run: data only, nothing that reads.
 
-The network side builds these (:mod:`obsconf.liveprobe` the retry runs, :mod:`obsconf.seedruns` the sampling
-runs, :mod:`obsconf.alertdrives` the drives); the case builders (:mod:`obsconf.cases`) hand them to the checks.
+The network side builds these (:mod:`obsconf.live.probe` the retry runs, :mod:`obsconf.live.seedruns` the sampling
+runs, :mod:`obsconf.live.alertdrives` the drives); the case builders (:mod:`obsconf.cases`) hand them to the checks.
 """
 
 from __future__ import annotations

@@ -7,5 +7,5 @@ from typing import Any
 
 import pytest
 
-#: the session's :class:`obsconf.runtime.SessionRuntime`
+#: the session's :class:`obsconf.session.runtime.SessionRuntime`
 RUNTIME = pytest.StashKey[Any]()

@@ -17,7 +17,7 @@ from obsconf.cases.logs import logs_cases
 from obsconf.cases.metrics import dashboard_cases, metrics_cases
 from obsconf.cases.service import auth_cases, service_cases, workload_cases
 from obsconf.cases.spans import spans_cases
-from obsconf.casetext import describe_case
+from obsconf.cases.text import describe_case
 from obsconf.contract.model import Contract
 
 #: contract section -> the builder of its cases, in the order the cases run

@@ -8,7 +8,7 @@ from obsconf.contract.model import RequestStep, Step
 
 
 def expand_steps(steps: Sequence[Step]) -> list[Step]:
-    """One entry per request that :func:`obsconf.workload.run_workload` sends (a step with ``repeat: 3``
+    """One entry per request that :func:`obsconf.workload.run.run_workload` sends (a step with ``repeat: 3``
     appears 3 times), so the n-th exchange answers the n-th entry."""
     out: list[Step] = []
     for step in steps:

@@ -1,6 +1,6 @@
 """The live :class:`~obsconf.cases.case.Probe`: what the cases of one contract ask for, read from its target and
 the real backends, lazily and once (the workload run, retry faults, health and auth requests, SLO report,
-series, fault scenarios). The runs beyond the main workload are :mod:`obsconf.seedruns`'."""
+series, fault scenarios). The runs beyond the main workload are :mod:`obsconf.live.seedruns`'."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import requests
 
-from obsconf.caseinputs import RetryRun
+from obsconf.cases.inputs import RetryRun
 from obsconf.checks.auth import probe_paths
-from obsconf.collect import Collected, collect, read_console, read_logs, read_traces
 from obsconf.contract.model import Contract, FaultScenarioSpec, MetricSpec, RequestStep, RetrySpec
 from obsconf.errors import ObsconfError, TargetUnreachable, UsageError
 from obsconf.faults.inject import inject
+from obsconf.live.collect import Collected, collect, read_console, read_logs, read_traces
 from obsconf.model import AuthExchange, Finding, HttpExchange, Series
 from obsconf.readers.jaeger import JaegerReader
 from obsconf.readers.logs import LogReader, selector
@@ -24,7 +24,7 @@ from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.readers.prometheus import PrometheusReader
 from obsconf.stack.toxiproxy import ToxiproxyClient
 from obsconf.target import Target
-from obsconf.workload import run_workload
+from obsconf.workload.run import run_workload
 
 
 class LiveProbe:
@@ -35,7 +35,7 @@ class LiveProbe:
                  toxiproxy: ToxiproxyClient | None, runtime: Any = None) -> None:
         self.contract = contract
         self.target = target
-        self.runtime = runtime  # obsconf.runtime.SessionRuntime: starts fresh instances for fault scenarios
+        self.runtime = runtime  # obsconf.session.runtime.SessionRuntime: starts fresh instances for fault scenarios
         self.jaeger, self.logs, self.prometheus = jaeger, logs, prometheus
         self.pocketbase, self.toxiproxy = pocketbase, toxiproxy
         self._collected: Collected | None = None
@@ -43,7 +43,7 @@ class LiveProbe:
         self._health: list[HttpExchange] | None = None
         self._scraped = False
         self.fault_results: list[Any] = []  # obsconf.faults.runner.FaultRun of each scenario run
-        self._seed_runs: Any = None  # obsconf.seedruns.SeedRuns, made on first use
+        self._seed_runs: Any = None  # obsconf.live.seedruns.SeedRuns, made on first use
         self.load_result: Any = None  # obsconf.load.collect.LoadResult, under --obsconf-load locust
 
     def collected(self) -> Collected:
@@ -122,10 +122,10 @@ class LiveProbe:
                                     wrong_token=wrong))
         return out
 
-    # ---- the runs of obsconf.seedruns: a seed instance, alert drives, SLO env, budgets, indexes ----
+    # ---- the runs of obsconf.live.seedruns: a seed instance, alert drives, SLO env, budgets, indexes ----
     def _seed(self) -> Any:
         if self._seed_runs is None:
-            from obsconf.seedruns import SeedRuns
+            from obsconf.live.seedruns import SeedRuns
 
             self._seed_runs = SeedRuns(self)
         return self._seed_runs

@@ -189,7 +189,7 @@ def seed_coverage(contract: Contract, *, seed_text: str | None = None) -> SeedCo
 
 def _mark_checked(contract: Contract, seed: str, lines: dict[int, LineState]) -> None:
     """Each line of ``seed`` an item names gets the item's path and the cases that own the item."""
-    from obsconf.suite import build_cases
+    from obsconf.cases.suite import build_cases
 
     cases = build_cases(contract)
     sources = sorted({s for case in cases for s in case.sources})

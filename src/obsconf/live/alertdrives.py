@@ -16,14 +16,14 @@ from typing import Any
 
 import yaml
 
-from obsconf.caseinputs import DriveRun
+from obsconf.cases.inputs import DriveRun
 from obsconf.checks.alerts import ACTIVE, most_active, parse_rules
-from obsconf.collect import poll
 from obsconf.contract.model import AlertDrive
 from obsconf.errors import ObsconfError, UsageError
 from obsconf.faults.inject import inject
+from obsconf.live.collect import poll
 from obsconf.model import HttpExchange
-from obsconf.workload import expand_steps, run_workload
+from obsconf.workload.run import expand_steps, run_workload
 
 #: How long a drive waits, beyond its own seconds, for Prometheus to evaluate the rules on the new samples
 #: (scrape 1 s + evaluation 1 s + the rate() window's second sample).
@@ -32,7 +32,7 @@ DRIVE_GRACE_S = 6.0
 
 class AlertDrives:
     """The alert drives of one contract, each run once on the seed instance (``runs``: its
-    :class:`obsconf.seedruns.SeedRuns`)."""
+    :class:`obsconf.live.seedruns.SeedRuns`)."""
 
     def __init__(self, runs: Any, suffix: str) -> None:
         self.runs = runs

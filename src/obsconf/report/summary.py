@@ -2,7 +2,7 @@
 
 Pure: the pytest plugin feeds it one :class:`CheckResult` per conformance test and writes what
 :func:`render_json` and :func:`render_markdown` return into ``reports/`` (and the page of
-:mod:`obsconf.report_html`, rendered from the JSON alone).
+:mod:`obsconf.report.html`, rendered from the JSON alone).
 
 The JSON document (``reports/conformance.json``)::
 
@@ -45,7 +45,7 @@ class CheckResult:
     findings: tuple[dict[str, Any], ...] = ()
     message: str = ""  # the failure text when there are no structured findings
     case_id: str = ""  # <profile>-<section>-<item>, stable across runs and test layouts
-    describe: str = ""  # what the case checks, in words (obsconf.casetext)
+    describe: str = ""  # what the case checks, in words (obsconf.cases.text)
 
 
 #: The outcome of a case that proved a defect of the seed itself (reported beside passed and failed).

@@ -27,8 +27,8 @@ from obsconf.readers.metrics_text import scrape
 from obsconf.readers.pocketbase import PocketBaseClient
 from obsconf.sequence import seqs_seen
 from obsconf.waiting import poll
-from obsconf.workload import run_workload
-from obsconf.workplan import expand_steps
+from obsconf.workload.plan import expand_steps
+from obsconf.workload.run import run_workload
 
 if TYPE_CHECKING:
     from obsconf.target import Target

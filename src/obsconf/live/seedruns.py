@@ -17,16 +17,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from obsconf.alertdrives import AlertDrives
-from obsconf.caseinputs import DriveRun, SamplingRun
+from obsconf.cases.inputs import DriveRun, SamplingRun
 from obsconf.checks.binomial import requests_needed
 from obsconf.checks.budgets import Measurement, Unmeasurable
 from obsconf.checks.slos import env_targets
 from obsconf.contract.model import AlertDrive, Contract, DashboardSpec, RequestStep, Step
 from obsconf.errors import ObsconfError, UsageError
+from obsconf.live.alertdrives import AlertDrives
 from obsconf.model import Finding, HttpExchange, Series, Span
 from obsconf.waiting import poll
-from obsconf.workload import run_workload
+from obsconf.workload.run import run_workload
 
 SEED_SUFFIX = "-seed"
 SEED_INSTANCE_ID = "obsconf-seed-instance"
@@ -39,7 +39,7 @@ def _sampled_steps(contract: Contract) -> tuple[Step, ...]:
 
 
 class SeedRuns:
-    """The runs of one contract beyond its main workload (``probe``: its :class:`obsconf.liveprobe.LiveProbe`):
+    """The runs of one contract beyond its main workload (``probe``: its :class:`obsconf.live.probe.LiveProbe`):
     the seed instance and what runs on it (sampling, alert drives), SLO targets, dashboards, budgets, indexes."""
 
     def __init__(self, probe: Any) -> None:
@@ -130,7 +130,7 @@ class SeedRuns:
                 exchanges = run_workload(self.probe.target.base_url, sampling.workload,
                                          variables={"run_id": got.run_id + "-sampling"}, propagate=rate >= 1.0,
                                          auth=self.probe.target.auth_headers)
-                from obsconf.collect import read_traces
+                from obsconf.live.collect import read_traces
 
                 traces = read_traces(self.probe.jaeger, self.contract.service.name,
                                      [x.trace_id for x in exchanges if x.trace_id], timeout=10)
@@ -200,7 +200,7 @@ class SeedRuns:
         time.sleep(0.8)  # the batch span processor's delay, and the tail keeps of slow requests
         return list(poll(fetch, lambda _: False, timeout=10.0, interval=0.4, progress=len, quiet=1.2))
 
-    # ---- alerts (obsconf.alertdrives) -------------------------------------------------------------------------
+    # ---- alerts (obsconf.live.alertdrives) -------------------------------------------------------------------------
     def alert_drive(self, drive: AlertDrive) -> DriveRun:
         return self._alert_drives.alert_drive(drive)
 

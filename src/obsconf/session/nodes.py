@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from obsconf.cases.case import SEED_DEFECT, Case
+from obsconf.cases.suite import build_cases
 from obsconf.errors import ContractError, ObsconfError
 from obsconf.model import Finding
-from obsconf.suite import build_cases
 
 
 class CaseFailed(Exception):
@@ -33,7 +33,7 @@ class CaseFailed(Exception):
 
 
 def runtime_of(config: pytest.Config) -> Any:
-    from obsconf.keys import RUNTIME
+    from obsconf.session.keys import RUNTIME
 
     return config.stash[RUNTIME]
 

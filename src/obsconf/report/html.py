@@ -1,5 +1,5 @@
 """``reports/conformance.html``: the run summary as one self-contained page (inline CSS, images as data: URIs,
-no script, nothing fetched), rendered from the JSON document of :mod:`obsconf.report` alone.
+no script, nothing fetched), rendered from the JSON document of :mod:`obsconf.report.summary` alone.
 
 :func:`render_html` is pure (document in, HTML text out); :func:`write_html` reads the JSON, the optional
 coverage document and the overhead plots beside it, and writes the page. Failures come first, each finding

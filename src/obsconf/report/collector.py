@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from obsconf.keys import RUNTIME
-from obsconf.plugin_config import progress_writer, report_dir, stack_mode
+from obsconf.session.config import progress_writer, report_dir, stack_mode
+from obsconf.session.keys import RUNTIME
 
 
 def _write_coverage(contracts: dict[Any, Any], out: Path) -> dict[str, Any]:
     """The traceability of the run's contracts to their seeds: reports/coverage.{json,md}, and the summary's
     ``coverage`` slot (a contract whose seed file is not found is left out)."""
-    from obsconf.coverage import seed_coverage, write_reports
+    from obsconf.report.coverage import seed_coverage, write_reports
 
     covs = [c for c in (seed_coverage(contract) for contract in contracts.values()) if not c.missing_seed]
     return write_reports(covs, out / "coverage.json", out / "coverage.md") if covs else {}
@@ -34,7 +34,7 @@ class RunSummary:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # the case behind each contract item gives the report its stable id, description and the contract's
         # opt-outs with their reasons
-        from obsconf.nodes import CaseItem
+        from obsconf.session.nodes import CaseItem
 
         self.cases.update({item.nodeid: item.case for item in session.items if isinstance(item, CaseItem)})
 
@@ -44,7 +44,7 @@ class RunSummary:
         props = dict(report.user_properties)
         if "obsconf_contract" not in props:
             return
-        from obsconf.report import CheckResult
+        from obsconf.report.summary import CheckResult
 
         outcome = "passed" if report.passed else ("error" if report.when == "setup" else "failed")
         if hasattr(report, "wasxfail"):
@@ -53,7 +53,7 @@ class RunSummary:
         if case is not None and props["obsconf_contract"] not in self.opt_outs:
             from dataclasses import asdict
 
-            from obsconf.casetext import opt_outs
+            from obsconf.cases.text import opt_outs
 
             self.opt_outs[props["obsconf_contract"]] = [asdict(o) for o in opt_outs(case.contract)]
         self.results.append(CheckResult(
@@ -68,8 +68,8 @@ class RunSummary:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.results:
             return
-        from obsconf.report import render_json, render_markdown
-        from obsconf.report_html import write_html
+        from obsconf.report.html import write_html
+        from obsconf.report.summary import render_json, render_markdown
 
         out = report_dir(self.config)
         out.mkdir(parents=True, exist_ok=True)

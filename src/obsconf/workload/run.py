@@ -1,7 +1,7 @@
 """Drive a target service with a contract's workload steps, over loopback only.
 
 Each step repetition is one request and one :class:`~obsconf.model.HttpExchange`, returned in order, so
-checks can pair steps with exchanges (see :func:`obsconf.workplan.expand_steps`).
+checks can pair steps with exchanges (see :func:`obsconf.workload.plan.expand_steps`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import requests
 from obsconf.contract.model import EmitStep, Step
 from obsconf.errors import TargetUnreachable, UsageError
 from obsconf.model import HttpExchange
-from obsconf.tracecontext import TRACEPARENT, header_value, new_traceparent
-from obsconf.workplan import expand_steps
+from obsconf.workload.plan import expand_steps
+from obsconf.workload.tracecontext import TRACEPARENT, header_value, new_traceparent
 
 __all__ = ["DEFAULT_TIMEOUT_S", "ensure_loopback", "expand_steps", "new_traceparent", "run_workload"]
 

@@ -127,7 +127,7 @@ class SessionRuntime:
     def probe(self, contract: Contract) -> Any:
         """The live probe of ``contract``: its target is started on first use; a failure to start is
         remembered, so every case of the contract fails at once with the same message."""
-        from obsconf.liveprobe import LiveProbe
+        from obsconf.live.probe import LiveProbe
         from obsconf.readers.jaeger import JaegerReader
         from obsconf.readers.logs import LogReader
         from obsconf.readers.prometheus import PrometheusReader
