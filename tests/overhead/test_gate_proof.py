@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.measures]
 
 BURN_BARE = 2.0  # the injected burn, in bare requests: its half, the margin, stays clear of the run's noise
 # a third of B's capacity: A + the burn stays below saturation. (At a few percent of the capacity every request

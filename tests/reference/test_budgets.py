@@ -15,6 +15,8 @@ from obsconf.checks.budgets import Measurement, Unmeasurable, check_budget
 from obsconf.contract.loader import default_contract_paths, load_contract
 from tests.broken_target.breaks import apply_breaks
 
+pytestmark = pytest.mark.measures  # paired burns in one run: alone, not beside a parallel test
+
 AURUM = load_contract(next(p for p in default_contract_paths() if p.name == "aurum.yaml"))
 PRETHRIFT = load_contract(next(p for p in default_contract_paths() if p.name == "prethrift.yaml"))
 
