@@ -51,7 +51,7 @@ def test_semconv_flags_the_deprecated_names_of_a_service_that_uses_them(tmp_path
     contract = tmp_path / "assistant.yaml"
     contract.write_text(text, encoding="utf-8")
     report = tmp_path / "report"
-    run = run_suite([str(contract), "--obsconf-stack=process", "-k", "semconv"], report_dir=report, timeout=300)
+    run = run_suite([str(contract), "--obsconf-stack=process", "-k", "assistant-spans-semconv"], report_dir=report, timeout=300)
     assert set(run.results) == {"assistant-spans-semconv"}, run.describe()
     got = run.results["assistant-spans-semconv"]
     assert got.outcome == "failed" and got.checks == {"spans.semconv.deprecated"}, run.describe()

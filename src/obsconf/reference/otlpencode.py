@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from obsconf.reference.redact import MASK, Redactor, bound
+from obsconf.reference.tracebacks import relative_paths
 
 _CACHE_MAX = 8192  # (key, value) pairs remembered per type; a full cache starts over (hot pairs come back)
 _CACHE_STR_MAX = 256  # longer strings (messages, stack traces) are encoded each time, never kept
@@ -129,6 +130,8 @@ class SpanEncoder:
 
     # ---- attributes ----
     def _redact(self, key: str, value: Any) -> Any:
+        if key == "exception.stacktrace" and isinstance(value, str):
+            value = relative_paths(value)  # the SDK's own record_exception writes absolute file paths
         red = self.redactor
         if red is None:
             return value

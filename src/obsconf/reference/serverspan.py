@@ -17,7 +17,6 @@ span store and extra processors all need it).
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -28,6 +27,8 @@ from opentelemetry.sdk.trace import Event, SpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from obsconf.reference.tracebacks import format_exception
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _SAMPLED_RANDOM = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)  # W3C level 2, as the SDK sets it
@@ -118,7 +119,7 @@ class ServerSpan(trace_api.Span):
         event = {
             "exception.type": f"{module}.{qualname}" if module and module != "builtins" else qualname,
             "exception.message": str(exception),
-            "exception.stacktrace": "".join(traceback.format_exception(exception)),
+            "exception.stacktrace": format_exception(exception),
             "exception.escaped": str(escaped),
         }
         self.add_event("exception", {**event, **(attributes or {})}, timestamp)

@@ -17,13 +17,13 @@ from obsconf.reference.config import ReferenceConfig, env_bool, env_float
 from obsconf.reference.labels import method_guard
 from obsconf.reference.logs import Formatter, RequestContext, parse_level
 from obsconf.reference.telemetry import Telemetry, TelemetrySpec
+from obsconf.reference.tracebacks import format_exception
 
 
 def stack_trace(error: BaseException) -> str:
-    """The formatted traceback of ``error``, as error logs carry it (seed 002 l.69, seed 003 l.17)."""
-    import traceback
-
-    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    """The formatted traceback of ``error``, as error logs carry it (seed 002 l.69, seed 003 l.17), with file
+    paths relative to the code's ``sys.path`` entry."""
+    return format_exception(error)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
