@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from obsconf.errors import ObsconfError, UsageError
+from obsconf.report.summary import SEED_DEFECT_OUTCOME as SEED_DEFECT
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TESTS = ("conformance",)
@@ -62,6 +63,7 @@ class Run:
     passed: int
     failed: int
     report: str
+    seed_defects: int = 0  # xfails that prove a defect of the seed: expected, not failures
 
 
 @dataclass
@@ -73,7 +75,7 @@ class Series:
     def summary(self) -> dict[str, Any]:
         flipped = flips(self.outcomes)
         always_failing = sorted(tid for tid in (self.outcomes[0] if self.outcomes else {})
-                                if all(o.get(tid) not in (None, "passed") for o in self.outcomes))
+                                if all(o.get(tid) not in (None, "passed", SEED_DEFECT) for o in self.outcomes))
         return {"runs": [asdict(r) for r in self.runs], "tests": len({t for o in self.outcomes for t in o}),
                 "flips": flipped, "flip_count": len(flipped), "failing_every_run": always_failing}
 
@@ -102,7 +104,13 @@ def _record(series: Series, index: int, report_dir: Path, status: int, seconds: 
     got = outcomes(data)
     series.outcomes.append(got)
     series.runs.append(Run(index, status, round(seconds, 1), sum(o == "passed" for o in got.values()),
-                           sum(o != "passed" for o in got.values()), str(summary_file)))
+                           sum(o not in ("passed", SEED_DEFECT) for o in got.values()), str(summary_file),
+                           seed_defects=sum(o == SEED_DEFECT for o in got.values())))
+
+
+def _line(name: str, run: Run, n: int, seconds: float) -> str:
+    defects = f", {run.seed_defects} seed defects" if run.seed_defects else ""
+    return f"{name} run {run.index}/{n}: exit {run.exit_status}, {run.passed} passed, {run.failed} failed{defects}, {seconds:.0f} s"
 
 
 class WarmStack:
@@ -155,8 +163,7 @@ def soak(n: int, *, series: Sequence[str], out: Path, work: Path, tests: Sequenc
                 report = work / f"warm-{i + 1}"
                 status, seconds = _pytest(args, report, work / f"warm-{i + 1}.log", timeout)
                 _record(warm, i + 1, report, status, seconds)
-                say(f"warm run {i + 1}/{n}: exit {status}, {warm.runs[-1].passed} passed, {warm.runs[-1].failed} "
-                    f"failed, {seconds:.0f} s")
+                say(_line("warm", warm.runs[-1], n, seconds))
         done.append(warm)
     if "fresh" in series:
         fresh = Series("fresh")
@@ -165,8 +172,7 @@ def soak(n: int, *, series: Sequence[str], out: Path, work: Path, tests: Sequenc
             status, seconds = _pytest([*tests, "--obsconf-stack=process", *extra], report, work / f"fresh-{i + 1}.log",
                                       timeout)
             _record(fresh, i + 1, report, status, seconds)
-            say(f"fresh run {i + 1}/{n}: exit {status}, {fresh.runs[-1].passed} passed, {fresh.runs[-1].failed} "
-                f"failed, {seconds:.0f} s")
+            say(_line("fresh", fresh.runs[-1], n, seconds))
         done.append(fresh)
     return done
 

@@ -34,3 +34,16 @@ def test_report_counts_flips_per_series_and_lists_steady_failures() -> None:
     assert doc["series"]["fresh"]["flip_count"] == 0 and doc["series"]["fresh"]["tests"] == 2
 
 
+
+
+def test_a_seed_defect_is_neither_a_failure_nor_a_steady_failure(tmp_path) -> None:  # noqa: ANN001
+    from obsconf.soak import _record
+
+    report = tmp_path / "r"
+    report.mkdir()
+    (report / "conformance.json").write_text(json.dumps(_summary({"a": "passed", "d": "seed_defect", "f": "failed"})))
+    series = Series("warm")
+    _record(series, 1, report, 1, 60.0)
+    run = series.runs[0]
+    assert (run.passed, run.failed, run.seed_defects) == (1, 1, 1)
+    assert series.summary()["failing_every_run"] == ["f"]
