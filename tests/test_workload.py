@@ -88,3 +88,12 @@ def test_non_loopback_targets_are_refused_before_any_traffic(url: str) -> None:
 def test_loopback_forms_are_accepted(server: str) -> None:
     port = server.rsplit(":", 1)[1]
     assert run_workload(f"http://localhost:{port}", [RequestStep("GET", "/api/ok")])[0].status == 200
+
+
+def test_auth_headers_reach_every_step_kind_with_the_trace_context(server: str) -> None:
+    # an emit path behind service.auth once lost its token: the traceparent replaced the auth headers
+    steps = [EmitStep(n=1, level="INFO"), RequestStep("GET", "/private")]
+    run_workload(server, steps, auth=lambda path: {"Authorization": f"Bearer t-{path}"})
+    sent = [headers for _, _, headers, _ in _Handler.seen]
+    assert [h.get("Authorization") for h in sent] == ["Bearer t-/logs/emit", "Bearer t-/private"]
+    assert all("traceparent" in h for h in sent)

@@ -109,8 +109,8 @@ class SessionRuntime:
         return path
 
     def start_service(self, contract: Contract, *, env: dict[str, str] | None = None, suffix: str = "") -> Any:
-        """``suffix`` names a further instance (its log directory and its Prometheus job end in it)."""
-        """Start (or reach) the service of ``contract``; the caller stops it (the runtime does at close)."""
+        """Start (or reach) the service of ``contract``; the caller stops it (the runtime does at close).
+        ``suffix`` names a further instance (its log directory and its Prometheus job end in it)."""
         from obsconf.target import plan_target, probe_url, start_target
 
         plan = plan_target(contract, target_url=self.target_url, target_cmd=self.target_cmd)

@@ -91,7 +91,8 @@ def run_workload(
             if isinstance(step, EmitStep):
                 method = "POST"
                 url = f"{base}{step.path}?{urlencode({'n': step.n, 'level': step.level})}"
-                kwargs: dict[str, Any] = {"headers": dict(auth(step.path)) if auth else {}}
+                headers = dict(auth(step.path)) if auth else {}
+                kwargs: dict[str, Any] = {}
             else:
                 method = step.method
                 path = _substitute(step.path, variables)
