@@ -17,6 +17,7 @@ from obsconf.report.collector import RunSummary
 from obsconf.session.config import (
     add_options,
     configured_contracts,
+    fault_workers,
     load_mode,
     load_options,
     progress_writer,
@@ -77,11 +78,12 @@ def pytest_configure(config: pytest.Config) -> None:
         prepare()  # already done before the conftests loaded; a no-op then
     try:
         settings = settings_from_config(config)
+        workers = fault_workers(config)
     except ObsconfError as exc:  # a bad OBSCONF_* value: one line naming it, no traceback
         raise pytest.UsageError(str(exc)) from None
     runtime = SessionRuntime(settings, target_url=config.getoption("--obsconf-target"),
                              target_cmd=config.getoption("--obsconf-target-cmd"), report_dir=report_dir(config),
-                             progress=progress_writer(config), load=load)
+                             progress=progress_writer(config), load=load, fault_workers=workers)
     config.stash[RUNTIME] = runtime
     config.stash[_COLLECTED] = set()
     config.pluginmanager.register(RunSummary(config), "obsconf-run-summary")
@@ -149,8 +151,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         if isinstance(item, CaseItem):
             kinds.setdefault(item.contract.path.resolve(), set()).add(item.case.kind)
+    ids = {item.case.id for item in session.items if isinstance(item, CaseItem)}
     try:
-        session.config.stash[RUNTIME].select(contracts, kinds)
+        session.config.stash[RUNTIME].select(contracts, kinds, ids)
     except ObsconfError as exc:
         raise pytest.UsageError(str(exc)) from None
 

@@ -41,6 +41,32 @@ def test_otlp_span_is_read_back_from_jaeger(obsconf_stack, jaeger) -> None:
     assert by_name["smoke_parent"].service == service
 
 
+def test_traces_of_a_busy_service_are_read_by_id_past_the_listing_limit(obsconf_stack, jaeger) -> None:
+    # other instances of a service (fault scenarios side by side) write under the same name: a listing of
+    # `limit` traces then holds only some of ours, and each of the others must still be found by its id
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from obsconf.live.collect import read_traces
+
+    service = f"obsconf-busy-{uuid.uuid4().hex[:8]}"
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(BatchSpanProcessor(
+        OTLPSpanExporter(endpoint=f"{obsconf_stack.endpoints.otlp_http_url}/v1/traces", timeout=5)))
+    tracer = provider.get_tracer("obsconf.busy")
+    ids = []
+    for i in range(1000):
+        with tracer.start_as_current_span(f"op-{i}") as span:
+            ids.append(format(span.get_span_context().trace_id, "032x"))
+    provider.shutdown()
+    ours = ids[::20]  # 50 of 1000: a listing of 200 holds only some of them
+    assert jaeger.wait_for_trace(ids[-1], timeout=10), f"the newest trace never reached Jaeger ({jaeger.url})"
+    found = read_traces(jaeger, service, ours, timeout=10)
+    assert sorted(found) == sorted(ours), f"{len(ours) - len(found)} of {len(ours)} traces not read back"
+
+
 def test_scraped_series_is_read_back_with_promql(obsconf_stack, prometheus) -> None:
     from prometheus_client import CollectorRegistry, Counter, start_http_server
 

@@ -66,7 +66,12 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.contract.id}-{self.section}-{slug(self.item)}"
+        return case_id(self.contract, self.section, self.item)
+
+
+def case_id(contract: Contract, section: str, item: str) -> str:
+    """The id of a case (``<contract>-<section>-<item>``): its pytest name and ``-k`` handle."""
+    return f"{contract.id}-{section}-{slug(item)}"
 
 
 def slug(text: str) -> str:

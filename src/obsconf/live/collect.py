@@ -108,14 +108,21 @@ def read_traces(jaeger: JaegerReader, service: str, trace_ids: list[str], *, tim
     if not wanted:
         return found
 
+    limit = max(200, 4 * len(wanted))
+
     def fetch() -> dict[str, list[Span]]:
-        for trace in jaeger.traces(service, lookback_s=900, limit=max(200, 4 * len(wanted))):
+        listing = jaeger.traces(service, lookback_s=900, limit=limit)
+        for trace in listing:
             if trace and trace[0].trace_id in wanted:
                 found[trace[0].trace_id] = trace
-        for missing in wanted - found.keys():
-            spans = jaeger.trace(missing) if len(wanted - found.keys()) <= 20 else []
-            if spans:
-                found[missing] = spans
+        missing = wanted - found.keys()
+        # a full listing may have left ours out (other instances of the service, e.g. fault scenarios side by
+        # side, write under the same name): then each one is asked for by id
+        if len(missing) <= 20 or len(listing) >= limit:
+            for trace_id in missing:
+                spans = jaeger.trace(trace_id)
+                if spans:
+                    found[trace_id] = spans
         return found
 
     poll(fetch, lambda f: wanted <= f.keys(), timeout=timeout, progress=lambda f: sum(map(len, f.values())))

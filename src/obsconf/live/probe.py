@@ -43,6 +43,8 @@ class LiveProbe:
         self._health: list[HttpExchange] | None = None
         self._scraped = False
         self.fault_results: list[Any] = []  # obsconf.faults.runner.FaultRun of each scenario run
+        self._fault_batch: dict[str, Any] = {}  # scenario name -> FaultRun or error, run ahead of its case
+        self._fault_batched: set[str] = set()  # every scenario name run so far
         self._seed_runs: Any = None  # obsconf.live.seedruns.SeedRuns, made on first use
         self.load_result: Any = None  # obsconf.load.collect.LoadResult, under --obsconf-load locust
 
@@ -197,9 +199,33 @@ class LiveProbe:
         from obsconf.faults.verdict import judge_fault
 
         self.collected()  # the normal workload first: the scenario's faults must not leak into it
-        run = run_fault_scenario(spec, self)
+        run = self._fresh_fault_run(spec) if spec.fresh_instance else run_fault_scenario(spec, self)
         self.fault_results.append(run)
         return judge_fault(spec, run)
+
+    def _fresh_fault_run(self, spec: FaultScenarioSpec) -> Any:
+        """The first selected scenario on a fresh instance runs every selected one side by side; each case
+        then judges its own."""
+        from obsconf.cases.case import case_id
+        from obsconf.faults.runner import run_fault_scenarios
+
+        if spec.name not in self._fault_batch:
+            runtime = self.runtime
+            workers = getattr(runtime, "fault_workers", 1)
+            batch = [spec]
+            if workers > 1:
+                batch += [s for s in self.contract.faults if s.fresh_instance and s is not spec
+                          and s.name not in self._fault_batched
+                          and runtime.is_selected(case_id(self.contract, "faults", s.name))]
+            self._fault_batched.update(s.name for s in batch)
+            if len(batch) > 1:
+                runtime.progress(f"{self.contract.name}: {len(batch)} fault scenarios, each on a fresh instance, "
+                                 f"{workers} at a time (--obsconf-fault-workers)")
+            self._fault_batch.update(run_fault_scenarios(batch, self, workers=workers))
+        result = self._fault_batch.pop(spec.name)
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def retry(self, spec: RetrySpec) -> RetryRun:
         if spec.operation not in self._retries:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from obsconf.errors import UsageError
 from obsconf.settings import (
     DEFAULT_PROMETHEUS_VERSION,
     ENV_PROMETHEUS_VERSION,
@@ -22,6 +23,10 @@ from obsconf.settings import (
     Settings,
     image_env_var,
 )
+
+#: fault scenarios on fresh instances run this many at a time: they mostly wait (outages, drains), and four
+#: reference instances under their scenarios' load leave the two cores of a CI runner room (docs/ARCHITECTURE.md)
+DEFAULT_FAULT_WORKERS = 4
 
 _EXTERNAL_OPTIONS = (
     # (option suffix, Settings.external key, help)
@@ -61,6 +66,10 @@ def add_options(parser: pytest.Parser) -> None:
                     help="where the run summary (JSON, Markdown) and the services' output go (ini obsconf_report_dir, "
                          "default: reports)")
     parser.addini("obsconf_report_dir", "default for --obsconf-report-dir", default="reports")
+    group.addoption("--obsconf-fault-workers", type=int, default=None, metavar="N",
+                    help="fault scenarios that run on a fresh instance of the service run N at a time (ini "
+                         f"obsconf_fault_workers, default {DEFAULT_FAULT_WORKERS}; 1 runs them one by one)")
+    parser.addini("obsconf_fault_workers", "default for --obsconf-fault-workers", default=str(DEFAULT_FAULT_WORKERS))
     for suffix, _key, help_text in _EXTERNAL_OPTIONS:
         group.addoption(f"--obsconf-{suffix}", default=None, help=help_text)
     _add_load_options(parser, group)
@@ -149,6 +158,20 @@ def configured_contracts(config: pytest.Config) -> list[Path]:
 
 def stack_mode(config: pytest.Config) -> str:
     return config.getoption("--obsconf-stack") or os.environ.get(ENV_STACK) or str(config.getini("obsconf_stack"))
+
+
+def fault_workers(config: pytest.Config) -> int:
+    """How many fresh-instance fault scenarios run at a time (option over ini); a UsageError below 1."""
+    raw = config.getoption("--obsconf-fault-workers")
+    if raw is None:
+        text = str(config.getini("obsconf_fault_workers")).strip()
+        try:
+            raw = int(text)
+        except ValueError:
+            raise UsageError(f"ini obsconf_fault_workers = {text!r} is not a whole number; give e.g. 4") from None
+    if raw < 1:
+        raise UsageError(f"--obsconf-fault-workers {raw}: give 1 (one scenario at a time) or more")
+    return int(raw)
 
 
 def report_dir(config: pytest.Config) -> Path:

@@ -8,6 +8,7 @@ The plugin creates one :class:`SessionRuntime` per session and closes it at the 
 from __future__ import annotations
 
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -33,8 +34,9 @@ class SessionRuntime:
     """The stack, targets and probes of one session; everything it started is stopped by :meth:`close`."""
 
     def __init__(self, settings: Settings, *, target_url: str | None, target_cmd: str | None, report_dir: Path,
-                 progress: Callable[[str], None], load: Any = None) -> None:
+                 progress: Callable[[str], None], load: Any = None, fault_workers: int = 1) -> None:
         self.settings = settings
+        self.fault_workers = fault_workers  # fault scenarios on fresh instances run this many at a time
         self.load = load  # obsconf.load.runner.LoadOptions under --obsconf-load locust, else None
         self.target_url = target_url
         self.target_cmd = target_cmd
@@ -43,6 +45,8 @@ class SessionRuntime:
         self.run_id = uuid.uuid4().hex[:10]
         self.selected: list[Contract] | None = None  # contracts of the selected cases (None: not known)
         self.selected_kinds: dict[Path, set[str]] | None = None  # contract path -> kinds of its selected cases
+        self.selected_ids: set[str] | None = None  # ids of the selected cases (None: not known)
+        self._start_lock = threading.Lock()  # fault scenarios start their fresh instances from several threads
         self._contracts: dict[Path, Contract] = {}
         self._stack: Any = None
         self._stack_error: ObsconfError | None = None
@@ -65,7 +69,12 @@ class SessionRuntime:
         got = self.selected_kinds.get(contract.path.resolve(), set())
         return any(k == kind or k.startswith(kind + ".") for k in got)
 
-    def select(self, contracts: Sequence[Contract], kinds: dict[Path, set[str]] | None = None) -> None:
+    def is_selected(self, case_id: str) -> bool:
+        """Whether the case ``case_id`` is selected (-k, -m, node ids); True when not known."""
+        return self.selected_ids is None or case_id in self.selected_ids
+
+    def select(self, contracts: Sequence[Contract], kinds: dict[Path, set[str]] | None = None,
+               ids: set[str] | None = None) -> None:
         unique = list({c.path.resolve(): c for c in contracts}.values())
         if (self.target_url or self.target_cmd) and len(unique) > 1:
             option = "--obsconf-target" if self.target_url else "--obsconf-target-cmd"
@@ -74,6 +83,8 @@ class SessionRuntime:
         self.selected = unique
         if kinds is not None:
             self.selected_kinds = {Path(k): set(v) for k, v in kinds.items()}
+        if ids is not None:
+            self.selected_ids = set(ids)
         if self.load is not None:
             without = [c.name for c in unique if c.load is None]
             if without:
@@ -117,11 +128,13 @@ class SessionRuntime:
         if plan.how == "url":
             probe_url(plan.url, contract.service.probe_path)  # before any backend starts
         stack = self.stack()
-        what = plan.describe()
+        what = plan.describe() + (f" ({suffix.lstrip('-')})" if suffix else "")
         self.progress(f"{contract.name}: starting {what}" if plan.how != "url" else f"{contract.name}: checking {what}")
-        target = start_target(contract, stack, plan, log_dir=self.service_dir(contract, suffix), run_id=self.run_id,
-                              env=env, name_suffix=suffix, registry=self.settings.run_dir)
-        self._targets.append(target)
+        # one start at a time: free ports are picked, and proxies and scrape targets added, while it starts
+        with self._start_lock:
+            target = start_target(contract, stack, plan, log_dir=self.service_dir(contract, suffix),
+                                  run_id=self.run_id, env=env, name_suffix=suffix, registry=self.settings.run_dir)
+            self._targets.append(target)
         return target
 
     def probe(self, contract: Contract) -> Any:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,7 @@ class PrometheusControl:
         self.secrets_dir = workdir / "prometheus-secrets"
         self.config = workdir / "prometheus.yml"
         self._auth_jobs: dict[str, AuthJob] = {}
+        self._lock = threading.RLock()  # instances of fault scenarios come and go from several threads
         if write_config:
             self.config.write_text(prometheus_config(str(self.targets_dir), str(self.rules_dir)))
 
@@ -104,17 +106,19 @@ class PrometheusControl:
         """Scrape ``address`` (host:port) as ``job``; picked up within about a second (file_sd refresh). With
         ``bearer_token`` the job gets a scrape config of its own with ``authorization`` credentials read from
         a file, and Prometheus reloads its configuration."""
-        if bearer_token:
-            self._add_auth_target(job, address, metrics_path, bearer_token)
-            return
-        tmp = self.targets_dir / f".{job}.json.tmp"
-        tmp.write_text(target_file_content(job, address, metrics_path, labels))
-        tmp.replace(self.targets_dir / f"{job}.json")  # atomic: Prometheus never reads half a file
+        with self._lock:
+            if bearer_token:
+                self._add_auth_target(job, address, metrics_path, bearer_token)
+                return
+            tmp = self.targets_dir / f".{job}.json.tmp"
+            tmp.write_text(target_file_content(job, address, metrics_path, labels))
+            tmp.replace(self.targets_dir / f"{job}.json")  # atomic: Prometheus never reads half a file
 
     def remove_target(self, job: str) -> None:
-        (self.targets_dir / f"{job}.json").unlink(missing_ok=True)
-        if self._auth_jobs.pop(job, None) is not None:
-            self._write_config_and_reload()
+        with self._lock:
+            (self.targets_dir / f"{job}.json").unlink(missing_ok=True)
+            if self._auth_jobs.pop(job, None) is not None:
+                self._write_config_and_reload()
 
     def _add_auth_target(self, job: str, address: str, metrics_path: str, token: str) -> None:
         (self.targets_dir / f"{job}.json").unlink(missing_ok=True)  # one job, not scraped twice
@@ -143,11 +147,13 @@ class PrometheusControl:
         """Load a rules file and reload Prometheus (lifecycle API); raise if Prometheus rejects it."""
         # content only: a rules file written by mkstemp is 0600, which a containerised Prometheus (another
         # user) cannot read; the stack's directory keeps it private where it is private (process mode)
-        shutil.copyfile(rules_file, self.rules_dir / f"{name}.yaml")
-        resp = requests.post(f"{self.url}/-/reload", timeout=10)
+        with self._lock:
+            shutil.copyfile(rules_file, self.rules_dir / f"{name}.yaml")
+            resp = requests.post(f"{self.url}/-/reload", timeout=10)
+            if resp.status_code != 200:
+                (self.rules_dir / f"{name}.yaml").unlink(missing_ok=True)
+                requests.post(f"{self.url}/-/reload", timeout=10)
         if resp.status_code != 200:
-            (self.rules_dir / f"{name}.yaml").unlink(missing_ok=True)
-            requests.post(f"{self.url}/-/reload", timeout=10)
             raise BackendNotReady(f"Prometheus rejected rules file {rules_file}: {resp.status_code} {resp.text.strip()}")
 
 
