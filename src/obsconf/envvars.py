@@ -9,12 +9,14 @@ configuration. An unset or empty variable gives the default.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from obsconf.errors import UsageError
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+_N = TypeVar("_N", int, float)
 
 
 def _bad(name: str, raw: str, wanted: str, example: object) -> UsageError:
@@ -29,6 +31,19 @@ def _range(name: str, raw: str, value: float, wanted: str, example: object, mini
         raise _bad(name, raw, f"{wanted} <= {maximum:g}", example)
 
 
+def _given(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value, or None when it is unset or blank (the default then applies)."""
+    raw = env.get(name)
+    return None if raw is None or raw.strip() == "" else raw
+
+
+def _parsed(name: str, raw: str, parse: Callable[[str], _N], wanted: str, example: object) -> _N:
+    try:
+        return parse(raw)
+    except ValueError:
+        raise _bad(name, raw, wanted, example) from None
+
+
 def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -41,32 +56,26 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise _bad(name, raw, "true/false (or 1/0, on/off)", "true" if default else "false")
 
 
+def _env_number(env: Mapping[str, str], name: str, default: _N, parse: Callable[[str], _N], wanted: str,
+                example: object, minimum: float | None, maximum: float | None) -> _N:
+    raw = _given(env, name)
+    if raw is None:
+        return default
+    value = _parsed(name, raw, parse, wanted, example)
+    if not math.isfinite(value):
+        raise _bad(name, raw, "a finite number", example)  # only a float can be inf or nan
+    _range(name, raw, value, wanted, example, minimum, maximum)
+    return value
+
+
 def env_float(env: Mapping[str, str], name: str, default: float, *, minimum: float | None = None,
               maximum: float | None = None) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise _bad(name, raw, "a number", f"{default:g}") from None
-    if not math.isfinite(value):
-        raise _bad(name, raw, "a finite number", f"{default:g}")
-    _range(name, raw, value, "a number", f"{default:g}", minimum, maximum)
-    return value
+    return _env_number(env, name, default, float, "a number", f"{default:g}", minimum, maximum)
 
 
 def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None,
             maximum: int | None = None) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad(name, raw, "an integer", default) from None
-    _range(name, raw, value, "an integer", default, minimum, maximum)
-    return value
+    return _env_number(env, name, default, int, "an integer", default, minimum, maximum)
 
 
 def env_duration(env: Mapping[str, str], name: str, default: float) -> float:
@@ -77,10 +86,7 @@ def env_duration(env: Mapping[str, str], name: str, default: float) -> float:
     for suffix, scale in (("ms", 0.001), ("us", 1e-6), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
         if raw.endswith(suffix) and raw[: -len(suffix)].replace(".", "", 1).isdigit():
             return float(raw[: -len(suffix)]) * scale
-    try:
-        value = float(raw)
-    except ValueError:
-        raise _bad(name, raw, "seconds or a duration like 1s, 250ms", f"{default:g}s") from None
+    value = _parsed(name, raw, float, "seconds or a duration like 1s, 250ms", f"{default:g}s")
     if not math.isfinite(value) or value < 0:
         raise _bad(name, raw, "a non-negative duration", f"{default:g}s")
     return value
@@ -88,8 +94,8 @@ def env_duration(env: Mapping[str, str], name: str, default: float) -> float:
 
 def env_choice(env: Mapping[str, str], name: str, default: str, choices: Sequence[str]) -> str:
     """One of ``choices`` (compared as given, after stripping blanks)."""
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
+    raw = _given(env, name)
+    if raw is None:
         return default
     value = raw.strip()
     if value not in choices:

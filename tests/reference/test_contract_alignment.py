@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from obsconf.reference import ReferenceConfig, create_app
@@ -100,6 +101,21 @@ def test_assistant_serves_health_on_its_own_port(tmp_path) -> None:
         resp = requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
         assert resp.status_code == 200 and all("healthy" in c for c in resp.json().values())
         assert requests.get(f"http://127.0.0.1:{port}/nothing", timeout=5).status_code == 404
+    with pytest.raises(requests.ConnectionError):  # shutdown stopped the server and closed its socket
+        requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
+
+
+def test_persist_serves_metrics_on_its_own_port_until_shutdown(tmp_path) -> None:
+    import requests
+
+    from obsconf.ports import free_port
+
+    port = free_port()
+    client, _, _ = _app("persist", tmp_path, {"PERSIST_METRICS_PORT": str(port)})
+    with client:
+        assert "persist_s3_requests_total" in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    with pytest.raises(requests.ConnectionError):  # shutdown stopped the server and closed its socket
+        requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
 
 
 def test_prethrift_health_has_the_seed_checks_and_anonymous_searches_name_a_user(tmp_path) -> None:

@@ -11,7 +11,15 @@ from obsconf.checks.delivery import check_log_delivery
 from obsconf.checks.logs import check_log_context, check_log_events, check_log_schema, check_log_trace_ids
 from obsconf.checks.logstore import check_log_store, check_store_indexes
 from obsconf.checks.redaction import check_log_redaction
-from obsconf.contract.model import Contract, EmitStep, LogsSpec
+from obsconf.contract.model import (
+    ContextSpec,
+    Contract,
+    CorrelationSpec,
+    DeliverySpec,
+    EmitStep,
+    LogsSpec,
+    LogStoreSpec,
+)
 from obsconf.model import Finding
 
 
@@ -19,8 +27,18 @@ def logs_cases(contract: Contract) -> list[Case]:
     logs = contract.logs
     if logs is None:
         return []
-    return [case for part in (_line_cases, _correlation_cases, _context_cases, _event_cases, _store_cases,
-                              _delivery_cases) for case in part(contract, logs)]
+    # Each optional part is tested for here, once, so its builder gets the part itself.
+    cases = _line_cases(contract, logs)
+    if logs.correlation is not None:
+        cases += _correlation_cases(contract, logs.correlation)
+    if logs.context is not None:
+        cases += _context_cases(contract, logs.context, logs.correlation)
+    cases += _event_cases(contract, logs)
+    if logs.store is not None:
+        cases += _store_cases(contract, logs.store)
+    if logs.delivery is not None:
+        cases += _delivery_cases(contract, logs.delivery)
+    return cases
 
 
 def _line_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
@@ -39,11 +57,7 @@ def _line_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
     ]
 
 
-def _correlation_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
-    corr = logs.correlation
-    if corr is None:
-        return []
-
+def _correlation_cases(contract: Contract, corr: CorrelationSpec) -> list[Case]:
     def trace_ids(probe: Probe) -> list[Finding]:
         return check_log_trace_ids(corr, probe.collected().logs, **query_of(probe, "logs"))
 
@@ -60,11 +74,8 @@ def _correlation_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
     ]
 
 
-def _context_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
-    context = logs.context
-    if context is None:
-        return []
-    trace_field = logs.correlation.trace_id_field if logs.correlation else "trace_id"
+def _context_cases(contract: Contract, context: ContextSpec, corr: CorrelationSpec | None) -> list[Case]:
+    trace_field = corr.trace_id_field if corr else "trace_id"
 
     def run(probe: Probe) -> list[Finding]:
         got = probe.collected()
@@ -88,11 +99,7 @@ def _event_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
     return cases
 
 
-def _store_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
-    store = logs.store
-    if store is None:
-        return []
-
+def _store_cases(contract: Contract, store: LogStoreSpec) -> list[Case]:
     def run(probe: Probe) -> list[Finding]:
         findings = check_log_store(store, probe.collected().store_records, **query_of(probe, "store"))
         if store.indexes:
@@ -105,10 +112,7 @@ def _store_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
                  ("logs.store",))]
 
 
-def _delivery_cases(contract: Contract, logs: LogsSpec) -> list[Case]:
-    delivery = logs.delivery
-    if delivery is None:
-        return []
+def _delivery_cases(contract: Contract, delivery: DeliverySpec) -> list[Case]:
     emitted = sum(s.n for s in contract.workload if isinstance(s, EmitStep))
 
     def run(probe: Probe) -> list[Finding]:

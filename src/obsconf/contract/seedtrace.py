@@ -48,7 +48,7 @@ def item_traces(doc: Doc, default_seed: str) -> tuple[dict[str, model.ItemTrace]
             if path and path[0] != "untested" and ("seed" in node or "convention" in node):
                 refs = (ref(node["seed"], path + ("seed",)),) if "seed" in node else ()
                 table[format_path(path)] = model.ItemTrace(format_path(path), refs, str(node.get("convention", "")),
-                                                           doc.loc(path))
+                                                           loc=doc.loc(path))
             for key, value in node.items():
                 if not (key == "seed" and path):
                     walk(value, path + (key,))

@@ -37,7 +37,7 @@ from obsconf.errors import ContractError
 from obsconf.overhead import figures
 from obsconf.overhead.entry import standalone
 from obsconf.overhead.schema import VARIANT_KEYS, config_differences, load_baseline, load_report, pair_values
-from obsconf.overhead.stats import PairedComparison, compare_pairs, ratio_change
+from obsconf.overhead.stats import Bounds, PairedComparison, compare_pairs, ratio_change
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
@@ -93,16 +93,6 @@ class GateResult:
 
 
 @dataclass(frozen=True)
-class Estimate:
-    """A figure with its 95% interval, and the smallest change the run resolves."""
-
-    point: float
-    low: float
-    high: float
-    detection: float
-
-
-@dataclass(frozen=True)
 class Limits:
     """The limits a gate run applies (None: not checked)."""
 
@@ -113,10 +103,10 @@ class Limits:
     max_regression_pct: float | None = None
 
 
-def decide_limit(name: str, estimate: Estimate, limit: float, unit: str, more_rounds_hint: str, fmt: str = "+.1f"
+def decide_limit(name: str, bounds: Bounds, limit: float, unit: str, more_rounds_hint: str, fmt: str = "+.1f"
                  ) -> Check:
     """Pass when the upper bound is within ``limit``, fail when the lower bound exceeds it, else undecided."""
-    point, low, high = estimate.point, estimate.low, estimate.high
+    point, low, high = bounds.point, bounds.low, bounds.high
     interval = (f"median {point:{fmt}}{unit}, 95% CI [{low:{fmt}}, {high:{fmt}}]{unit}, limit {limit:g}{unit}")
     if high <= limit:
         return Check(name, PASS, f"{interval}: upper bound within the limit")
@@ -125,7 +115,7 @@ def decide_limit(name: str, estimate: Estimate, limit: float, unit: str, more_ro
     return Check(
         name, UNDECIDED,
         f"{interval}: the interval straddles the limit (this run resolves changes of about "
-        f"{estimate.detection:{fmt.lstrip('+')}}{unit}); {more_rounds_hint}",
+        f"{bounds.detection:{fmt.lstrip('+')}}{unit}); {more_rounds_hint}",
     )
 
 
@@ -205,12 +195,9 @@ def _cpu_checks(doc: dict[str, Any], variant: str, given: Limits, cmp: PairedCom
     checks = []
     name = "overhead CPU per request" if variant == "A" else f"overhead CPU per request of {variant}"
     if given.max_overhead_us is not None:
-        checks.append(decide_limit(name, Estimate(cmp.diff_median, cmp.diff_ci_low, cmp.diff_ci_high,
-                                                  cmp.detection_limit_abs), given.max_overhead_us, " us", hint))
+        checks.append(decide_limit(name, cmp.diff_bounds, given.max_overhead_us, " us", hint))
     if given.max_overhead_pct is not None:
-        checks.append(decide_limit(f"{name} (relative to B)", Estimate(cmp.pct_median, cmp.pct_ci_low,
-                                                                       cmp.pct_ci_high, cmp.detection_limit_pct),
-                                   given.max_overhead_pct, "%", hint))
+        checks.append(decide_limit(f"{name} (relative to B)", cmp.pct_bounds, given.max_overhead_pct, "%", hint))
     if given.max_overhead_ratio is not None:
         units = figures.bare_units(doc, variant) if "bare" in doc["variants"] else None
         if units is None:
@@ -218,16 +205,13 @@ def _cpu_checks(doc: dict[str, Any], variant: str, given: Limits, cmp: PairedCom
                                 "the report has no bare calibration request (run `obsconf overhead` without "
                                 "--no-bare), so added CPU cannot be read in bare-request units"))
         else:
-            checks.append(decide_limit(
-                f"{name} in bare requests", Estimate(units.median, units.ci_low, units.ci_high, units.detection_limit),
-                given.max_overhead_ratio, "x bare", hint, fmt=".3f"))
+            checks.append(decide_limit(f"{name} in bare requests", units.bounds, given.max_overhead_ratio, "x bare",
+                                       hint, fmt=".3f"))
     if given.max_p99_ratio is not None:
         p99 = figures.ratio(doc, variant, "B", figures.P99)
         if p99 is not None:
-            checks.append(decide_limit(
-                f"latency p99 {variant}/B at {doc['config']['rate']:g} req/s",
-                Estimate(p99.median, p99.ci_low, p99.ci_high, p99.detection_limit), given.max_p99_ratio, "x", hint,
-                fmt=".3f"))
+            checks.append(decide_limit(f"latency p99 {variant}/B at {doc['config']['rate']:g} req/s", p99.bounds,
+                                       given.max_p99_ratio, "x", hint, fmt=".3f"))
     return checks
 
 
@@ -237,9 +221,8 @@ def _baseline_check(result: GateResult, doc: dict[str, Any], variant: str, ratio
     """The regression of this run's ratio against the baseline's, and how the two runs were measured."""
     limit = DEFAULT_MAX_REGRESSION_PCT if max_regression_pct is None else max_regression_pct
     change = ratio_change(ratios, baseline)
-    result.checks.append(decide_limit(
-        f"regression of the {variant}/B CPU ratio vs baseline",
-        Estimate(change.change_pct, change.ci_low_pct, change.ci_high_pct, change.resolution_pct), limit, "%", hint))
+    result.checks.append(decide_limit(f"regression of the {variant}/B CPU ratio vs baseline", change.bounds, limit,
+                                      "%", hint))
     result.notes.append(f"{variant}/B {change.new_median:.3f} now vs A/B {change.baseline_median:.3f} in the "
                         f"baseline; this comparison resolves about {change.resolution_pct:.1f}%")
     for difference in config_differences(doc["config"], baseline_config or {}):

@@ -77,12 +77,30 @@ def bootstrap_median_ci(
         raise ValueError("bootstrap_median_ci() of an empty sample")
     if arr.size == 1:
         return float(arr[0]), float(arr[0])
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, arr.size, size=(resamples, arr.size))
-    medians = np.median(arr[idx], axis=1)
+    return _central_interval(_resampled_medians(arr, np.random.default_rng(seed), resamples), confidence)
+
+
+def _resampled_medians(arr: np.ndarray, rng: np.random.Generator, resamples: int) -> np.ndarray:
+    """The medians of ``resamples`` bootstrap resamples of ``arr`` (drawn with replacement, same size)."""
+    return np.median(arr[rng.integers(0, arr.size, size=(resamples, arr.size))], axis=1)
+
+
+def _central_interval(resampled: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` share of a bootstrap distribution (the percentile method)."""
     alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.percentile(medians, [100 * alpha, 100 * (1 - alpha)])
+    lo, hi = np.percentile(resampled, [100 * alpha, 100 * (1 - alpha)])
     return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A figure, its confidence interval and the smallest change the run resolves: what a gate decides on,
+    whichever statistic (:class:`Estimate`, :class:`PairedComparison`, :class:`RatioChange`) it comes from."""
+
+    point: float
+    low: float
+    high: float
+    detection: float
 
 
 @dataclass(frozen=True)
@@ -96,13 +114,17 @@ class Estimate:
     confidence: float = DEFAULT_CONFIDENCE
 
     @property
-    def half_width(self) -> float:
-        return (self.ci_high - self.ci_low) / 2.0
-
-    @property
     def detection_limit(self) -> float:
         """The smallest change this run detects reliably: the CI's full width (see :class:`PairedComparison`)."""
         return self.ci_high - self.ci_low
+
+    @property
+    def half_width(self) -> float:
+        return self.detection_limit / 2.0
+
+    @property
+    def bounds(self) -> Bounds:
+        return Bounds(self.median, self.ci_low, self.ci_high, self.detection_limit)
 
     def to_dict(self) -> dict[str, float | int]:
         return {"n": self.n, "median": self.median, "ci_low": self.ci_low, "ci_high": self.ci_high,
@@ -160,6 +182,16 @@ class PairedComparison:
     def detection_limit_abs(self) -> float:
         """Full width of the difference's interval plus the load allowance, in the metric's unit."""
         return self.diff_ci_high - self.diff_ci_low + LOAD_ACCURACY * abs(self.diff_median)
+
+    @property
+    def diff_bounds(self) -> Bounds:
+        """The paired difference A - B, in the metric's unit."""
+        return Bounds(self.diff_median, self.diff_ci_low, self.diff_ci_high, self.detection_limit_abs)
+
+    @property
+    def pct_bounds(self) -> Bounds:
+        """The same change as a percentage of B."""
+        return Bounds(self.pct_median, self.pct_ci_low, self.pct_ci_high, self.detection_limit_pct)
 
     def to_dict(self) -> dict[str, float | int]:
         return {
@@ -228,13 +260,17 @@ class RatioChange:
     confidence: float
 
     @property
-    def half_width_pct(self) -> float:
-        return (self.ci_high_pct - self.ci_low_pct) / 2.0
-
-    @property
     def resolution_pct(self) -> float:
         """The smallest change between the two runs told reliably from noise: the CI's full width."""
         return self.ci_high_pct - self.ci_low_pct
+
+    @property
+    def half_width_pct(self) -> float:
+        return self.resolution_pct / 2.0
+
+    @property
+    def bounds(self) -> Bounds:
+        return Bounds(self.change_pct, self.ci_low_pct, self.ci_high_pct, self.resolution_pct)
 
     def to_dict(self) -> dict[str, float]:
         return {"new_median": self.new_median, "baseline_median": self.baseline_median,
@@ -261,17 +297,15 @@ def ratio_change(
     if arr_n.size == 0 or arr_b.size == 0:
         raise ValueError("ratio_change(): a run without pairs cannot be compared")
     rng = np.random.default_rng(seed)
-    med_n = np.median(arr_n[rng.integers(0, arr_n.size, size=(resamples, arr_n.size))], axis=1)
-    med_b = np.median(arr_b[rng.integers(0, arr_b.size, size=(resamples, arr_b.size))], axis=1)
-    change = (med_n / med_b - 1.0) * 100.0
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.percentile(change, [100 * alpha, 100 * (1 - alpha)])
+    med_n = _resampled_medians(arr_n, rng, resamples)
+    med_b = _resampled_medians(arr_b, rng, resamples)
+    lo, hi = _central_interval((med_n / med_b - 1.0) * 100.0, confidence)
     point_n, point_b = float(np.median(arr_n)), float(np.median(arr_b))
     return RatioChange(
         new_median=point_n,
         baseline_median=point_b,
         change_pct=(point_n / point_b - 1.0) * 100.0,
-        ci_low_pct=float(lo),
-        ci_high_pct=float(hi),
+        ci_low_pct=lo,
+        ci_high_pct=hi,
         confidence=confidence,
     )

@@ -1,7 +1,8 @@
 """The contract as frozen dataclasses: what a contract file says, after validation.
 
-Every item carries ``loc`` ("persist.yaml:42 spans.operations[2]") so that a finding can point at the line
-of the contract it was checked against. ``loc`` defaults to "" so tests can build items by hand.
+Every item is :class:`Located`: it carries ``loc`` ("persist.yaml:42 spans.operations[2]") so that a finding
+can point at the line of the contract it was checked against. ``loc`` is keyword-only and defaults to "" so
+tests can build items by hand.
 """
 
 from obsconf.contract.model.behaviour import (
@@ -35,6 +36,7 @@ from obsconf.contract.model.load import (
     LoadSpec,
     SpanAccountingSpec,
 )
+from obsconf.contract.model.located import Located
 from obsconf.contract.model.seed import (
     ItemTrace,
     SeedRef,
@@ -99,6 +101,7 @@ __all__ = [
     "ItemTrace",
     "ListenerSpec",
     "LoadSloSpec",
+    "Located",
     "LoadSpec",
     "LogEventSpec",
     "LogStoreSpec",

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from obsconf.contract.model.located import Located
 from obsconf.contract.model.service import Step
 from obsconf.contract.model.telemetry import AttributeSpec
 
 
 @dataclass(frozen=True)
-class BackoffSpec:
+class BackoffSpec(Located):
     """Delay before retry n (n = 1, 2, ...) is ``base_ms * factor**(n-1)``, capped at ``max_ms``,
     accepted within ``[expected*(1-tolerance), expected*(1+tolerance) + slack_ms]``."""
 
@@ -20,7 +21,6 @@ class BackoffSpec:
     tolerance: float = 0.5
     slack_ms: float = 50.0
     max_ms: float | None = None
-    loc: str = ""
 
     def expected_ms(self, retry: int) -> float:
         """Expected delay before retry number ``retry`` (1-based)."""
@@ -44,18 +44,17 @@ class RetryLogSpec:
 
 
 @dataclass(frozen=True)
-class FaultSpec:
+class FaultSpec(Located):
     """A network fault on one of the service's dependencies (``service.dependencies[].name``), injected
     with Toxiproxy. ``mode`` is one of :data:`obsconf.contract.kinds.FAULT_MODES`."""
 
     dependency: str
     mode: str
     attributes: dict[str, Any] = field(default_factory=dict)
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class RetrySpec:
+class RetrySpec(Located):
     """An operation that retries: how many attempts, how far apart, and which signals must agree."""
 
     operation: str
@@ -71,11 +70,10 @@ class RetrySpec:
     log: RetryLogSpec | None = None
     fault: FaultSpec | None = None
     workload: tuple[Step, ...] = ()
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class HealthSpec:
+class HealthSpec(Located):
     """One health endpoint: the status it answers and the JSON schema of its body."""
 
     path: str
@@ -83,11 +81,10 @@ class HealthSpec:
     expect_status: tuple[int, ...] = (200,)
     schema: dict[str, Any] = field(default_factory=dict)
     listener: str | None = None  # served on this listener's port (``service.listeners``), not the main one
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class MetricReaction:
+class MetricReaction(Located):
     """How a metric of the service must react to a fault: ``increases`` over the scenario, a gauge that
     peaks above ``peak_above`` during it, or ends at ``ends_at`` after recovery."""
 
@@ -96,11 +93,10 @@ class MetricReaction:
     increases: bool = False
     peak_above: float | None = None
     ends_at: float | None = None
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class FaultExpectation:
+class FaultExpectation(Located):
     """What must hold while a dependency fails and after it recovers.
 
     ``delivered`` names sinks (``logs``, ``console``, ``store``, ``spans``) in which every telemetry item of
@@ -119,11 +115,10 @@ class FaultExpectation:
     metrics: tuple[MetricReaction, ...] = ()
     recovers_within_s: float | None = 15.0  # after the fault, the workload answers as expected again
     shutdown_within_s: float | None = None  # SIGTERM during the fault: the service exits within this
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class FaultScenarioSpec:
+class FaultScenarioSpec(Located):
     """One fault scenario: fail ``dependency`` for ``seconds`` while ``workload`` (and ``dependent``, the
     requests that need the dependency) run at a steady pace, then check :class:`FaultExpectation`.
 
@@ -138,7 +133,6 @@ class FaultScenarioSpec:
     pace_ms: float = 100.0
     env: dict[str, str] = field(default_factory=dict)
     expect: FaultExpectation = field(default_factory=FaultExpectation)
-    loc: str = ""
 
     @property
     def fresh_instance(self) -> bool:
@@ -154,17 +148,16 @@ class AlertDefect:
 
 
 @dataclass(frozen=True)
-class AlertRuleSpec:
+class AlertRuleSpec(Located):
     name: str
     expr: str | None = None
     for_: str | None = None
     severity: str | None = None
     defect: AlertDefect | None = None
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class AlertDrive:
+class AlertDrive(Located):
     """Make the service's real series meet alert conditions: run ``workload`` (and hold ``fault``, or stop the
     service) for ``seconds``; the alerts in ``fires`` must reach pending or firing, the others stay quiet."""
 
@@ -174,7 +167,6 @@ class AlertDrive:
     stop_service: bool = False
     workload: tuple[Step, ...] = ()
     seconds: float = 3.0
-    loc: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,18 +178,17 @@ class ScrapeJob:
 
 
 @dataclass(frozen=True)
-class AlertsSpec:
+class AlertsSpec(Located):
     rules_file: Path
     tests_file: Path | None = None
     rules: tuple[AlertRuleSpec, ...] = ()
     scrape: tuple[ScrapeJob, ...] = ()
     for_override: str | None = None  # replaces every rule's ``for`` in the copy obsconf loads (reported)
     drives: tuple[AlertDrive, ...] = ()
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class SloSpec:
+class SloSpec(Located):
     """A service-level objective as the seed defines it (target as a ratio, or a bound with a unit)."""
 
     name: str
@@ -206,4 +197,3 @@ class SloSpec:
     unit: str = "ratio"
     expression: str = ""  # PromQL of the SLI
     env: str | None = None
-    loc: str = ""

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from obsconf.contract.model.behaviour import AlertsSpec, FaultScenarioSpec, HealthSpec, RetrySpec, SloSpec
 from obsconf.contract.model.load import LoadSpec
+from obsconf.contract.model.located import Located
 from obsconf.contract.model.seed import ItemTrace, Untested
 from obsconf.contract.model.service import ServiceSpec, Step
 from obsconf.contract.model.telemetry import LogsSpec, MetricSpec, SemconvSpec, SpansSpec
 
 
 @dataclass(frozen=True)
-class Budgets:
+class Budgets(Located):
     """Overhead budgets the seeds state; None where a seed states none."""
 
     log_line_ms: float | None = None
@@ -23,7 +24,6 @@ class Budgets:
     cpu_overhead_percent: float | None = None
     metrics_cpu_percent: float | None = None
     memory_baseline_mb: float | None = None
-    loc: str = ""
 
     def stated(self) -> dict[str, float]:
         """The budgets this contract states: key -> limit."""
@@ -33,21 +33,19 @@ class Budgets:
 
 
 @dataclass(frozen=True)
-class DashboardSpec:
+class DashboardSpec(Located):
     """A PromQL query of the seed's dashboards: after the workload it must return series of the service."""
 
     name: str
     expr: str
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class SkipSpec:
+class SkipSpec(Located):
     """A check kind this contract opts out of, with the reason (never silent)."""
 
     check: str
     reason: str
-    loc: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from obsconf.contract.model.located import Located
 from obsconf.contract.model.service import FieldMatch
 
 
 @dataclass(frozen=True)
-class CounterSpec:
+class CounterSpec(Located):
     """The request counter the load accounting reads from Prometheus: family name as exposed (with
     ``_total``) and which of its labels carry the route, the status code and (optionally) the method."""
 
@@ -17,11 +18,10 @@ class CounterSpec:
     route_label: str
     status_label: str
     method_label: str | None = None
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class HistogramCountSpec:
+class HistogramCountSpec(Located):
     """A request-duration histogram whose ``_count`` must equal the request counter, grouped by the labels
     named here (a label left out is summed over); its buckets also give the telemetry's p95."""
 
@@ -29,32 +29,29 @@ class HistogramCountSpec:
     route_label: str
     method_label: str | None = None
     status_label: str | None = None
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class SpanAccountingSpec:
+class SpanAccountingSpec(Located):
     """Where a server span carries route, status code and method (alternatives, first present wins)."""
 
     route_attribute: tuple[str, ...] = ("http.route",)
     status_attribute: tuple[str, ...] = ("http.response.status_code", "http.status_code")
     method_attribute: tuple[str, ...] = ("http.request.method", "http.method")
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class AccessLogSpec:
+class AccessLogSpec(Located):
     """The service's access-log lines: which lines they are, and the fields holding route, status, method."""
 
     match: FieldMatch
     route_field: str
     status_field: str
     method_field: str | None = None
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class AccountingSpec:
+class AccountingSpec(Located):
     """Cross-signal accounting after a load: per route and status class, the requests sent, the counter's
     increase, the server spans and the access-log lines must agree. ``routes`` adds route templates to
     those the signals name; ``exclude`` lists routes left out (default: the metrics path, which Prometheus
@@ -66,11 +63,10 @@ class AccountingSpec:
     access_log: AccessLogSpec | None = None
     routes: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class LoadSloSpec:
+class LoadSloSpec(Located):
     """SLOs measured under load, from the client's numbers and from the service's telemetry: both must meet
     the target and agree within their resolution. ``routes`` limits them (default: every accounted route),
     ``exclude`` removes routes (e.g. a route that fails on purpose)."""
@@ -80,11 +76,10 @@ class LoadSloSpec:
     p95_ms: float | None = None  # 95th percentile latency (at most); the telemetry side needs a histogram
     routes: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class LoadSpec:
+class LoadSpec(Located):
     """Load as the workload: a Locust user class (``user_class`` in ``locustfile``, a path relative to the
     contract) run headless through Locust's library API against the target, then every case of the
     contract runs on what that load produced (``--obsconf-load locust``)."""
@@ -96,4 +91,3 @@ class LoadSpec:
     seconds: float = 30.0
     accounting: AccountingSpec | None = None
     slos: LoadSloSpec | None = None
-    loc: str = ""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from obsconf.contract.model.located import Located
+
 
 @dataclass(frozen=True)
 class SeedRef:
@@ -22,20 +24,18 @@ class SeedRef:
 
 
 @dataclass(frozen=True)
-class ItemTrace:
+class ItemTrace(Located):
     """Where one contract item (a mapping at ``path``) comes from: seed lines, or an obsconf convention."""
 
     path: str  # contract path, e.g. "spans.operations[2]"
     refs: tuple[SeedRef, ...] = ()
     convention: str = ""
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class Untested:
+class Untested(Located):
     """Seed lines no case checks, and why (``reason`` is a key of ``kinds.UNTESTED_REASONS``)."""
 
     ref: SeedRef
     reason: str
     note: str = ""
-    loc: str = ""

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from obsconf.contract.model.located import Located
+
 #: What a dependency of the service may be: a backend of obsconf's stack, or a URL of the user's own.
 DEPENDENCY_BACKENDS = ("s3", "pocketbase", "logs", "otlp")
 
 
 @dataclass(frozen=True)
-class DependencySpec:
+class DependencySpec(Located):
     """Something the service calls that obsconf puts behind a Toxiproxy proxy, so faults can be injected.
 
     ``upstream`` is one of :data:`DEPENDENCY_BACKENDS` (a backend of the session's stack) or a URL; the
@@ -21,7 +23,6 @@ class DependencySpec:
     name: str
     env: str
     upstream: str
-    loc: str = ""
 
     @property
     def backend(self) -> str | None:
@@ -30,23 +31,21 @@ class DependencySpec:
 
 
 @dataclass(frozen=True)
-class ListenerSpec:
+class ListenerSpec(Located):
     """Another port the service listens on: obsconf picks a free loopback port and gives it in ``env``."""
 
     name: str
     env: str
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class AuthSpec:
+class AuthSpec(Located):
     """Endpoints that need ``Authorization: Bearer <token>``. obsconf generates the token and hands it to the
     service in the environment variable ``env``; ``paths`` are exact paths or prefixes ending in ``/*``."""
 
     env: str
     paths: tuple[str, ...]
     scheme: str = "bearer"
-    loc: str = ""
 
     def covers(self, path: str) -> bool:
         """Whether a request to ``path`` (query string ignored) needs the token."""
@@ -61,7 +60,7 @@ class AuthSpec:
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(Located):
     """Which service the contract is about and how obsconf starts it.
 
     With ``command`` obsconf starts the user's service; with only ``profile`` it starts the reference
@@ -79,7 +78,6 @@ class ServiceSpec:
     env: dict[str, str] = field(default_factory=dict)  # set when starting the service, after the standard ones
     dependencies: tuple[DependencySpec, ...] = ()
     listeners: tuple[ListenerSpec, ...] = ()
-    loc: str = ""
     auth: AuthSpec | None = None  # endpoints behind a bearer token
 
     @property
@@ -94,7 +92,7 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True)
-class RequestStep:
+class RequestStep(Located):
     """One HTTP request of the workload, sent ``repeat`` times; ``{run_id}`` in path/body is substituted."""
 
     method: str
@@ -104,11 +102,10 @@ class RequestStep:
     repeat: int = 1
     expect_status: tuple[int, ...] = (200,)
     name: str = ""
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class EmitStep:
+class EmitStep(Located):
     """Ask the service to emit ``n`` numbered log lines (``POST {path}?n=N&level=L``, field ``seq``)."""
 
     n: int
@@ -116,7 +113,6 @@ class EmitStep:
     path: str = "/logs/emit"
     expect_status: tuple[int, ...] = (200,)
     name: str = ""
-    loc: str = ""
 
 
 Step = RequestStep | EmitStep

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from obsconf.contract.model.located import Located
 from obsconf.contract.model.service import FieldMatch, Step
 from obsconf.contract.valuetypes import VALUE_TYPE_TESTS
 
@@ -13,7 +14,7 @@ VALUE_TYPES = tuple(VALUE_TYPE_TESTS)
 
 
 @dataclass(frozen=True)
-class RedactionSpec:
+class RedactionSpec(Located):
     """Secrets that must never appear in a log line or a span attribute.
 
     ``values`` are literal canaries the workload sends; ``patterns`` are regexes of secret shapes;
@@ -23,22 +24,20 @@ class RedactionSpec:
     values: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     fields: dict[str, str] = field(default_factory=dict)
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class CorrelationSpec:
+class CorrelationSpec(Located):
     """How log lines carry trace context; lines matching any ``exempt`` selector need none."""
 
     trace_id_field: str = "trace_id"
     span_id_field: str = "span_id"
     exempt: tuple[FieldMatch, ...] = ()
     request_log_required: bool = True  # every traced request leaves at least one log line with its trace id
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class LogEventSpec:
+class LogEventSpec(Located):
     """A log event the workload must produce: level, message regex and typed fields (``equals`` and
     ``patterns`` pin the value of a field, e.g. the seed's ``target``)."""
 
@@ -50,19 +49,17 @@ class LogEventSpec:
     equals: dict[str, Any] = field(default_factory=dict)  # dotted field path -> exact value
     patterns: dict[str, str] = field(default_factory=dict)  # dotted field path -> regex on its text
     match: dict[str, str] = field(default_factory=dict)  # dotted field path -> regex: which lines are the event
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class ContextSpec:
+class ContextSpec(Located):
     """Fields every log line of a request carries (its request id, tenant, user), not only one line."""
 
     fields: tuple[str, ...]
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class LogStoreSpec:
+class LogStoreSpec(Located):
     """A second log sink with its own record schema (syncd's PocketBase ``daemon_logs`` collection)."""
 
     kind: str  # "pocketbase"
@@ -71,21 +68,19 @@ class LogStoreSpec:
     levels: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()
     trace_id_field: str | None = None  # dotted path of the trace id in a record (for delivery accounting)
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class DeliverySpec:
+class DeliverySpec(Located):
     """Every line emitted by ``emit`` steps must arrive exactly once in each named sink."""
 
     seq_field: str = "seq"
     sinks: tuple[str, ...] = ("loki",)
     allow_duplicates: bool = False
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class LogsSpec:
+class LogsSpec(Located):
     """What every log line looks like and what must (never) be in it."""
 
     format: str = "json"
@@ -101,7 +96,6 @@ class LogsSpec:
     delivery: DeliverySpec | None = None
     source: str = "loki"  # loki (the log store) | console (the service's stdout) | both
     stream: dict[str, str] = field(default_factory=dict)  # labels that select the service's stream in the store
-    loc: str = ""
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -109,18 +103,17 @@ class LogsSpec:
 
 
 @dataclass(frozen=True)
-class AttributeSpec:
+class AttributeSpec(Located):
     """A required span attribute: its type and optionally its exact value or a regex on its text."""
 
     name: str
     type: str
     equals: Any = None
     pattern: str | None = None
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class SpanSpec:
+class SpanSpec(Located):
     """One expected span. ``parent`` names the parent span, or alternatives (None: no parent by name); ``parent_kind``
     pins only the parent's kind (e.g. the HTTP server span, whose name a seed may not give); ``root``
     demands no parent at all."""
@@ -131,11 +124,10 @@ class SpanSpec:
     root: bool = False
     kind: str | None = None
     attributes: tuple[AttributeSpec, ...] = ()
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class StatusRule:
+class StatusRule(Located):
     """Spans whose status-code attribute is >= ``gte`` (or, with ``present``, spans that carry the attribute at
     all, e.g. ``error.type`` on a failed operation) must have status ``status``."""
 
@@ -144,11 +136,10 @@ class StatusRule:
     present: bool = False
     status: str = "error"
     span_kind: str | None = "server"
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class SamplingSpec:
+class SamplingSpec(Located):
     """The sampling the seed configures, and the rate a conformance run sets."""
 
     env: str | None = None
@@ -158,40 +149,36 @@ class SamplingSpec:
     always_sample_slow_ms: float | None = None  # requests at least this slow are always traced
     always_sample_paths: tuple[str, ...] = ()  # requests to these paths (or below them) are always traced
     workload: tuple[Step, ...] = ()  # the sampling case's own requests (the default: the contract's workload)
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class SemconvSpec:
+class SemconvSpec(Located):
     """Whether a section's names are checked against the OpenTelemetry semantic conventions (on unless the
     contract turns it off, which needs a ``reason`` that the reports show)."""
 
     enabled: bool = True
     reason: str = ""
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class ResourceSpec:
+class ResourceSpec(Located):
     """Resource attributes (``service.version`` ...) that every span of the service carries."""
 
     attributes: tuple[AttributeSpec, ...] = ()
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class SpansSpec:
+class SpansSpec(Located):
     operations: tuple[SpanSpec, ...] = ()
     status_rules: tuple[StatusRule, ...] = ()
     sampling: SamplingSpec | None = None
     response_header: str | None = None  # a response header that must carry the trace id (X-Trace-Id, traceresponse)
     semconv: SemconvSpec = field(default_factory=SemconvSpec)
     resource: ResourceSpec | None = None
-    loc: str = ""
 
 
 @dataclass(frozen=True)
-class MetricSpec:
+class MetricSpec(Located):
     """One metric family on /metrics: type, exact label set, bucket layout, HELP, change after workload."""
 
     name: str
@@ -202,4 +189,3 @@ class MetricSpec:
     help_required: bool = True
     increases: bool = False
     selector: dict[str, str] = field(default_factory=dict)  # the series that must increase
-    loc: str = ""

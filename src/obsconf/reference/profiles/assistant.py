@@ -156,7 +156,6 @@ class AssistantProfile(ProfileBase):
             GCCollector(registry=tel.registry)
         self.memory: dict[str, deque[dict[str, Any]]] = {}
         self.health_timeout = env_duration(self.env, "ASSISTANT_HEALTH_TIMEOUT", 5.0)
-        self._health_server: Any = None
         import sqlite3
         import threading
 
@@ -280,13 +279,8 @@ class AssistantProfile(ProfileBase):
     async def startup(self) -> None:
         await super().startup()
         port = env_int(self.env, "ASSISTANT_HEALTH_PORT", 0)
-        self._health_server = _serve_health(self, port) if port else None
-
-    async def shutdown(self) -> None:
-        if self._health_server is not None:
-            self._health_server.shutdown()
-            self._health_server.server_close()
-        await super().shutdown()
+        if port:
+            self.serve_aside(_serve_health(self, port))
 
     def add_routes(self, router: APIRouter) -> None:
         @router.post("/api/chat")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from socketserver import BaseServer
 from typing import Any
 
 import orjson
@@ -137,6 +138,7 @@ class ProfileBase:
         self.tel = Telemetry(config, self.telemetry_spec())
         self.log = self.tel.logger.bind(self.default_target)
         self.access = self.tel.logger.bind(self.access_target())
+        self._side_servers: list[BaseServer] = []
         self.setup_metrics()
 
     # ---- to override ----
@@ -178,7 +180,15 @@ class ProfileBase:
     async def startup(self) -> None:
         self.tel.start()
 
+    def serve_aside(self, server: BaseServer) -> None:
+        """Keep a server the profile runs on a port of its own (a seed's health or metrics port): shutdown
+        stops it and closes its socket."""
+        self._side_servers.append(server)
+
     async def shutdown(self) -> None:
+        for server in self._side_servers:
+            server.shutdown()
+            server.server_close()
         # run in a thread: closers block on sockets, and the event loop must keep serving nothing else
         await asyncio.to_thread(self.tel.shutdown)
 

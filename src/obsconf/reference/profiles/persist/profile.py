@@ -80,7 +80,6 @@ class PersistProfile(SnapshotOps, ProfileBase):
         else:
             root = Path(self.env.get("PERSIST_LOCAL_DIR") or tempfile.mkdtemp(prefix="obsconf-persist-"))
             self.store = LocalStore(root, self.bucket)
-        self._metrics_server: Any = None
 
     def request_finished(self, method: str, route: str, status: int, seconds: float, ctx: Any) -> None:
         self.red.observe((method, route, str(status)), (method, route), seconds)
@@ -94,7 +93,7 @@ class PersistProfile(SnapshotOps, ProfileBase):
         if port and self.tel.metrics_on:
             from prometheus_client import start_http_server
 
-            self._metrics_server, _ = start_http_server(port, addr="127.0.0.1", registry=self.tel.registry)
+            self.serve_aside(start_http_server(port, addr="127.0.0.1", registry=self.tel.registry)[0])
         try:
             import asyncio
 
@@ -104,8 +103,6 @@ class PersistProfile(SnapshotOps, ProfileBase):
                           bucket=self.bucket, error=str(exc))
 
     async def shutdown(self) -> None:
-        if self._metrics_server is not None:
-            self._metrics_server.shutdown()
         self.store.close()
         await super().shutdown()
 
