@@ -239,7 +239,7 @@ def test_budget_over_limit_or_unmeasurable_never_passes() -> None:
 
 
 def test_ab_report_adapter_pairs_rounds_and_names_the_profile() -> None:
-    from obsconf.budgets import ab_figures
+    from obsconf.live.budgets import ab_figures
 
     rounds = [{"pair": p, "variant": v, "cpu_us_per_request": cpu, "rss_bytes": rss}
               for p in range(4) for v, cpu, rss in (("A", 300.0 + p, 80 * 2**20), ("B", 200.0, 70 * 2**20))]

@@ -58,7 +58,7 @@ CONSUMERS: dict[str, list[str]] = {
     "alerts.rules[]": ["obsconf.checks.alerts:check_alert_rules", "obsconf.cases.alerts:alerts_cases"],
     "alerts.rules[].defect": ["obsconf.cases.alerts:_defect_findings"],
     "alerts.scrape[]": ["obsconf.live.alertdrives:AlertDrives._load_rules"],
-    "budgets": ["obsconf.budgets:measure_budget", "obsconf.budgets:in_process_ab", "obsconf.budgets:ab_figures"],
+    "budgets": ["obsconf.live.budgets:measure_budget", "obsconf.live.budgets:in_process_ab", "obsconf.live.budgets:ab_figures"],
     "dashboards[]": ["obsconf.checks.dashboards:check_dashboard", "obsconf.live.seedruns:SeedRuns.dashboard"],
     "faults[]": ["obsconf.faults.runner:run_fault_scenario", "obsconf.faults.runner:_run",
                  "obsconf.faults.runner:_drive"],

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import obsconf.budgets as budgets
+import obsconf.live.budgets as budgets
 from obsconf.checks.budgets import Measurement, Unmeasurable, check_budget
 from obsconf.contract.loader import default_contract_paths, load_contract
 from tests.broken_target.breaks import apply_breaks

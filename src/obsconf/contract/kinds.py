@@ -93,7 +93,7 @@ METRIC_TYPES: tuple[str, ...] = ("counter", "gauge", "histogram", "summary", "in
 SLO_UNITS: tuple[str, ...] = ("ratio", "ms", "seconds")
 
 #: Budgets a contract may state (``budgets``), with how obsconf measures each; the budget probe
-#: (:mod:`obsconf.budgets`) has a measurement for every key, and a test keeps the two equal.
+#: (:mod:`obsconf.live.budgets`) has a measurement for every key, and a test keeps the two equal.
 BUDGET_KEYS: dict[str, str] = {
     "log_line_ms": "CPU per log line of the service's own logger (in-process micro-benchmark)",
     "span_ms": "CPU per span start and end with the service's tracer (in-process micro-benchmark)",

@@ -250,7 +250,7 @@ class SeedRuns:
     # ---- budgets ---------------------------------------------------------------------------------------------
     def budget(self, key: str) -> Measurement | Unmeasurable:
         if key not in self._budgets:
-            from obsconf.budgets import measure_budget
+            from obsconf.live.budgets import measure_budget
 
             self._budgets[key] = measure_budget(key, self.contract, self.probe.target,
                                                 report_dir=getattr(self.probe.runtime, "report_dir", None))
