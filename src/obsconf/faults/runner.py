@@ -113,7 +113,7 @@ class _Sinks:
         elif sink == "store":
             store = contract.logs.store
             field_path = store.trace_id_field or self.trace_field
-            rows = self.probe.pocketbase.records(store.collection, sort="@rowid") if self.probe.pocketbase else []
+            rows = self._store_rows(store.collection, field_path, trace_ids)
             records = [LogRecord(0, _record_identity(r), r, {}, "pocketbase") for r in rows]
         elif sink == "spans":
             found = read_traces(self.probe.jaeger, contract.service.name, sorted(trace_ids), timeout=3)
@@ -125,6 +125,18 @@ class _Sinks:
             if isinstance(value, str) and value.lower() in out:
                 out[value.lower()].append(rec.line)
         return out
+
+
+    def _store_rows(self, collection: str, field_path: str, trace_ids: set[str]) -> list[dict[str, Any]]:
+        """The records that carry one of ``trace_ids``: asked by id, not read whole each poll (instances of
+        scenarios side by side write thousands to one collection); the whole collection if it cannot be."""
+        pocketbase = self.probe.pocketbase
+        if pocketbase is None:
+            return []
+        try:
+            return pocketbase.records_matching(collection, field_path, trace_ids, sort="@rowid")
+        except (ValueError, ObsconfError):  # a field PocketBase cannot filter on: read it all, match here
+            return pocketbase.records(collection, sort="@rowid")
 
 
 def _record_identity(row: dict[str, Any]) -> str:

@@ -3,6 +3,8 @@ is the stack's :mod:`obsconf.stack.pocketbase_admin`."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,9 @@ import requests
 
 from obsconf.errors import BackendNotReady
 from obsconf.readers._http import answering
+
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_-]+")
+_FIELD_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 class PocketBaseClient:
@@ -65,6 +70,22 @@ class PocketBaseClient:
             if page >= body.get("totalPages", 1):
                 return items
             page += 1
+
+    def records_matching(self, collection: str, field: str, values: Iterable[str], *, sort: str = "",
+                         chunk: int = 40) -> list[dict[str, Any]]:
+        """The records of ``collection`` whose ``field`` (a dotted path into a JSON field too) contains one of
+        ``values``, asked in chunks: a record set shared with other writers is not read whole each time."""
+        wanted = sorted(set(values))
+        for value in wanted:
+            if not _PLAIN_VALUE.fullmatch(value):
+                raise ValueError(f"records_matching: {value!r} is not a plain token (letters, digits, - and _)")
+        if not _FIELD_PATH.fullmatch(field):
+            raise ValueError(f"records_matching: {field!r} is not a field name or dotted path")
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), chunk):
+            clause = " || ".join(f"{field} ~ '{value}'" for value in wanted[start:start + chunk])
+            out += self.records(collection, filter=f"({clause})", sort=sort)
+        return out
 
     def record_link(self, collection: str) -> str:
         return f"{self.url}/_/#/collections?collection={collection}"

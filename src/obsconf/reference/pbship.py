@@ -189,6 +189,11 @@ class PocketBaseShipper(BatchShipper[dict[str, Any]]):
             refused = _refused(resp)
             if refused and (len(refused) < len(chunk) or all(refused.values())):
                 return refused
+            if not refused:
+                # the transaction failed naming no request (a busy database, the batch timeout): PocketBase
+                # rolled it back, so nothing is stored and nothing was judged invalid; send it again
+                raise ShipError(f"POST {self.base_url}/api/batch -> 400 naming no record (rolled back) "
+                                f"{resp.text[:300]!r}", retryable=True)
         retry = classify_status(resp.status_code)
         if retry is not None:
             raise ShipError(f"POST {self.base_url}/api/batch -> {resp.status_code} {resp.text[:300]!r}",
