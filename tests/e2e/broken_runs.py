@@ -9,6 +9,10 @@ two test files (by profile) so that two pytest-xdist workers share them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
 from tests.e2e.conftest import SuiteRuns
 
 # run name -> (profile, breaks, {test id: the check names of its findings}); breaks of one run touch different tests
@@ -115,3 +119,22 @@ def assert_breaks_change_nothing_else(suite_runs: SuiteRuns, name: str) -> None:
     assert not differing, (
         f"tests other than the broken ones changed verdict: {differing}\n--- broken run:\n"
         f"{broken.describe(differing)}\n--- reference run:\n{reference.describe(differing)}")
+
+
+def broken_run_tests(names: tuple[str, ...]) -> tuple[Callable[..., None], ...]:
+    """The three tests of each run in ``names``, for a test module to collect under these names."""
+
+    @pytest.mark.parametrize("name", names)
+    def test_broken_target_fails_with_the_expected_findings(suite_runs: SuiteRuns, name: str) -> None:
+        assert_broken_run_fails_as_expected(suite_runs, name)
+
+    @pytest.mark.parametrize("name", names)
+    def test_unbroken_reference_passes_the_same_tests(suite_runs: SuiteRuns, name: str) -> None:
+        assert_reference_passes_the_same_tests(suite_runs, name)
+
+    @pytest.mark.parametrize("name", names)
+    def test_breaks_change_nothing_else(suite_runs: SuiteRuns, name: str) -> None:
+        assert_breaks_change_nothing_else(suite_runs, name)
+
+    return (test_broken_target_fails_with_the_expected_findings, test_unbroken_reference_passes_the_same_tests,
+            test_breaks_change_nothing_else)

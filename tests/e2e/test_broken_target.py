@@ -1,40 +1,20 @@
 """The conformance suite catches each injected violation, end to end, on real backends: persist and
-assistant (prethrift, aurum and syncd: ``test_broken_target_more.py``; the runs: ``broken_runs.py``)."""
+assistant (prethrift, aurum and syncd: ``test_broken_target_more.py``; the runs and their tests: ``broken_runs.py``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.broken_runs import (
-    GROUPS,
-    RUNS,
-    assert_breaks_change_nothing_else,
-    assert_broken_run_fails_as_expected,
-    assert_reference_passes_the_same_tests,
-)
+from tests.e2e.broken_runs import GROUPS, RUNS, broken_run_tests
 from tests.e2e.conftest import SuiteRuns
 
 pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
-NAMES = GROUPS[0]
-
 #: the persist run as (breaks, expected), as other e2e tests read it
 CASES = {"persist": (RUNS["persist"][1], RUNS["persist"][2])}
 
-
-@pytest.mark.parametrize("name", NAMES)
-def test_broken_target_fails_with_the_expected_findings(suite_runs: SuiteRuns, name: str) -> None:
-    assert_broken_run_fails_as_expected(suite_runs, name)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_unbroken_reference_passes_the_same_tests(suite_runs: SuiteRuns, name: str) -> None:
-    assert_reference_passes_the_same_tests(suite_runs, name)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_breaks_change_nothing_else(suite_runs: SuiteRuns, name: str) -> None:
-    assert_breaks_change_nothing_else(suite_runs, name)
+(test_broken_target_fails_with_the_expected_findings, test_unbroken_reference_passes_the_same_tests,
+ test_breaks_change_nothing_else) = broken_run_tests(GROUPS[0])
 
 
 def test_findings_are_readable(suite_runs: SuiteRuns) -> None:
