@@ -126,7 +126,6 @@ class _Sinks:
                 out[value.lower()].append(rec.line)
         return out
 
-
     def _store_rows(self, collection: str, field_path: str, trace_ids: set[str]) -> list[dict[str, Any]]:
         """The records that carry one of ``trace_ids``: asked by id, not read whole each poll (instances of
         scenarios side by side write thousands to one collection); the whole collection if it cannot be."""

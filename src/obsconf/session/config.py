@@ -200,14 +200,19 @@ def settings_from_config(config: pytest.Config) -> Settings:
 
 def progress_writer(config: pytest.Config) -> Callable[[str], None]:
     """Progress lines on the terminal, shown at once even while a test's output is captured."""
+    import threading
     from contextlib import nullcontext
+
+    # fault scenarios side by side report from several threads: one line at a time, or lines run together
+    # (suspending pytest's capture is not safe from two threads at once either)
+    lock = threading.Lock()
 
     def say(line: str) -> None:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
         capman = config.pluginmanager.get_plugin("capturemanager")
-        with capman.global_and_fixture_disabled() if capman is not None else nullcontext():
+        with lock, capman.global_and_fixture_disabled() if capman is not None else nullcontext():
             reporter.write_line(f"[obsconf] {line}")
 
     return say
